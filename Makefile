@@ -1,0 +1,114 @@
+# krbwatch — a small strict Makefile.  `make` builds ./krbwatch; `make check` runs every test,
+# once on the plain build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+UNITDIR  ?= /lib/systemd/system
+SYSCONFDIR ?= /etc
+DESTDIR  ?=
+
+CC       ?= cc
+PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libpq
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wmissing-prototypes \
+	-Wstrict-prototypes -Wmissing-declarations -Wshadow -Wpointer-arith -Wsign-compare \
+	-Wwrite-strings -Wcast-qual -Wundef -Wvla -Wnull-dereference -Wimplicit-fallthrough \
+	-Wold-style-definition -Wredundant-decls -Wnested-externs -Wdouble-promotion \
+	-Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CPPFLAGS += -D_GNU_SOURCE -D_FORTIFY_SOURCE=2
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -fstack-protector-strong -fPIE $(PKG_CFLAGS)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now -Wl,--as-needed
+
+# make SANITIZE=1: objects and binaries go to build-asan/
+ifeq ($(SANITIZE),1)
+BUILD := build-asan
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+else
+BUILD := build
+endif
+
+# The daemon, explicitly.  A new probe kind is one file under probes/ and a line in probes/table.c.
+LIB_SRCS := \
+	conf/config.c \
+	daemon/daemon.c \
+	daemon/http.c \
+	daemon/log.c \
+	daemon/metrics.c \
+	daemon/notify.c \
+	daemon/sched.c \
+	daemon/status_page.c \
+	daemon/xmalloc.c \
+	probes/reason.c \
+	probes/table.c
+MAIN_SRC := daemon/main.c
+
+UNIT_TESTS := unit_metrics
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/%.o)
+DEPS     := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:%=$(BUILD)/tests/%.d)
+
+.PHONY: all deps check check-plain check-asan demo install clean
+all: krbwatch
+
+ifeq ($(SANITIZE),1)
+krbwatch: $(BUILD)/krbwatch
+else
+krbwatch: $(BUILD)/krbwatch
+	cp $< $@
+endif
+
+$(BUILD)/krbwatch: $(LIB_OBJS) $(MAIN_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lm
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/unit_%: tests/unit_%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
+
+units: $(UNIT_TESTS:%=$(BUILD)/tests/%)
+
+-include $(DEPS)
+
+# Installs the Debian packages build, tests and demo need, when any is missing.
+deps:
+	@sh tests/deps.sh
+
+check: deps
+	$(MAKE) check-plain
+	$(MAKE) check-asan
+
+check-plain:
+	$(MAKE) all units
+	KW_BIN=$(CURDIR)/krbwatch KW_UNITS=$(CURDIR)/build/tests sh tests/run.sh
+
+check-asan:
+	$(MAKE) SANITIZE=1 krbwatch units
+	KW_BIN=$(CURDIR)/build-asan/krbwatch KW_UNITS=$(CURDIR)/build-asan/tests KW_SANITIZED=1 \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=98 sh tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	sh tests/demo.sh
+
+install: krbwatch
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/krbwatch
+	install -m 755 krbwatch $(DESTDIR)$(BINDIR)/krbwatch
+	install -m 644 man/krbwatch.8 $(DESTDIR)$(MANDIR)/man8/krbwatch.8
+	install -m 644 man/krbwatch.yml.5 $(DESTDIR)$(MANDIR)/man5/krbwatch.yml.5
+	sed 's|@BINDIR@|$(BINDIR)|g' systemd/krbwatch.service >$(DESTDIR)$(UNITDIR)/krbwatch.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/krbwatch.service
+	install -m 644 conf/krbwatch.yml $(DESTDIR)$(SYSCONFDIR)/krbwatch/krbwatch.yml.example
+
+clean:
+	rm -rf build build-asan krbwatch

@@ -1,0 +1,125 @@
+/*
+ * The configuration: what krbwatch watches, loaded from YAML and validated in full.
+ *
+ * config_load() reports every problem it finds, each as "FILE:LINE:COL: message", and returns
+ * NULL if there was any.  A returned config is complete: defaults are filled in, every
+ * reference (a Region's realm, a file) has been checked.  The config owns all its memory.
+ */
+#ifndef KRBWATCH_CONFIG_H
+#define KRBWATCH_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KW_DEFAULT_LISTEN "127.0.0.1:10088"
+#define KW_DEFAULT_INTERVAL_MS 30000
+#define KW_DEFAULT_TIMEOUT_MS 10000
+#define KW_DEFAULT_AFTER_FAILURES 3
+
+/* A host with an optional port, as written in the file ("10.0.0.1", "[::1]:88", "kdc1.example:88"). */
+struct kw_addr {
+	char *host;     /* without brackets */
+	uint16_t port;  /* the default of its context when the file gave none */
+	int line, col;  /* where it was written, for later messages */
+};
+
+/* A list of KDCs: given addresses, or "dns" (SRV records through the Region's resolvers). */
+struct kw_kdcs {
+	int from_dns;
+	struct kw_addr *addrs;
+	size_t n;
+};
+
+struct kw_realm {
+	char *name;     /* ONPREM.EXAMPLE.COM */
+	char *domain;   /* onprem.example.com */
+	struct kw_kdcs kdcs; /* from_dns when the file says "dns" or gives nothing */
+	int kdcs_given;
+};
+
+enum kw_engine { KW_ENGINE_MYSQL, KW_ENGINE_MARIADB, KW_ENGINE_POSTGRESQL };
+
+enum kw_tls_mode {
+	KW_TLS_DISABLE,         /* no TLS (lab or a socket that is already private) */
+	KW_TLS_REQUIRE,         /* TLS, any certificate */
+	KW_TLS_VERIFY_CA,       /* TLS, a certificate signed by ca */
+	KW_TLS_VERIFY_IDENTITY, /* ... and naming host */
+};
+
+struct kw_cluster {
+	char *name;
+	enum kw_engine engine;
+	char *host;
+	uint16_t port;          /* 3306 for mysql/mariadb, 5432 for postgresql unless given */
+	char *user;
+	char *expect_user;      /* NULL: not checked */
+	char *spn;              /* NULL: announced by the server or derived */
+	char *database;         /* postgresql: the database to connect to (default "postgres") */
+	enum kw_tls_mode tls_mode;
+	char *tls_ca;           /* NULL: the system's trust store */
+	int line, col;
+};
+
+/* One Region's view of one realm's KDCs. */
+struct kw_region_kdcs {
+	char *realm;            /* a key of the realms mapping */
+	struct kw_kdcs kdcs;
+};
+
+struct kw_region {
+	char *name;             /* us-east-1 */
+	char *site;             /* AD site, default: name */
+	struct kw_addr *resolvers; /* port default 53 */
+	size_t nresolvers;
+	struct kw_region_kdcs *kdcs; /* as written; realms not listed use the realm's own kdcs */
+	size_t nkdcs;
+	struct kw_cluster *clusters;
+	size_t nclusters;
+	int line, col;
+};
+
+struct kw_webhook {
+	char *url;
+	char *bearer_token_file; /* NULL: none */
+};
+
+struct kw_config {
+	char *path;
+	struct kw_addr listen;
+	uint64_t interval_ms;
+	uint64_t timeout_ms;
+	char *principal;
+	char *keytab;           /* resolved path (see config_keytab_path) */
+	struct kw_realm *realms;
+	size_t nrealms;
+	struct kw_region *regions;
+	size_t nregions;
+	unsigned after_failures;
+	struct kw_webhook *webhooks;
+	size_t nwebhooks;
+};
+
+/* Messages gathered while loading, in the order found. */
+struct kw_errors {
+	char **msg;
+	size_t n;
+};
+
+struct kw_config *config_load(const char *path, struct kw_errors *errs);
+void config_free(struct kw_config *);
+void errors_clear(struct kw_errors *);
+
+/* The KDC list a Region uses for a realm: its own entry, else the realm's. */
+const struct kw_kdcs *config_region_kdcs(const struct kw_config *, const struct kw_region *,
+    const struct kw_realm *);
+const struct kw_realm *config_realm(const struct kw_config *, const char *name);
+
+/* "30s" -> 30000. Returns -1 on a malformed duration. Exposed for tests. */
+int config_parse_duration(const char *s, uint64_t *ms);
+/* "host", "host:port", "[v6]:port", "v6". Returns -1 (with *why set) on a malformed address. */
+int config_parse_addr(const char *s, uint16_t default_port, struct kw_addr *out, const char **why);
+
+const char *engine_name(enum kw_engine);
+const char *tls_mode_name(enum kw_tls_mode);
+
+#endif

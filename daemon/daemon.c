@@ -1,0 +1,266 @@
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "../probes/probe.h"
+#include "daemon.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "sched.h"
+
+static void
+register_metrics(struct kwd *d)
+{
+	static const char *const version_l[] = { "version" };
+	static const char *const probe_l[] = { "aws_region", "probe" };
+	static const char *const fail_l[] = { "aws_region", "probe", "reason" };
+	const char *version_v[] = { KRBWATCH_VERSION };
+
+	d->metrics = metrics_new();
+	d->m.build_info = metrics_family(d->metrics, "krbwatch_build_info",
+	    "krbwatch's version; always 1.", METRIC_GAUGE, 1, version_l);
+	d->m.start_time = metrics_family(d->metrics, "krbwatch_start_time_seconds",
+	    "When the process started, in seconds since the epoch.", METRIC_GAUGE, 0, NULL);
+	d->m.reload_success = metrics_family(d->metrics, "krbwatch_config_last_reload_success",
+	    "Whether the last configuration load succeeded (1) or kept the previous one (0).",
+	    METRIC_GAUGE, 0, NULL);
+	d->m.reload_timestamp = metrics_family(d->metrics,
+	    "krbwatch_config_last_reload_success_timestamp_seconds",
+	    "When the configuration was last loaded successfully, in seconds since the epoch.",
+	    METRIC_GAUGE, 0, NULL);
+	d->m.probe_runs = metrics_family(d->metrics, "krbwatch_probe_runs_total",
+	    "Probe runs finished, by Region and probe kind.", METRIC_COUNTER, 2, probe_l);
+	d->m.probe_failures = metrics_family(d->metrics, "krbwatch_probe_failures_total",
+	    "Probe runs that failed, by Region, probe kind and reason.", METRIC_COUNTER, 3, fail_l);
+	d->m.probe_duration = metrics_family(d->metrics, "krbwatch_probe_duration_seconds",
+	    "How long the last run of a probe took, by Region and probe kind.", METRIC_GAUGE, 2,
+	    probe_l);
+	for (size_t k = 0; probe_table[k] != NULL; k++)
+		if (probe_table[k]->init != NULL)
+			probe_table[k]->init(d->metrics);
+
+	mfamily_set(d->m.build_info, version_v, 1);
+	mfamily_set(d->m.start_time, NULL, (double)d->started);
+	mfamily_set(d->m.reload_success, NULL, 1);
+	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));
+}
+
+void
+daemon_summary(struct kwd *d, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t r = 0; r < d->conf->nregions && off < len; r++) {
+		const struct kw_region *reg = &d->conf->regions[r];
+		const struct probe_job *bad = NULL;
+		int pending = 0, jobs = 0;
+
+		for (size_t i = 0; i < d->sched->njobs; i++) {
+			const struct probe_job *j = d->sched->jobs[i];
+			if (j->region != reg)
+				continue;
+			jobs++;
+			if (!j->has_result)
+				pending = 1;
+			else if (j->reason != KW_OK && bad == NULL)
+				bad = j;	/* jobs are in path order: the first is the hop that broke */
+		}
+		int n;
+		if (bad != NULL)
+			n = snprintf(buf + off, len - off, "%s%s: %s%s%s failing (%s)", r ? "; " : "",
+			    reg->name, bad->ops->name, bad->cluster ? " " : "",
+			    bad->cluster ? bad->cluster->name : "", reason_name(bad->reason));
+		else
+			n = snprintf(buf + off, len - off, "%s%s: %s", r ? "; " : "", reg->name,
+			    jobs == 0 ? "no probes" : pending ? "starting" : "ok");
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+}
+
+void
+daemon_results_changed(struct kwd *d)
+{
+	char summary[1024];
+
+	if (d->stopping)
+		return;
+	daemon_summary(d, summary, sizeof summary);
+	notify_status(summary);
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct kwd *d = arg;
+
+	(void)what;
+	if (d->stopping)
+		return;
+	d->stopping = 1;
+	log_notice("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	notify_stopping();
+	/* stop accepting first, then end every probe in flight */
+	http_free(d->http);
+	d->http = NULL;
+	sched_clear(d->sched);
+	event_base_loopexit(d->base, NULL);
+}
+
+/* Series of a Region or cluster that the new configuration no longer has must vanish. */
+static void
+drop_removed(struct kwd *d, const struct kw_config *old, const struct kw_config *new)
+{
+	for (size_t r = 0; r < old->nregions; r++) {
+		const struct kw_region *o = &old->regions[r];
+		int region_kept = 0;
+
+		for (size_t s = 0; s < new->nregions; s++)
+			if (strcmp(new->regions[s].name, o->name) == 0)
+				region_kept = 1;
+		if (!region_kept)
+			metrics_drop_label_value(d->metrics, "aws_region", o->name);
+		for (size_t c = 0; c < o->nclusters; c++) {
+			int kept = 0;
+			for (size_t s = 0; s < new->nregions; s++)
+				for (size_t k = 0; k < new->regions[s].nclusters; k++)
+					if (strcmp(new->regions[s].clusters[k].name, o->clusters[c].name) == 0)
+						kept = 1;
+			if (!kept)
+				metrics_drop_label_value(d->metrics, "db_cluster", o->clusters[c].name);
+		}
+	}
+}
+
+static int
+same_addr(const struct kw_addr *a, const struct kw_addr *b)
+{
+	return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+static void
+reload(struct kwd *d)
+{
+	struct kw_errors errs = { 0 };
+	struct kw_config *conf;
+	struct http *http = NULL;
+	char summary[1024];
+
+	notify_reloading();
+	log_notice("SIGHUP: reloading %s", d->conf_path);
+	conf = config_load(d->conf_path, &errs);
+	if (conf != NULL && !same_addr(&conf->listen, &d->conf->listen) &&
+	    (http = http_listen(d, &conf->listen)) == NULL) {
+		config_free(conf);
+		conf = NULL;
+	}
+	if (conf == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("%s", errs.msg[i]);
+		log_err("reload failed (%zu error%s): still running the previous configuration",
+		    errs.n, errs.n == 1 ? "" : "s");
+		errors_clear(&errs);
+		mfamily_set(d->m.reload_success, NULL, 0);
+		daemon_summary(d, summary, sizeof summary);
+		char status[1200];
+		snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
+		    summary);
+		notify_ready(status);
+		return;
+	}
+	if (http != NULL) {
+		http_free(d->http);
+		d->http = http;
+		log_notice("listening on %s", http_address(http));
+	}
+	sched_clear(d->sched);
+	drop_removed(d, d->conf, conf);
+	config_free(d->conf);
+	d->conf = conf;
+	sched_build(d->sched, d->conf);
+	mfamily_set(d->m.reload_success, NULL, 1);
+	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));
+	log_notice("reloaded %s: %zu Region%s, %zu probe job%s", d->conf_path, conf->nregions,
+	    conf->nregions == 1 ? "" : "s", d->sched->njobs, d->sched->njobs == 1 ? "" : "s");
+	daemon_summary(d, summary, sizeof summary);
+	notify_ready(summary);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	reload(arg);
+}
+
+static struct event *
+signal_event(struct kwd *d, int sig, event_callback_fn cb)
+{
+	struct event *ev = evsignal_new(d->base, sig, cb, d);
+
+	if (ev == NULL || event_add(ev, NULL) == -1)
+		fatalx("cannot handle signal %d", sig);
+	return ev;
+}
+
+int
+daemon_run(const char *conf_path, struct kw_config *conf)
+{
+	struct kwd d = { 0 };
+	char summary[1024];
+
+	d.conf_path = conf_path;
+	d.conf = conf;
+	d.started = time(NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((d.base = event_base_new()) == NULL) {
+		log_err("event_base_new failed");
+		config_free(conf);
+		return 1;
+	}
+	register_metrics(&d);
+	d.sched = sched_new(&d);
+	if ((d.http = http_listen(&d, &conf->listen)) == NULL) {
+		d.exit_code = 1;
+		goto out;
+	}
+	d.sig_term = signal_event(&d, SIGTERM, on_stop);
+	d.sig_int = signal_event(&d, SIGINT, on_stop);
+	d.sig_hup = signal_event(&d, SIGHUP, on_hup);
+	sched_build(d.sched, d.conf);
+	log_notice("krbwatch %s: listening on %s, %zu Region%s, %zu probe job%s, interval %llu ms",
+	    KRBWATCH_VERSION, http_address(d.http), conf->nregions, conf->nregions == 1 ? "" : "s",
+	    d.sched->njobs, d.sched->njobs == 1 ? "" : "s", (unsigned long long)conf->interval_ms);
+	if (notify_watchdog_start(&d) == -1) {
+		d.exit_code = 1;
+		goto out;
+	}
+	daemon_summary(&d, summary, sizeof summary);
+	notify_ready(summary);
+
+	if (event_base_dispatch(d.base) == -1) {
+		log_err("event loop failed");
+		d.exit_code = 1;
+	}
+	log_notice("stopped");
+out:
+	http_free(d.http);
+	sched_free(d.sched);
+	if (d.sig_term) event_free(d.sig_term);
+	if (d.sig_int) event_free(d.sig_int);
+	if (d.sig_hup) event_free(d.sig_hup);
+	if (d.watchdog) event_free(d.watchdog);
+	metrics_free(d.metrics);
+	config_free(d.conf);
+	event_base_free(d.base);
+	return d.exit_code;
+}

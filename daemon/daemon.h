@@ -1,0 +1,53 @@
+/*
+ * The process: one event base, the running configuration, the metrics registry, the HTTP
+ * listener and the scheduled probes.  Everything here lives on the one loop.
+ */
+#ifndef KRBWATCH_DAEMON_H
+#define KRBWATCH_DAEMON_H
+
+#include <time.h>
+
+#include "../conf/config.h"
+
+#define KRBWATCH_VERSION "0.1.0"
+
+struct event_base;
+struct event;
+struct metrics;
+struct mfamily;
+struct http;
+struct sched;
+
+struct kwd {
+	struct event_base *base;
+	const char *conf_path;
+	struct kw_config *conf;
+	struct metrics *metrics;
+	struct http *http;
+	struct sched *sched;
+	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *watchdog;
+	time_t started;
+	int stopping;
+	int exit_code;
+	struct {
+		struct mfamily *build_info;
+		struct mfamily *reload_success;
+		struct mfamily *reload_timestamp;
+		struct mfamily *probe_runs;
+		struct mfamily *probe_failures;
+		struct mfamily *probe_duration;
+		struct mfamily *start_time;
+	} m;
+};
+
+/* Runs the daemon on a loaded configuration until SIGTERM/SIGINT; returns the exit code. */
+int daemon_run(const char *conf_path, struct kw_config *conf);
+
+/* Called by the scheduler after any job finished, to refresh STATUS= and readiness. */
+void daemon_results_changed(struct kwd *);
+
+/* A one-line summary of the Regions' health, for STATUS= and the logs. */
+void daemon_summary(struct kwd *, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * The HTTP listener: /metrics, /-/healthy, /-/ready and a status page at /.  It serves only
+ * what the probes already found (a request never starts a probe, and no part of a request
+ * chooses a target: krbwatch holds credentials).  Limits, all on purpose:
+ *   - GET and HEAD only (405 otherwise), no request body (413);
+ *   - request line and headers at most HTTP_MAX_HEADERS bytes (413 from libevent);
+ *   - HTTP_TIMEOUT_S to send a request or read a reply, then the connection is closed;
+ *   - at most HTTP_MAX_CONNS connections: a new one beyond that closes the oldest.
+ */
+#ifndef KRBWATCH_HTTP_H
+#define KRBWATCH_HTTP_H
+
+#define HTTP_MAX_HEADERS 8192
+#define HTTP_TIMEOUT_S 5
+#define HTTP_MAX_CONNS 64
+
+struct kwd;
+struct kw_addr;
+struct http;
+
+/* Binds addr; NULL (and a logged reason) when it cannot. */
+struct http *http_listen(struct kwd *, const struct kw_addr *addr);
+/* Stops accepting; connections already open are dropped with the event base. */
+void http_free(struct http *);
+/* "127.0.0.1:10088", for logs. */
+const char *http_address(const struct http *);
+
+#endif

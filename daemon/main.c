@@ -1,0 +1,102 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../conf/config.h"
+#include "daemon.h"
+#include "log.h"
+
+#define DEFAULT_CONFIG "/etc/krbwatch/krbwatch.yml"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "usage: krbwatch [-v] [-c FILE]\n"
+	    "       krbwatch --check-config FILE\n"
+	    "       krbwatch --version | --help\n"
+	    "\n"
+	    "Watches Kerberos authentication to database clusters, per AWS Region, hop by hop:\n"
+	    "DNS, KDCs, TGT, cross-realm referral, service ticket and the database login.\n"
+	    "Results are served as Prometheus metrics at http://LISTEN/metrics.\n"
+	    "\n"
+	    "  -c, --config FILE        the configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -t, --check-config FILE  validate FILE, print every error as FILE:LINE:COL: ...,\n"
+	    "                           exit 0 when it is valid, 1 when not\n"
+	    "  -v, --verbose            also log debug messages\n"
+	    "  -V, --version            print the version and exit\n"
+	    "  -h, --help               print this help and exit\n"
+	    "\n"
+	    "Signals: SIGHUP reloads the configuration (a bad file keeps the running one),\n"
+	    "SIGTERM and SIGINT stop.  See krbwatch(8) and krbwatch.yml(5).\n");
+}
+
+static struct kw_config *
+load(const char *path)
+{
+	struct kw_errors errs = { 0 };
+	struct kw_config *conf = config_load(path, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msg[i]);
+	errors_clear(&errs);
+	return conf;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *conf_path = DEFAULT_CONFIG, *check = NULL;
+	struct kw_config *conf;
+	int ch, verbose = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:t:vVh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 't':
+			check = optarg;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("krbwatch %s\n", KRBWATCH_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "krbwatch: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_init(verbose);
+	if (check != NULL) {
+		if ((conf = load(check)) == NULL)
+			return 1;
+		printf("%s: OK\n", check);
+		config_free(conf);
+		return 0;
+	}
+	if ((conf = load(conf_path)) == NULL) {
+		log_err("%s: not valid, not starting", conf_path);
+		return 1;
+	}
+	return daemon_run(conf_path, conf);
+}

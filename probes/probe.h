@@ -1,0 +1,107 @@
+/*
+ * The probe interface.  A probe kind is one `const struct probe_ops` listed in probe_table
+ * (probes/table.c); the scheduler knows nothing else about it.  The scheduler creates one job
+ * per Region (or per cluster) and kind, starts it on its own jittered timer, arms its deadline,
+ * and never lets it overlap itself.  Every run ends in exactly one probe_done().
+ */
+#ifndef KRBWATCH_PROBE_H
+#define KRBWATCH_PROBE_H
+
+#include <time.h>
+
+#include "../conf/config.h"
+
+struct kwd;
+struct metrics;
+struct probe_job;
+
+/*
+ * Why a probe failed: the `reason` label.  A fixed list, never free text; the detail string of
+ * probe_done() carries the words for logs and the status page.
+ */
+enum kw_reason {
+	KW_OK = 0,
+	KW_R_TIMEOUT,
+	KW_R_REFUSED,
+	KW_R_UNREACHABLE,
+	KW_R_NXDOMAIN,
+	KW_R_SERVFAIL,
+	KW_R_DNS_REFUSED,
+	KW_R_NO_RECORDS,
+	KW_R_PREAUTH_FAILED,
+	KW_R_PRINCIPAL_UNKNOWN,
+	KW_R_CLIENT_REVOKED,
+	KW_R_KEY_EXPIRED,
+	KW_R_CLOCK_SKEW,
+	KW_R_TICKET_NOT_YET_VALID,
+	KW_R_ETYPE_NOSUPP,
+	KW_R_TRUST_KEY,
+	KW_R_NO_REFERRAL,
+	KW_R_REFERRAL_LOOP,
+	KW_R_ACCESS_DENIED,
+	KW_R_WRONG_USER,
+	KW_R_TLS,
+	KW_R_GSS,
+	KW_R_KEY_VERSION,
+	KW_R_PROTOCOL,
+	KW_R_INTERNAL,
+	KW_R_COUNT
+};
+
+const char *reason_name(enum kw_reason);
+
+enum probe_scope { PROBE_PER_REGION, PROBE_PER_CLUSTER };
+
+struct probe_ops {
+	const char *name;		/* the `probe` label: "dns", "kdc", ... */
+	enum probe_scope scope;
+	/* Registers the kind's metric families; called once at start-up. */
+	void (*init)(struct metrics *);
+	/*
+	 * Begins a run of job.  Returns 0 when the run is under way (or already ended through
+	 * probe_done), -1 when it could not begin (the scheduler then ends it as "internal").
+	 */
+	int (*start)(struct probe_job *);
+	/* Ends a run early (deadline, shutdown, reload): release everything, no probe_done. */
+	void (*cancel)(struct probe_job *);
+};
+
+extern const struct probe_ops *const probe_table[];
+
+struct probe_job {
+	const struct probe_ops *ops;
+	struct kwd *d;
+	const struct kw_config *conf;
+	const struct kw_region *region;
+	const struct kw_cluster *cluster;	/* PROBE_PER_CLUSTER only */
+	void *run;				/* the kind's state while running */
+	struct timespec started;		/* CLOCK_MONOTONIC */
+
+	/* scheduler-private below */
+	struct event *timer;
+	struct event *deadline;
+	struct timespec anchor;			/* nominal start of the next run */
+	int running;
+
+	/* the last result, for the status page, STATUS= and transitions */
+	int has_result;
+	enum kw_reason reason;
+	char detail[256];
+	double duration;			/* seconds */
+	time_t finished;			/* wall clock */
+	time_t last_ok;
+	unsigned failures;			/* consecutive */
+};
+
+/* The one completion path of a run. */
+void probe_done(struct probe_job *, enum kw_reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Seconds since the run started, and the time left before its deadline (never negative). */
+double probe_elapsed(const struct probe_job *);
+double probe_remaining(const struct probe_job *);
+
+/* The event base the probe's I/O runs on. */
+struct event_base *probe_base(const struct probe_job *);
+
+#endif
