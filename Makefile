@@ -35,6 +35,9 @@ endif
 # The daemon, explicitly.  A new probe kind is one file under probes/ and a line in probes/table.c.
 LIB_SRCS := \
 	conf/config.c \
+	conf/config_files.c \
+	conf/config_parse.c \
+	conf/config_schema.c \
 	daemon/daemon.c \
 	daemon/http.c \
 	daemon/log.c \
@@ -43,15 +46,27 @@ LIB_SRCS := \
 	daemon/sched.c \
 	daemon/status_page.c \
 	daemon/xmalloc.c \
+	probes/dns.c \
+	probes/dns_client.c \
+	probes/gss_token.c \
+	probes/kdc.c \
+	probes/kdc_transport.c \
+	probes/krb5_env.c \
+	probes/login.c \
+	probes/login_mysql.c \
+	probes/login_pg.c \
 	probes/reason.c \
 	probes/table.c
 MAIN_SRC := daemon/main.c
 
-UNIT_TESTS := unit_metrics
+UNIT_TESTS := unit_metrics unit_config unit_dns_client
+# Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
+TEST_DRIVERS := login_main login_pg_main
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/%.o)
-DEPS     := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:%=$(BUILD)/tests/%.d)
+DEPS     := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:%=$(BUILD)/tests/%.d) \
+	$(TEST_DRIVERS:%=$(BUILD)/tests/%.d)
 
 .PHONY: all deps check check-plain check-asan demo install clean
 all: krbwatch
@@ -74,9 +89,36 @@ $(BUILD)/tests/unit_%: tests/unit_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
-units: $(UNIT_TESTS:%=$(BUILD)/tests/%)
+$(BUILD)/tests/login_main: tests/login_main.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
+
+$(BUILD)/tests/login_pg_main: tests/login_pg_main.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
+
+units: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_DRIVERS:%=$(BUILD)/tests/%)
 
 -include $(DEPS)
+
+# libFuzzer targets (clang, into build/fuzz/).  `make fuzz-mysql` builds the MySQL packet parser's
+# target and runs it for FUZZ_TIME seconds; new inputs go to a scratch corpus, not to the seeds.
+FUZZ_CC   ?= clang
+FUZZ_TIME ?= 60
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-D_GNU_SOURCE $(PKG_CFLAGS)
+FUZZ_MYSQL_SRCS := tests/fuzz/fuzz_mysql_packet.c probes/gss_token.c probes/reason.c \
+	daemon/log.c daemon/xmalloc.c
+
+.PHONY: fuzz-mysql
+build/fuzz/fuzz_mysql_packet: $(FUZZ_MYSQL_SRCS) probes/login_mysql.c probes/gss_token.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_MYSQL_SRCS) $(PKG_LIBS)
+
+fuzz-mysql: build/fuzz/fuzz_mysql_packet
+	rm -rf build/fuzz/mysql_packet && mkdir -p build/fuzz/mysql_packet
+	build/fuzz/fuzz_mysql_packet -max_total_time=$(FUZZ_TIME) -max_len=4096 \
+	    build/fuzz/mysql_packet tests/fuzz/mysql_packet
 
 # Installs the Debian packages build, tests and demo need, when any is missing.
 deps:

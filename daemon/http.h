@@ -3,7 +3,7 @@
  * what the probes already found (a request never starts a probe, and no part of a request
  * chooses a target: krbwatch holds credentials).  Limits, all on purpose:
  *   - GET and HEAD only (405 otherwise), no request body (413);
- *   - request line and headers at most HTTP_MAX_HEADERS bytes (413 from libevent);
+ *   - request line and headers at most HTTP_MAX_HEADERS bytes (400 from libevent);
  *   - HTTP_TIMEOUT_S to send a request or read a reply, then the connection is closed;
  *   - at most HTTP_MAX_CONNS connections: a new one beyond that closes the oldest.
  */

@@ -6,6 +6,7 @@
 #include "../conf/config.h"
 #include "daemon.h"
 #include "log.h"
+#include "../probes/krb5_env.h"
 
 #define DEFAULT_CONFIG "/etc/krbwatch/krbwatch.yml"
 
@@ -96,6 +97,10 @@ main(int argc, char **argv)
 	}
 	if ((conf = load(conf_path)) == NULL) {
 		log_err("%s: not valid, not starting", conf_path);
+		return 1;
+	}
+	if (krb5_env_init() == -1) {
+		config_free(conf);
 		return 1;
 	}
 	return daemon_run(conf_path, conf);

@@ -81,6 +81,8 @@ metrics_family(struct metrics *m, const char *name, const char *help, enum metri
 	for (size_t i = 0; i < m->nfam; i++)
 		if (strcmp(m->fam[i]->name, name) == 0)
 			fatalx("metric family %s registered twice", name);
+	if (nlabels > METRICS_MAX_LABELS)
+		fatalx("metric family %s has more than %d labels", name, METRICS_MAX_LABELS);
 	f = xcalloc(1, sizeof *f);
 	f->reg = m;
 	f->name = xstrdup(name);
@@ -241,29 +243,35 @@ mfamily_get(struct mfamily *f, const char *const *values, double *v)
 	return found;
 }
 
-void
-mfamily_drop(struct mfamily *f, const char *label, const char *value)
+/* The i-th label value of a series, from its key: length in *len. */
+static const char *
+key_value(const char *key, size_t i, size_t *len)
 {
-	size_t li = 0, out = 0;
+	const char *p = key;
 
-	if (label != NULL) {
-		for (li = 0; li < f->nlabels; li++)
-			if (strcmp(f->labels[li], label) == 0)
-				break;
-		if (li == f->nlabels)
-			fatalx("metric %s has no label %s", f->name, label);
-	}
+	for (size_t k = 0; k < i; k++)
+		p = strchr(p, '\x01') + 1;
+	*len = strcspn(p, "\x01");
+	return p;
+}
+
+void
+mfamily_drop_match(struct mfamily *f, const char *const *values)
+{
+	size_t out = 0;
+
 	for (size_t i = 0; i < f->nseries; i++) {
 		struct mseries *s = &f->series[i];
 		int drop = 1;
 
-		if (label != NULL) {
-			/* the li-th value of the key */
-			const char *p = s->key;
-			for (size_t k = 0; k < li; k++)
-				p = strchr(p, '\x01') + 1;
-			size_t l = strcspn(p, "\x01");
-			drop = strlen(value) == l && strncmp(p, value, l) == 0;
+		for (size_t l = 0; l < f->nlabels && drop; l++) {
+			size_t len;
+			const char *v;
+
+			if (values[l] == NULL)
+				continue;
+			v = key_value(s->key, l, &len);
+			drop = strlen(values[l]) == len && strncmp(v, values[l], len) == 0;
 		}
 		if (drop) {
 			free(s->key);
@@ -275,6 +283,25 @@ mfamily_drop(struct mfamily *f, const char *label, const char *value)
 		f->nseries = out;
 		stale(f->reg);
 	}
+}
+
+void
+mfamily_drop(struct mfamily *f, const char *label, const char *value)
+{
+	const char *values[METRICS_MAX_LABELS];
+	size_t li;
+
+	for (li = 0; li < f->nlabels; li++)
+		values[li] = NULL;
+	if (label != NULL) {
+		for (li = 0; li < f->nlabels; li++)
+			if (strcmp(f->labels[li], label) == 0)
+				break;
+		if (li == f->nlabels)
+			fatalx("metric %s has no label %s", f->name, label);
+		values[li] = value;
+	}
+	mfamily_drop_match(f, values);
 }
 
 void

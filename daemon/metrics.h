@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#define METRICS_MAX_LABELS 8
+
 enum metric_type { METRIC_GAUGE, METRIC_COUNTER };
 
 struct metrics;
@@ -29,6 +31,8 @@ int mfamily_get(struct mfamily *, const char *const *values, double *v);
 /* Drops the series whose label `label` equals value (all series when label is NULL). */
 void mfamily_drop(struct mfamily *, const char *label, const char *value);
 
+/* Drops the series whose labels equal values wherever values[i] is not NULL. */
+void mfamily_drop_match(struct mfamily *, const char *const *values);
 /* mfamily_drop on every family that has the label. */
 void metrics_drop_label_value(struct metrics *, const char *label, const char *value);
 

@@ -3,6 +3,11 @@
 
 #include "probe.h"
 
+extern const struct probe_ops probe_dns;
+extern const struct probe_ops probe_kdc;
+
 const struct probe_ops *const probe_table[] = {
+	&probe_dns,
+	&probe_kdc,
 	NULL
 };

@@ -39,7 +39,7 @@ check "the status page names both Regions" sh -c \
 	 curl -fsS http://127.0.0.1:$port/ | grep -q '<h2>us-west-2</h2>'"
 
 big=$(python3 -c 'print("a" * 16384)')
-check_eq "headers over 8 KiB are refused with 413" "HTTP/1.1 413 Payload Too Large" \
+check_eq "headers over 8 KiB are refused with 400" "HTTP/1.1 400 Bad Request" \
 	"$(python3 "$KW_TOP/tests/http_client.py" status "$port" "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: $big\r\n\r\n")"
 check_eq "garbage is answered 400" "HTTP/1.1 400 Bad Request" \
 	"$(python3 "$KW_TOP/tests/http_client.py" status "$port" '\x16\x03\x01 garbage\r\n\r\n')"

@@ -24,7 +24,7 @@ check_eq "after a good reload: krbwatch_config_last_reload_success 1" "1" \
 	"$(metric krbwatch_config_last_reload_success)"
 ts1=$(metric krbwatch_config_last_reload_success_timestamp_seconds)
 check "the reload timestamp moved forward ($ts0 -> $ts1)" [ "$ts1" -gt "$ts0" ]
-check "the removed Region leaves the status page" sh -c "! scrape / | grep -q us-west-2"
+check "the removed Region leaves the status page" sh -c "! curl -fsS http://127.0.0.1:$port/ | grep -q us-west-2"
 check "the removed Region's series are gone from /metrics" \
 	wait_for 5 sh -c "! curl -fsS http://127.0.0.1:$port/metrics | grep -q 'aws_region=\"us-west-2\"'"
 
@@ -45,7 +45,7 @@ check_eq "after a bad reload: krbwatch_config_last_reload_success 0" "0" \
 	"$(metric krbwatch_config_last_reload_success)"
 check_eq "the timestamp still names the last good load" "$ts1" \
 	"$(metric krbwatch_config_last_reload_success_timestamp_seconds)"
-check "the old configuration keeps serving" sh -c "scrape / | grep -q '<h2>us-east-1</h2>'"
+check "the old configuration keeps serving" sh -c "curl -fsS http://127.0.0.1:$port/ | grep -q '<h2>us-east-1</h2>'"
 
 # A reload that cannot bind its new listen address is a failed reload too.
 busy=$(free_port)

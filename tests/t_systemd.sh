@@ -6,7 +6,10 @@
 
 # The unit as installed, pointing at the binary under test; man pages found through MANPATH.
 sed "s|@BINDIR@|$(dirname "$KW_BIN")|g" "$KW_TOP/systemd/krbwatch.service" >"$KW_TMP/krbwatch.service"
-(cd "$KW_TMP" && MANPATH="$KW_TOP/man" systemd-analyze verify "$KW_TMP/krbwatch.service") \
+mkdir -p "$KW_TMP/man/man8" "$KW_TMP/man/man5"
+cp "$KW_TOP/man/krbwatch.8" "$KW_TMP/man/man8/"
+cp "$KW_TOP/man/krbwatch.yml.5" "$KW_TMP/man/man5/"
+(cd "$KW_TMP" && MANPATH="$KW_TMP/man" systemd-analyze verify "$KW_TMP/krbwatch.service") \
 	>"$KW_TMP/verify.out" 2>"$KW_TMP/verify.err"
 rc=$?
 check_eq "systemd-analyze verify: exit 0" "0" "$rc"

@@ -1,0 +1,421 @@
+/*
+ * Loading a configuration: the file, libyaml, the messages, and freeing.  What the keys mean
+ * is in config_schema.c; the syntax of single values in config_parse.c; file checks in
+ * config_files.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "../daemon/xmalloc.h"
+#include "config.h"
+#include "config_int.h"
+
+/* A configuration is a few kilobytes; this only stops a wrong path from eating memory. */
+#define CONFIG_MAX_BYTES (1024 * 1024)
+/*
+ * YAML aliases let a small file name the same list thousands of times; the walk stops after
+ * this many mappings and list items rather than spend minutes on it.
+ */
+#define CONFIG_MAX_VISITS 200000
+
+/*
+ * Messages are one line each: control characters that came from the file (a newline in a
+ * quoted scalar) are written as escapes.
+ */
+static char *
+one_line(const char *s)
+{
+	size_t n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = s; *p != '\0'; p++)
+		n += (unsigned char)*p < 0x20 || *p == 0x7f ? 4 : 1;
+	o = out = xmalloc(n + 1);
+	for (p = s; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '\n')
+			memcpy(o, "\\n", 2), o += 2;
+		else if (c == '\t')
+			memcpy(o, "\\t", 2), o += 2;
+		else if (c < 0x20 || c == 0x7f)
+			o += sprintf(o, "\\x%02x", c);
+		else
+			*o++ = (char)c;
+	}
+	*o = '\0';
+	return out;
+}
+
+static void
+add_msg(struct loader *l, int line, int col, const char *fmt, va_list ap)
+{
+	char *text, *clean;
+
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	clean = one_line(text);
+	free(text);
+	l->msgs = xreallocarray(l->msgs, l->nmsgs + 1, sizeof(*l->msgs));
+	if (line > 0)
+		xasprintf(&l->msgs[l->nmsgs].text, "%s:%d:%d: %s", l->file, line, col, clean);
+	else
+		xasprintf(&l->msgs[l->nmsgs].text, "%s: %s", l->file, clean);
+	l->msgs[l->nmsgs].line = line;
+	l->msgs[l->nmsgs].col = col;
+	l->nmsgs++;
+	free(clean);
+}
+
+/* Reports a problem at a libyaml mark (0-based) as FILE:LINE:COL (1-based). */
+void
+cl_error(struct loader *l, yaml_mark_t mark, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_msg(l, (int)mark.line + 1, (int)mark.column + 1, fmt, ap);
+	va_end(ap);
+}
+
+/* Reports a problem at a 1-based line and column; line 0 means the file as a whole. */
+void
+cl_error_at(struct loader *l, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add_msg(l, line, col, fmt, ap);
+	va_end(ap);
+}
+
+static int
+msg_cmp(const void *a, const void *b)
+{
+	const struct cl_msg *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return (x->col > y->col) - (x->col < y->col);
+}
+
+/*
+ * Messages go out in file order; those found at the same place keep the order they were found
+ * in (the sort is made stable by sorting a copy with insertion, which is fine for a handful).
+ */
+static void
+hand_over(struct loader *l, struct kw_errors *errs)
+{
+	for (size_t i = 1; i < l->nmsgs; i++) {
+		struct cl_msg m = l->msgs[i];
+		size_t j = i;
+
+		for (; j > 0 && msg_cmp(&l->msgs[j - 1], &m) > 0; j--)
+			l->msgs[j] = l->msgs[j - 1];
+		l->msgs[j] = m;
+	}
+	errs->msg = xreallocarray(errs->msg, errs->n + l->nmsgs, sizeof(*errs->msg));
+	for (size_t i = 0; i < l->nmsgs; i++)
+		errs->msg[errs->n++] = l->msgs[i].text;
+	free(l->msgs);
+	l->msgs = NULL;
+	l->nmsgs = 0;
+}
+
+/* Reads the whole file; NULL after a message when it cannot. */
+static unsigned char *
+read_file(struct loader *l, size_t *len)
+{
+	unsigned char *buf;
+	struct stat st;
+	size_t have = 0;
+	int fd;
+
+	if ((fd = open(l->file, O_RDONLY | O_CLOEXEC)) == -1) {
+		cl_error_at(l, 0, 0, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_BYTES) {
+		if (fstat(fd, &st) == -1)
+			cl_error_at(l, 0, 0, "cannot examine: %s", strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			cl_error_at(l, 0, 0, "not a regular file, expected a YAML file");
+		else
+			cl_error_at(l, 0, 0, "larger than %d bytes, expected a configuration file",
+			    CONFIG_MAX_BYTES);
+		close(fd);
+		return NULL;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	for (;;) {
+		ssize_t n = read(fd, buf + have, (size_t)st.st_size + 1 - have);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			cl_error_at(l, 0, 0, "cannot read: %s", strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > (size_t)st.st_size) {
+			cl_error_at(l, 0, 0, "changed while it was read, try again");
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+	}
+	close(fd);
+	*len = have;
+	return buf;
+}
+
+/* Where a reader error (bad UTF-8, a control character) sits: libyaml only gives an offset. */
+static void
+offset_to_mark(const unsigned char *buf, size_t len, size_t off, yaml_mark_t *m)
+{
+	size_t line = 0, col = 0;
+
+	for (size_t i = 0; i < off && i < len; i++) {
+		if (buf[i] == '\n')
+			line++, col = 0;
+		else if ((buf[i] & 0xc0) != 0x80)
+			col++;
+	}
+	m->line = line;
+	m->column = col;
+}
+
+static void
+syntax_error(struct loader *l, const yaml_parser_t *p, const unsigned char *buf, size_t len)
+{
+	yaml_mark_t mark = p->problem_mark;
+	const char *problem = p->problem != NULL ? p->problem : "cannot parse";
+
+	if (p->error == YAML_READER_ERROR) {
+		offset_to_mark(buf, len, p->problem_offset, &mark);
+		cl_error(l, mark, "YAML syntax error: %s, expected UTF-8 text", problem);
+	} else if (p->context != NULL) {
+		cl_error(l, mark, "YAML syntax error: %s (%s at line %zu, column %zu)", problem,
+		    p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+	} else {
+		cl_error(l, mark, "YAML syntax error: %s", problem);
+	}
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+
+	if (slash == NULL)
+		return NULL;
+	if (slash == path)
+		return xstrdup("/");
+	dir = xmalloc((size_t)(slash - path) + 1);
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return dir;
+}
+
+/* Parses the one YAML document of the file and hands its root to the schema. */
+static void
+load_yaml(struct loader *l, const unsigned char *buf, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc, extra;
+	yaml_node_t *root, *root2;
+
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		syntax_error(l, &parser, buf, len);
+		yaml_parser_delete(&parser);
+		return;
+	}
+	if ((root = yaml_document_get_root_node(&doc)) == NULL) {
+		cl_error_at(l, 1, 1, "the file is empty, expected a mapping with at least identity, "
+		    "realms and regions");
+	} else {
+		l->doc = &doc;
+		cs_load(l, root);
+		l->doc = NULL;
+		/* a second document would be ignored silently: say so instead */
+		if (!yaml_parser_load(&parser, &extra)) {
+			syntax_error(l, &parser, buf, len);
+		} else {
+			if ((root2 = yaml_document_get_root_node(&extra)) != NULL)
+				cl_error(l, extra.start_mark, "a second YAML document, expected only "
+				    "one");
+			yaml_document_delete(&extra);
+		}
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+}
+
+struct kw_config *
+config_load(const char *path, struct kw_errors *errs)
+{
+	struct loader l = { .file = path, .budget = CONFIG_MAX_VISITS };
+	struct kw_config *conf = xcalloc(1, sizeof(*conf));
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	unsigned char *buf;
+	size_t len = 0;
+
+	conf->path = xstrdup(path);
+	l.conf = conf;
+	l.dir = dir_of(path);
+	l.creds = creds != NULL && *creds != '\0' ? creds : NULL;
+	if ((buf = read_file(&l, &len)) != NULL) {
+		load_yaml(&l, buf, len);
+		free(buf);
+	}
+	free(l.dir);
+	free(l.cluster_names);
+	free(l.cluster_lines);
+	if (l.nmsgs > 0) {
+		hand_over(&l, errs);
+		config_free(conf);
+		return NULL;
+	}
+	free(l.msgs);
+	return conf;
+}
+
+static void
+free_kdcs(struct kw_kdcs *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		free(k->addrs[i].host);
+	free(k->addrs);
+}
+
+static void
+free_cluster(struct kw_cluster *c)
+{
+	free(c->name);
+	free(c->host);
+	free(c->user);
+	free(c->expect_user);
+	free(c->spn);
+	free(c->database);
+	free(c->tls_ca);
+}
+
+static void
+free_region(struct kw_region *r)
+{
+	free(r->name);
+	free(r->site);
+	for (size_t i = 0; i < r->nresolvers; i++)
+		free(r->resolvers[i].host);
+	free(r->resolvers);
+	for (size_t i = 0; i < r->nkdcs; i++) {
+		free(r->kdcs[i].realm);
+		free_kdcs(&r->kdcs[i].kdcs);
+	}
+	free(r->kdcs);
+	for (size_t i = 0; i < r->nclusters; i++)
+		free_cluster(&r->clusters[i]);
+	free(r->clusters);
+}
+
+void
+config_free(struct kw_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->listen.host);
+	free(c->principal);
+	free(c->keytab);
+	for (size_t i = 0; i < c->nrealms; i++) {
+		free(c->realms[i].name);
+		free(c->realms[i].domain);
+		free_kdcs(&c->realms[i].kdcs);
+	}
+	free(c->realms);
+	for (size_t i = 0; i < c->nregions; i++)
+		free_region(&c->regions[i]);
+	free(c->regions);
+	for (size_t i = 0; i < c->nwebhooks; i++) {
+		free(c->webhooks[i].url);
+		free(c->webhooks[i].bearer_token_file);
+	}
+	free(c->webhooks);
+	free(c);
+}
+
+void
+errors_clear(struct kw_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		free(errs->msg[i]);
+	free(errs->msg);
+	errs->msg = NULL;
+	errs->n = 0;
+}
+
+const struct kw_realm *
+config_realm(const struct kw_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nrealms; i++)
+		if (strcmp(c->realms[i].name, name) == 0)
+			return &c->realms[i];
+	return NULL;
+}
+
+const struct kw_kdcs *
+config_region_kdcs(const struct kw_config *c, const struct kw_region *r,
+    const struct kw_realm *realm)
+{
+	(void)c;
+	for (size_t i = 0; i < r->nkdcs; i++)
+		if (strcmp(r->kdcs[i].realm, realm->name) == 0)
+			return &r->kdcs[i].kdcs;
+	return &realm->kdcs;
+}
+
+const char *
+engine_name(enum kw_engine e)
+{
+	switch (e) {
+	case KW_ENGINE_MYSQL:
+		return "mysql";
+	case KW_ENGINE_MARIADB:
+		return "mariadb";
+	case KW_ENGINE_POSTGRESQL:
+		return "postgresql";
+	}
+	return "?";
+}
+
+const char *
+tls_mode_name(enum kw_tls_mode m)
+{
+	switch (m) {
+	case KW_TLS_DISABLE:
+		return "disable";
+	case KW_TLS_REQUIRE:
+		return "require";
+	case KW_TLS_VERIFY_CA:
+		return "verify-ca";
+	case KW_TLS_VERIFY_IDENTITY:
+		return "verify-identity";
+	}
+	return "?";
+}

@@ -1,0 +1,488 @@
+/*
+ * c-ares 1.18.1 on libevent, after PgBouncer's src/dnslookup.c: ARES_OPT_SOCK_STATE_CB tells us
+ * which sockets to watch, a readiness event calls ares_process_fd(), and one timer follows
+ * ares_timeout() (re-armed after every c-ares call).  readable == writable == 0 means the socket
+ * is about to close, so its event goes first.
+ *
+ * c-ares calls our answer function from inside ares_process_fd(), ares_query() (a query that
+ * fails at once) and ares_destroy().  None of these is a safe place for the user's code (freeing
+ * the client there would destroy the channel under c-ares's feet), so the answer is copied onto
+ * a queue and a loop event of the client hands it over.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+#include <event2/event.h>
+
+#include "../daemon/log.h"
+#include "../daemon/xmalloc.h"
+#include "dns_client.h"
+
+/* One query, from dns_query() until its callback ran. */
+struct dns_pending {
+	struct dns_client *c;
+	dns_cb *cb;
+	void *arg;
+	int status, timeouts;
+	unsigned char *abuf;
+	int alen;
+	struct dns_pending *next; /* on the done queue */
+};
+
+/* One socket c-ares asked us to watch. */
+struct dns_sock {
+	ares_socket_t fd;
+	short what;
+	struct event *ev;
+	struct dns_sock *next;
+};
+
+struct dns_client {
+	struct event_base *base;
+	ares_channel channel;
+	struct event *timer;
+	struct event *deliver;          /* hands the done queue over */
+	struct dns_sock *socks;
+	struct dns_pending *done, **done_tail;
+	size_t pending;                 /* sent, callback not run yet */
+	int delivering;                 /* inside deliver_cb */
+	int closing;                    /* dns_client_free has begun */
+	char label[64];
+};
+
+static void rearm(struct dns_client *);
+
+static void
+sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_client *c = arg;
+
+	ares_process_fd(c->channel, (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
+	    (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
+	rearm(c);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_client *c = arg;
+
+	(void)fd;
+	(void)what;
+	ares_process_fd(c->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	rearm(c);
+}
+
+/* The timer follows c-ares's next timeout; nothing pending means no timer. */
+static void
+rearm(struct dns_client *c)
+{
+	struct timeval tv, *t;
+
+	if (c->channel == NULL)
+		return;
+	t = ares_timeout(c->channel, NULL, &tv);
+	if (t == NULL)
+		evtimer_del(c->timer);
+	else
+		evtimer_add(c->timer, t);
+}
+
+/* Called by c-ares, possibly from inside ares_process_fd: touches only libevent. */
+static void
+sock_state_cb(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct dns_client *c = data;
+	struct dns_sock **pp, *s;
+	short what = (short)((readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
+
+	for (pp = &c->socks; *pp != NULL; pp = &(*pp)->next)
+		if ((*pp)->fd == fd)
+			break;
+	s = *pp;
+	if (what == 0) {
+		if (s != NULL) {
+			*pp = s->next;
+			event_free(s->ev);
+			free(s);
+		}
+		return;
+	}
+	if (s == NULL) {
+		s = xcalloc(1, sizeof *s);
+		s->fd = fd;
+		s->next = c->socks;
+		c->socks = s;
+	} else if (s->what == what) {
+		return;
+	} else {
+		event_free(s->ev);
+	}
+	s->what = what;
+	s->ev = event_new(c->base, fd, what | EV_PERSIST, sock_cb, c);
+	if (s->ev == NULL || event_add(s->ev, NULL) == -1)
+		fatalx("dns: cannot watch socket %d", (int)fd);
+}
+
+static void
+enqueue(struct dns_client *c, struct dns_pending *p)
+{
+	p->next = NULL;
+	*c->done_tail = p;
+	c->done_tail = &p->next;
+	if (!c->closing)
+		event_active(c->deliver, EV_TIMEOUT, 0);
+}
+
+static struct dns_pending *
+dequeue(struct dns_client *c)
+{
+	struct dns_pending *p = c->done;
+
+	if (p != NULL) {
+		c->done = p->next;
+		if (c->done == NULL)
+			c->done_tail = &c->done;
+	}
+	return p;
+}
+
+/* c-ares's answer: copied and queued, never handed over from here. */
+static void
+answer_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_pending *p = arg;
+
+	p->status = status;
+	p->timeouts = timeouts;
+	if (abuf != NULL && alen > 0 && status != ARES_EDESTRUCTION) {
+		p->abuf = xmalloc((size_t)alen);
+		memcpy(p->abuf, abuf, (size_t)alen);
+		p->alen = alen;
+	}
+	enqueue(p->c, p);
+}
+
+static void
+run_one(struct dns_client *c, struct dns_pending *p, int destroyed)
+{
+	c->pending--;
+	if (destroyed)
+		p->cb(p->arg, ARES_EDESTRUCTION, p->timeouts, NULL, 0);
+	else
+		p->cb(p->arg, p->status, p->timeouts, p->abuf, p->alen);
+	free(p->abuf);
+	free(p);
+}
+
+static void
+client_release(struct dns_client *c)
+{
+	event_free(c->deliver);
+	free(c);
+}
+
+static void
+deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dns_client *c = arg;
+	struct dns_pending *p;
+
+	(void)fd;
+	(void)what;
+	c->delivering = 1;
+	while (!c->closing && (p = dequeue(c)) != NULL)
+		run_one(c, p, 0);
+	c->delivering = 0;
+	if (c->closing)
+		client_release(c);  /* a callback freed the client: the rest is done */
+}
+
+struct dns_client *
+dns_client_new(struct event_base *base, const struct kw_addr *resolver, unsigned timeout_ms)
+{
+	struct dns_client *c;
+	struct ares_options o;
+	struct ares_addr_port_node srv;
+	char lookups[] = "b";
+	int optmask, rc;
+
+	memset(&srv, 0, sizeof srv);
+	if (inet_pton(AF_INET, resolver->host, &srv.addr.addr4) == 1)
+		srv.family = AF_INET;
+	else if (inet_pton(AF_INET6, resolver->host, &srv.addr.addr6) == 1)
+		srv.family = AF_INET6;
+	else {
+		log_err("dns: resolver \"%s\" is not an IP address", resolver->host);
+		return NULL;
+	}
+	srv.udp_port = srv.tcp_port = resolver->port;
+
+	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+		log_err("dns: ares_library_init: %s", ares_strerror(rc));
+		return NULL;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->base = base;
+	c->done_tail = &c->done;
+	snprintf(c->label, sizeof c->label, srv.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	    resolver->host, (unsigned)resolver->port);
+
+	memset(&o, 0, sizeof o);
+	/*
+	 * NOCHECKRESP: without it c-ares 1.18.1 takes a SERVFAIL, NOTIMP or REFUSED answer for a
+	 * broken server, gives up on it and reports ARES_ECONNREFUSED, the status of a port that
+	 * is closed.  With it the answer comes through and ares_query maps its rcode.
+	 */
+	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_NOCHECKRESP;
+	o.timeout = timeout_ms / 3 > 0 ? (int)(timeout_ms / 3) : 1;
+	o.tries = 2;
+	o.sock_state_cb = sock_state_cb;
+	o.sock_state_cb_data = c;
+	/*
+	 * Everything c-ares would otherwise read from /etc/resolv.conf and friends is given
+	 * (no servers yet, no search domains, no sortlist), so a run opens no file: the server
+	 * comes next, from ares_set_servers_ports (ARES_OPT_SERVERS knows only IPv4).
+	 */
+	o.nservers = 0;
+	o.ndomains = 0;
+	o.nsort = 0;
+	o.ndots = 1;
+	o.lookups = lookups;
+	optmask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
+	    ARES_OPT_SERVERS | ARES_OPT_DOMAINS | ARES_OPT_SORTLIST | ARES_OPT_NDOTS |
+	    ARES_OPT_LOOKUPS;
+	if ((rc = ares_init_options(&c->channel, &o, optmask)) != ARES_SUCCESS) {
+		log_err("dns: ares_init_options: %s", ares_strerror(rc));
+		goto fail;
+	}
+	if ((rc = ares_set_servers_ports(c->channel, &srv)) != ARES_SUCCESS) {
+		log_err("dns: ares_set_servers_ports %s: %s", c->label, ares_strerror(rc));
+		goto fail;
+	}
+	c->timer = evtimer_new(base, timer_cb, c);
+	c->deliver = event_new(base, -1, 0, deliver_cb, c);
+	if (c->timer == NULL || c->deliver == NULL)
+		fatalx("dns: event_new failed");
+	return c;
+fail:
+	if (c->channel != NULL)
+		ares_destroy(c->channel);
+	free(c);
+	ares_library_cleanup();
+	return NULL;
+}
+
+void
+dns_query(struct dns_client *c, const char *name, int rrclass, int rrtype, dns_cb *cb, void *arg)
+{
+	struct dns_pending *p = xcalloc(1, sizeof *p);
+
+	p->c = c;
+	p->cb = cb;
+	p->arg = arg;
+	c->pending++;
+	if (c->closing) {
+		/* from a callback run by dns_client_free: the drain there delivers it */
+		p->status = ARES_EDESTRUCTION;
+		enqueue(c, p);
+		return;
+	}
+	ares_query(c->channel, name, rrclass, rrtype, answer_cb, p);
+	rearm(c);
+}
+
+void
+dns_client_free(struct dns_client *c)
+{
+	struct dns_pending *p;
+
+	if (c == NULL || c->closing)
+		return;
+	c->closing = 1;
+	/* answers still in c-ares come back as ARES_EDESTRUCTION onto the queue */
+	ares_destroy(c->channel);
+	c->channel = NULL;
+	while ((p = dequeue(c)) != NULL)
+		run_one(c, p, 1);
+	while (c->socks != NULL) {   /* ares_destroy closed them; this is belt and braces */
+		struct dns_sock *s = c->socks;
+		c->socks = s->next;
+		event_free(s->ev);
+		free(s);
+	}
+	event_free(c->timer);
+	c->timer = NULL;
+	ares_library_cleanup();
+	if (!c->delivering)
+		client_release(c);
+	/* else deliver_cb, further up the stack, releases it when the callback returns */
+}
+
+const char *
+dns_client_resolver(const struct dns_client *c)
+{
+	return c->label;
+}
+
+size_t
+dns_client_pending(const struct dns_client *c)
+{
+	return c->pending;
+}
+
+enum kw_reason
+dns_reason(int status)
+{
+	switch (status) {
+	case ARES_SUCCESS:
+		return KW_OK;
+	case ARES_ENODATA:
+		return KW_R_NO_RECORDS;
+	case ARES_ENOTFOUND:
+		return KW_R_NXDOMAIN;
+	case ARES_ESERVFAIL:
+		return KW_R_SERVFAIL;
+	case ARES_EREFUSED:
+		return KW_R_DNS_REFUSED;
+	case ARES_ETIMEOUT:
+		return KW_R_TIMEOUT;
+	case ARES_ECONNREFUSED:
+		return KW_R_REFUSED;
+	case ARES_EFORMERR:
+	case ARES_ENOTIMP:
+	case ARES_EBADRESP:
+	case ARES_EOF:
+		return KW_R_PROTOCOL;
+	default:  /* ENOMEM, EBADNAME, EDESTRUCTION, ...: our side, not the resolver's */
+		return KW_R_INTERNAL;
+	}
+}
+
+static int
+srv_cmp(const void *a, const void *b)
+{
+	const struct dns_srv *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	return 0;
+}
+
+int
+dns_parse_srv(const unsigned char *abuf, int alen, struct dns_srv **out, size_t *n)
+{
+	struct ares_srv_reply *head = NULL, *r;
+	size_t i = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (abuf == NULL || alen <= 0)
+		return ARES_EBADRESP;
+	if ((rc = ares_parse_srv_reply(abuf, alen, &head)) != ARES_SUCCESS) {
+		if (head != NULL)
+			ares_free_data(head);
+		return rc;
+	}
+	for (r = head; r != NULL; r = r->next)
+		i++;
+	if (i == 0) {
+		ares_free_data(head);
+		return ARES_ENODATA;
+	}
+	*out = xcalloc(i, sizeof **out);
+	for (r = head, i = 0; r != NULL; r = r->next, i++) {
+		(*out)[i].target = xstrdup(r->host);
+		(*out)[i].priority = r->priority;
+		(*out)[i].weight = r->weight;
+		(*out)[i].port = r->port;
+	}
+	*n = i;
+	ares_free_data(head);
+	qsort(*out, *n, sizeof **out, srv_cmp);
+	return ARES_SUCCESS;
+}
+
+void
+dns_srv_free(struct dns_srv *s, size_t n)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(s[i].target);
+	free(s);
+}
+
+#define DNS_MAX_ADDRS 256
+
+int
+dns_parse_addrs(const unsigned char *abuf, int alen, int rrtype, struct dns_addr **out,
+    size_t *n)
+{
+	int rc, naddr = DNS_MAX_ADDRS;
+
+	*out = NULL;
+	*n = 0;
+	if (abuf == NULL || alen <= 0)
+		return ARES_EBADRESP;
+	if (rrtype == ns_t_a) {
+		struct ares_addrttl *a = xcalloc(DNS_MAX_ADDRS, sizeof *a);
+
+		rc = ares_parse_a_reply(abuf, alen, NULL, a, &naddr);
+		if (rc == ARES_SUCCESS && naddr > 0) {
+			*out = xcalloc((size_t)naddr, sizeof **out);
+			for (int i = 0; i < naddr; i++) {
+				(*out)[i].family = AF_INET;
+				memcpy((*out)[i].addr, &a[i].ipaddr, 4);
+			}
+			*n = (size_t)naddr;
+		}
+		free(a);
+	} else if (rrtype == ns_t_aaaa) {
+		struct ares_addr6ttl *a = xcalloc(DNS_MAX_ADDRS, sizeof *a);
+
+		rc = ares_parse_aaaa_reply(abuf, alen, NULL, a, &naddr);
+		if (rc == ARES_SUCCESS && naddr > 0) {
+			*out = xcalloc((size_t)naddr, sizeof **out);
+			for (int i = 0; i < naddr; i++) {
+				(*out)[i].family = AF_INET6;
+				memcpy((*out)[i].addr, &a[i].ip6addr, 16);
+			}
+			*n = (size_t)naddr;
+		}
+		free(a);
+	} else {
+		return ARES_EBADQUERY;
+	}
+	if (rc == ARES_SUCCESS && *n == 0)
+		rc = ARES_ENODATA;
+	return rc;
+}
+
+const char *
+dns_rrtype_name(int rrtype)
+{
+	switch (rrtype) {
+	case ns_t_a:
+		return "A";
+	case ns_t_aaaa:
+		return "AAAA";
+	case ns_t_srv:
+		return "SRV";
+	case ns_t_cname:
+		return "CNAME";
+	case ns_t_txt:
+		return "TXT";
+	default:
+		return "OTHER";
+	}
+}

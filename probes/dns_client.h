@@ -1,0 +1,94 @@
+/*
+ * A DNS client on the event loop: one c-ares channel bound to ONE resolver address, its sockets
+ * and its timer registered with a libevent base (c-ares 1.18.1: ARES_OPT_SOCK_STATE_CB,
+ * ares_process_fd, ares_timeout).  One resolver per client, so that one dead resolver is seen
+ * even while another answers: c-ares never fails over to a second server behind our back.
+ *
+ * Callbacks never run inside c-ares, nor inside dns_query(): c-ares's answer is queued and
+ * handed over from a loop event of the client.  A callback may therefore start new queries or
+ * free the client (its own included), and never re-enters ares_destroy.
+ */
+#ifndef KRBWATCH_DNS_CLIENT_H
+#define KRBWATCH_DNS_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probe.h"
+
+struct event_base;
+struct dns_client;
+
+/*
+ * A client of resolver (an IP address literal with its port) on base.  timeout_ms bounds one
+ * query: c-ares makes two tries, the first with a third of it, the retry with the double (c-ares
+ * doubles per round), so a dead resolver answers ARES_ETIMEOUT within timeout_ms.  Search
+ * domains and HOSTALIASES are off; a SERVFAIL/REFUSED/NOTIMP answer is reported as such
+ * (ARES_ESERVFAIL, ARES_EREFUSED, ARES_ENOTIMP), not retried, and never confused with a closed
+ * port (ARES_ECONNREFUSED).  Returns NULL (and logs why) when resolver is not an IP
+ * address or c-ares cannot start.
+ */
+struct dns_client *dns_client_new(struct event_base *, const struct kw_addr *resolver,
+    unsigned timeout_ms);
+
+/*
+ * The answer to one query.  status is an ARES_* code (ARES_SUCCESS, ARES_ENODATA, ARES_ENOTFOUND,
+ * ARES_ESERVFAIL, ARES_EREFUSED, ARES_ETIMEOUT, ARES_ECONNREFUSED, ..., ARES_EDESTRUCTION when the
+ * client was freed first); abuf/alen is the raw reply when there is one (NULL/0 otherwise), valid
+ * only during the call.
+ */
+typedef void dns_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int alen);
+
+/* Sends name/rrclass/rrtype (ns_c_in, ns_t_srv, ...).  cb runs exactly once, from the loop. */
+void dns_query(struct dns_client *, const char *name, int rrclass, int rrtype, dns_cb *,
+    void *arg);
+
+/*
+ * Frees the client.  Every callback not delivered yet runs first, inside this call, with
+ * ARES_EDESTRUCTION and no reply; callers must tolerate that.  May be called from a callback of
+ * the same client (the rest of its queue is then delivered as ARES_EDESTRUCTION too).  NULL is
+ * a no-op, and so is a second call from a callback that runs during the first.
+ */
+void dns_client_free(struct dns_client *);
+
+/* "ip:port" ("[v6]:port") of the client's resolver: a label value. */
+const char *dns_client_resolver(const struct dns_client *);
+
+/* Queries sent whose callback has not run yet. */
+size_t dns_client_pending(const struct dns_client *);
+
+/* The failure reason of an ARES_* status (KW_OK for ARES_SUCCESS). */
+enum kw_reason dns_reason(int status);
+
+/* One SRV record. */
+struct dns_srv {
+	char *target;
+	uint16_t priority, weight, port;
+};
+
+/*
+ * The SRV records of a reply, sorted by priority (lowest first), then weight (highest first).
+ * Returns an ARES_* status: ARES_SUCCESS with *n > 0, or ARES_ENODATA when the reply holds no
+ * SRV record (a reply with only "." as target counts as records: the service says it is absent).
+ */
+int dns_parse_srv(const unsigned char *abuf, int alen, struct dns_srv **out, size_t *n);
+void dns_srv_free(struct dns_srv *, size_t n);
+
+/* One address of an A or AAAA reply. */
+struct dns_addr {
+	int family;             /* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* 4 or 16 bytes, network order */
+};
+
+/*
+ * The addresses of an A (rrtype ns_t_a) or AAAA (ns_t_aaaa) reply, following CNAMEs; owner
+ * names compare case-insensitively.  Returns ARES_SUCCESS with *n > 0, or an ARES_* status
+ * (ARES_ENODATA when there is none).
+ */
+int dns_parse_addrs(const unsigned char *abuf, int alen, int rrtype, struct dns_addr **out,
+    size_t *n);
+
+/* "A", "AAAA", "SRV", ... for the rrtype label. */
+const char *dns_rrtype_name(int rrtype);
+
+#endif

@@ -1,0 +1,322 @@
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gssapi/gssapi.h>
+#include <gssapi/gssapi_ext.h>
+#include <gssapi/gssapi_krb5.h>
+#include <krb5/krb5.h>
+
+#include "../daemon/xmalloc.h"
+#include "gss_token.h"
+
+struct gss_token {
+	gss_cred_id_t cred;
+	gss_name_t target;
+	gss_ctx_id_t ctx;
+	int complete;
+};
+
+static void
+set_err(struct gss_token_err *err, enum kw_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_err(struct gss_token_err *err, enum kw_reason r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	err->reason = r;
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof err->text, fmt, ap);
+	va_end(ap);
+}
+
+/* Appends every message gss_display_status has for one status value. */
+static void
+append_status(char *buf, size_t size, OM_uint32 code, int type)
+{
+	OM_uint32 minor, ctx = 0;
+	gss_buffer_desc msg;
+	size_t used;
+
+	do {
+		if (GSS_ERROR(gss_display_status(&minor, code, type, GSS_C_NO_OID, &ctx, &msg)))
+			return;
+		used = strlen(buf);
+		if (used + 3 < size)
+			snprintf(buf + used, size - used, "%s%.*s", used ? ": " : "", (int)msg.length,
+			    (const char *)msg.value);
+		gss_release_buffer(&minor, &msg);
+	} while (ctx != 0);
+}
+
+/* The minor status says more than the major one when there is one. */
+static void
+set_gss_err(struct gss_token_err *err, const char *call, OM_uint32 major, OM_uint32 minor)
+{
+	char words[160] = "";
+
+	if (err == NULL)
+		return;
+	if (minor != 0)
+		append_status(words, sizeof words, minor, GSS_C_MECH_CODE);
+	else
+		append_status(words, sizeof words, major, GSS_C_GSS_CODE);
+	set_err(err, gss_token_reason(major, minor), "%s: %s", call, words[0] ? words : "failed");
+}
+
+enum kw_reason
+gss_token_krb5_reason(long code)
+{
+	switch ((krb5_error_code)code) {
+	case 0:
+		return KW_OK;
+	case KRB5KRB_AP_ERR_SKEW:
+		return KW_R_CLOCK_SKEW;
+	case KRB5KRB_AP_ERR_TKT_NYV:
+		return KW_R_TICKET_NOT_YET_VALID;
+	/*
+	 * At the login every key problem is the service's key: the server cannot find or use the
+	 * key our ticket is encrypted in (stale keytab after a rotation, SPN on another account).
+	 */
+	case KRB5KRB_AP_ERR_BADKEYVER:
+	case KRB5_KT_KVNONOTFOUND:
+	case KRB5_KT_NOTFOUND:
+	case KRB5KRB_AP_ERR_MODIFIED:
+	case KRB5KRB_AP_ERR_BAD_INTEGRITY:
+		return KW_R_KEY_VERSION;
+	case KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN:
+	case KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN:
+		return KW_R_PRINCIPAL_UNKNOWN;
+	case KRB5KDC_ERR_ETYPE_NOSUPP:
+	case KRB5_PROG_ETYPE_NOSUPP:
+		return KW_R_ETYPE_NOSUPP;
+	case KRB5KDC_ERR_CLIENT_REVOKED:
+		return KW_R_CLIENT_REVOKED;
+	case KRB5KDC_ERR_KEY_EXP:
+		return KW_R_KEY_EXPIRED;
+	case KRB5KRB_ERR_GENERIC:
+	default:
+		return KW_R_GSS;
+	}
+}
+
+static int
+is_krb5_code(long code)
+{
+	return code >= ERROR_TABLE_BASE_krb5 && code < ERROR_TABLE_BASE_krb5 + 256;
+}
+
+enum kw_reason
+gss_token_reason(unsigned major, unsigned minor)
+{
+	long code = (int32_t)minor;
+	enum kw_reason r;
+
+	if (minor != 0 && is_krb5_code(code) && (r = gss_token_krb5_reason(code)) != KW_OK)
+		return r;
+	if (major == GSS_S_COMPLETE)
+		return KW_OK;
+	return KW_R_GSS;
+}
+
+/* Case-insensitive strstr over a NUL-terminated text. */
+static int
+has_words(const char *text, const char *words)
+{
+	size_t n = strlen(words);
+
+	for (; *text != '\0'; text++)
+		if (strncasecmp(text, words, n) == 0)
+			return 1;
+	return 0;
+}
+
+enum kw_reason
+gss_token_server_text_reason(const char *text)
+{
+	const char *p;
+	enum kw_reason r;
+
+	/* "(major 851968, minor 2529638949)": the minor status is a krb5 code as unsigned */
+	for (p = text; (p = strstr(p, "minor ")) != NULL; p++) {
+		char *end;
+		unsigned long long v;
+
+		p += 6;
+		if (!isdigit((unsigned char)*p))
+			continue;
+		v = strtoull(p, &end, 10);
+		if (v > 0 && v <= UINT32_MAX && is_krb5_code((int32_t)(uint32_t)v) &&
+		    (r = gss_token_krb5_reason((int32_t)(uint32_t)v)) != KW_R_GSS && r != KW_OK)
+			return r;
+	}
+	if (has_words(text, "kvno") || has_words(text, "Cannot find key") ||
+	    has_words(text, "Key version"))
+		return KW_R_KEY_VERSION;
+	if (has_words(text, "Clock skew"))
+		return KW_R_CLOCK_SKEW;
+	if (has_words(text, "not yet valid"))
+		return KW_R_TICKET_NOT_YET_VALID;
+	if (has_words(text, "integrity check failed") || has_words(text, "stream modified"))
+		return KW_R_KEY_VERSION;
+	return KW_R_ACCESS_DENIED;
+}
+
+int
+gss_token_have_ticket(const char *ccache, const char *spn, struct gss_token_err *err)
+{
+	krb5_context k = NULL;
+	krb5_ccache cc = NULL;
+	krb5_creds mcreds, creds;
+	krb5_principal client = NULL, server = NULL;
+	krb5_timestamp now;
+	krb5_error_code ret;
+	const char *what;
+	int have = -1;
+
+	memset(&mcreds, 0, sizeof mcreds);
+	if ((ret = krb5_init_context(&k)) != 0) {
+		set_err(err, KW_R_INTERNAL, "krb5_init_context: error %ld", (long)ret);
+		return -1;
+	}
+	what = "resolving the cache";
+	if ((ret = krb5_cc_resolve(k, ccache, &cc)) != 0)
+		goto fail;
+	what = "reading the cache's principal";
+	if ((ret = krb5_cc_get_principal(k, cc, &client)) != 0)
+		goto fail;
+	what = "parsing the SPN";
+	if ((ret = krb5_parse_name(k, spn, &server)) != 0)
+		goto fail;
+	if ((ret = krb5_timeofday(k, &now)) != 0)
+		goto fail;
+	mcreds.client = client;
+	mcreds.server = server;
+	mcreds.times.endtime = now;
+	ret = krb5_cc_retrieve_cred(k, cc, KRB5_TC_MATCH_TIMES, &mcreds, &creds);
+	if (ret == 0) {
+		krb5_free_cred_contents(k, &creds);
+		have = 1;
+	} else if (ret == KRB5_CC_NOTFOUND || ret == KRB5_CC_END) {
+		have = 0;
+	} else {
+		what = "searching the cache";
+		goto fail;
+	}
+	goto out;
+fail:
+	if (err != NULL) {
+		const char *m = krb5_get_error_message(k, ret);
+
+		set_err(err, gss_token_krb5_reason(ret), "%s %s: %s", what, ccache, m);
+		krb5_free_error_message(k, m);
+	}
+out:
+	krb5_free_principal(k, server);
+	krb5_free_principal(k, client);
+	if (cc != NULL)
+		krb5_cc_close(k, cc);
+	krb5_free_context(k);
+	return have;
+}
+
+struct gss_token *
+gss_token_new(const char *ccache, const char *spn, struct gss_token_err *err)
+{
+	struct gss_token *t = xcalloc(1, sizeof *t);
+	gss_key_value_element_desc el = { "ccache", ccache };
+	gss_key_value_set_desc store = { 1, &el };
+	gss_OID_set_desc mechs = { 1, (gss_OID)gss_mech_krb5 };
+	gss_buffer_desc name;
+	OM_uint32 major, minor;
+
+	t->cred = GSS_C_NO_CREDENTIAL;
+	t->target = GSS_C_NO_NAME;
+	t->ctx = GSS_C_NO_CONTEXT;
+	major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs,
+	    GSS_C_INITIATE, &store, &t->cred, NULL, NULL);
+	if (GSS_ERROR(major)) {
+		set_gss_err(err, "gss_acquire_cred_from", major, minor);
+		goto fail;
+	}
+	name.value = (void *)(uintptr_t)spn;
+	name.length = strlen(spn);
+	major = gss_import_name(&minor, &name, (gss_OID)GSS_KRB5_NT_PRINCIPAL_NAME, &t->target);
+	if (GSS_ERROR(major)) {
+		set_gss_err(err, "gss_import_name", major, minor);
+		goto fail;
+	}
+	return t;
+fail:
+	gss_token_free(t);
+	return NULL;
+}
+
+int
+gss_token_step(struct gss_token *t, const void *in, size_t inlen, void **out, size_t *outlen,
+    int *complete, struct gss_token_err *err)
+{
+	gss_buffer_desc inb, outb = GSS_C_EMPTY_BUFFER;
+	OM_uint32 major, minor, ret_flags;
+
+	*out = NULL;
+	*outlen = 0;
+	*complete = 0;
+	if (t->complete) {
+		set_err(err, KW_R_PROTOCOL, "a GSS token after the context was complete");
+		return -1;
+	}
+	inb.value = (void *)(uintptr_t)in;
+	inb.length = in != NULL ? inlen : 0;
+	major = gss_init_sec_context(&minor, t->cred, &t->ctx, t->target, (gss_OID)gss_mech_krb5,
+	    0, 0, GSS_C_NO_CHANNEL_BINDINGS, inb.length ? &inb : GSS_C_NO_BUFFER, NULL, &outb,
+	    &ret_flags, NULL);
+	if (GSS_ERROR(major)) {
+		OM_uint32 m2;
+
+		gss_release_buffer(&m2, &outb);
+		set_gss_err(err, "gss_init_sec_context", major, minor);
+		return -1;
+	}
+	if (outb.length > 0) {
+		*out = xmalloc(outb.length);
+		memcpy(*out, outb.value, outb.length);
+		*outlen = outb.length;
+	}
+	gss_release_buffer(&minor, &outb);
+	if (!(major & GSS_S_CONTINUE_NEEDED))
+		t->complete = *complete = 1;
+	return 0;
+}
+
+void
+gss_token_release(void *out, size_t outlen)
+{
+	if (out != NULL)
+		explicit_bzero(out, outlen);
+	free(out);
+}
+
+void
+gss_token_free(struct gss_token *t)
+{
+	OM_uint32 minor;
+
+	if (t == NULL)
+		return;
+	if (t->ctx != GSS_C_NO_CONTEXT)
+		gss_delete_sec_context(&minor, &t->ctx, GSS_C_NO_BUFFER);
+	if (t->target != GSS_C_NO_NAME)
+		gss_release_name(&minor, &t->target);
+	if (t->cred != GSS_C_NO_CREDENTIAL)
+		gss_release_cred(&minor, &t->cred);
+	free(t);
+}

@@ -1,0 +1,1622 @@
+/*
+ * The database login for MySQL (authentication_kerberos) and MariaDB (auth_gssapi), driven on the
+ * loop: resolve, TCP connect, greeting, SSLRequest + TLS, HandshakeResponse41, the Kerberos
+ * plugin exchange, SELECT CURRENT_USER(), COM_QUIT.  PROTOCOLS.md §1 and §2 give the wire facts.
+ *
+ * The file has two halves.  The first is the packet parser: pure functions over a byte buffer,
+ * no I/O, no allocation, every length checked before use (tests/fuzz/fuzz_mysql_packet.c
+ * includes this file to reach them).  The second is the state machine around libevent
+ * bufferevents (the TLS one an OpenSSL filter over the socket one) and c-ares.
+ *
+ * Host names are resolved with a private c-ares channel on the loop (the system's resolv.conf:
+ * the host's own resolvers, as a client of the database would use); numeric hosts are used as
+ * they are.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <ares.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "../daemon/log.h"
+#include "../daemon/xmalloc.h"
+#include "gss_token.h"
+#include "login_impl.h"
+
+/* ------------------------------------------------------------------------------------------- */
+/* The packet parser: pure functions over a byte buffer. */
+
+#define MY_HDR_LEN		4
+#define MY_PAYLOAD_MAX		0xfffffeU	/* 0xffffff announces a payload of 16 MiB or more */
+#define MY_NAME_MAX		256		/* SPN and realm, as the MySQL client limits them */
+
+#define CLIENT_LONG_PASSWORD	0x00000001U
+#define CLIENT_LONG_FLAG	0x00000004U
+#define CLIENT_PROTOCOL_41	0x00000200U
+#define CLIENT_SSL		0x00000800U
+#define CLIENT_TRANSACTIONS	0x00002000U
+#define CLIENT_SECURE_CONNECTION 0x00008000U
+#define CLIENT_MULTI_RESULTS	0x00020000U
+#define CLIENT_PLUGIN_AUTH	0x00080000U
+#define CLIENT_DEPRECATE_EOF	0x01000000U
+
+#define PLUGIN_MYSQL_KRB	"authentication_kerberos_client"
+#define PLUGIN_MARIADB_GSS	"auth_gssapi_client"
+
+/* A bounded reader: every take checks the bytes are there; a failed take sets bad. */
+struct my_cur {
+	const uint8_t *p;
+	size_t n;
+	int bad;
+};
+
+static const uint8_t *
+cur_take(struct my_cur *c, size_t n)
+{
+	const uint8_t *p;
+
+	if (c->bad || c->n < n) {
+		c->bad = 1;
+		return NULL;
+	}
+	p = c->p;
+	c->p += n;
+	c->n -= n;
+	return p;
+}
+
+static unsigned
+cur_u8(struct my_cur *c)
+{
+	const uint8_t *p = cur_take(c, 1);
+
+	return p ? p[0] : 0;
+}
+
+static unsigned
+cur_u16(struct my_cur *c)
+{
+	const uint8_t *p = cur_take(c, 2);
+
+	return p ? (unsigned)p[0] | (unsigned)p[1] << 8 : 0;
+}
+
+static uint32_t
+cur_u32(struct my_cur *c)
+{
+	const uint8_t *p = cur_take(c, 4);
+
+	return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24 : 0;
+}
+
+/* A NUL-terminated string; *len excludes the NUL. */
+static const uint8_t *
+cur_nulstr(struct my_cur *c, size_t *len)
+{
+	const uint8_t *nul;
+
+	if (c->bad || (nul = memchr(c->p, 0, c->n)) == NULL) {
+		c->bad = 1;
+		return NULL;
+	}
+	*len = (size_t)(nul - c->p);
+	return cur_take(c, *len + 1);
+}
+
+/* A length-encoded integer; 0xfb (NULL) sets *is_null, 0xff is not an integer. */
+static uint64_t
+cur_lenenc(struct my_cur *c, int *is_null)
+{
+	unsigned b = cur_u8(c);
+	const uint8_t *p;
+	uint64_t v = 0;
+	int i, n;
+
+	if (is_null != NULL)
+		*is_null = 0;
+	if (c->bad)
+		return 0;
+	if (b < 0xfb)
+		return b;
+	if (b == 0xfb) {
+		if (is_null == NULL)
+			c->bad = 1;
+		else
+			*is_null = 1;
+		return 0;
+	}
+	n = b == 0xfc ? 2 : b == 0xfd ? 3 : b == 0xfe ? 8 : 0;
+	if (n == 0 || (p = cur_take(c, (size_t)n)) == NULL) {
+		c->bad = 1;
+		return 0;
+	}
+	for (i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static const uint8_t *
+cur_lenenc_str(struct my_cur *c, size_t *len, int *is_null)
+{
+	uint64_t n = cur_lenenc(c, is_null);
+
+	*len = 0;
+	if (c->bad || (is_null != NULL && *is_null))
+		return NULL;
+	if (n > c->n) {
+		c->bad = 1;
+		return NULL;
+	}
+	*len = (size_t)n;
+	return cur_take(c, (size_t)n);
+}
+
+/* Copies len bytes as a printable C string (truncated to size; other bytes become '?'). */
+static void
+copy_text(char *dst, size_t size, const uint8_t *src, size_t len)
+{
+	size_t i;
+
+	if (size == 0)
+		return;
+	if (len > size - 1)
+		len = size - 1;
+	for (i = 0; i < len; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? (char)src[i] : '?';
+	dst[len] = '\0';
+}
+
+static void
+why_set(char *why, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+why_set(char *why, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, size, fmt, ap);
+	va_end(ap);
+}
+
+enum my_frame { MY_FRAME_BAD = -1, MY_FRAME_NEED = 0, MY_FRAME_OK = 1 };
+
+/*
+ * The packet at the head of buf: MY_FRAME_OK with its payload length and sequence id when all
+ * of it is there, MY_FRAME_NEED when more bytes must come, MY_FRAME_BAD for a payload of 16 MiB
+ * or more (nothing krbwatch reads is that large).
+ */
+static enum my_frame
+my_frame(const uint8_t *buf, size_t len, size_t *plen, unsigned *seq, char *why, size_t whysz)
+{
+	size_t n;
+
+	if (len < MY_HDR_LEN)
+		return MY_FRAME_NEED;
+	n = (size_t)buf[0] | (size_t)buf[1] << 8 | (size_t)buf[2] << 16;
+	if (n > MY_PAYLOAD_MAX) {
+		why_set(why, whysz, "a packet of 16 MiB or more");
+		return MY_FRAME_BAD;
+	}
+	if (len - MY_HDR_LEN < n)
+		return MY_FRAME_NEED;
+	*plen = n;
+	*seq = buf[3];
+	return MY_FRAME_OK;
+}
+
+struct my_handshake {
+	unsigned protocol;
+	char version[64];
+	uint32_t conn_id;
+	uint32_t caps;
+	unsigned charset;
+	char plugin[64];
+};
+
+/* The server's greeting, protocol version 10. */
+static int
+my_parse_handshake(const uint8_t *p, size_t n, struct my_handshake *h, char *why, size_t whysz)
+{
+	struct my_cur c = { p, n, 0 };
+	const uint8_t *s;
+	size_t len;
+	unsigned authlen = 0;
+
+	memset(h, 0, sizeof *h);
+	h->protocol = cur_u8(&c);
+	if (c.bad) {
+		why_set(why, whysz, "empty greeting");
+		return -1;
+	}
+	if (h->protocol != 10) {
+		why_set(why, whysz, "greeting of protocol version %u, not 10", h->protocol);
+		return -1;
+	}
+	if ((s = cur_nulstr(&c, &len)) != NULL)
+		copy_text(h->version, sizeof h->version, s, len);
+	h->conn_id = cur_u32(&c);
+	cur_take(&c, 8);		/* auth-plugin-data part 1 */
+	cur_take(&c, 1);		/* filler */
+	h->caps = cur_u16(&c);
+	if (c.bad) {
+		why_set(why, whysz, "truncated greeting");
+		return -1;
+	}
+	if (c.n == 0)
+		return 0;		/* a pre-4.1 greeting ends here */
+	h->charset = cur_u8(&c);
+	cur_u16(&c);			/* status flags */
+	h->caps |= (uint32_t)cur_u16(&c) << 16;
+	authlen = cur_u8(&c);
+	cur_take(&c, 10);		/* reserved (MariaDB: extended capabilities) */
+	if (c.bad) {
+		why_set(why, whysz, "truncated greeting");
+		return -1;
+	}
+	if (h->caps & CLIENT_SECURE_CONNECTION) {
+		size_t part2 = authlen > 8 ? authlen - 8 : 0;
+
+		cur_take(&c, part2 > 13 ? part2 : 13);
+	}
+	if (c.bad) {
+		why_set(why, whysz, "truncated greeting (auth-plugin-data)");
+		return -1;
+	}
+	if (h->caps & CLIENT_PLUGIN_AUTH) {
+		/* some servers leave out the final NUL: the name then runs to the end */
+		const uint8_t *nul = memchr(c.p, 0, c.n);
+
+		len = nul != NULL ? (size_t)(nul - c.p) : c.n;
+		copy_text(h->plugin, sizeof h->plugin, c.p, len);
+	}
+	return 0;
+}
+
+struct my_err {
+	unsigned code;
+	char state[6];
+	char msg[512];
+};
+
+/* An ERR packet (0xff); the SQL state is there only when the server speaks protocol 4.1. */
+static int
+my_parse_err(const uint8_t *p, size_t n, struct my_err *e)
+{
+	struct my_cur c = { p, n, 0 };
+	const uint8_t *s;
+
+	memset(e, 0, sizeof *e);
+	if (cur_u8(&c) != 0xff)
+		return -1;
+	e->code = cur_u16(&c);
+	if (c.bad)
+		return -1;
+	if (c.n >= 6 && c.p[0] == '#') {
+		s = cur_take(&c, 6);
+		copy_text(e->state, sizeof e->state, s + 1, 5);
+	}
+	copy_text(e->msg, sizeof e->msg, c.p, c.n);
+	return 0;
+}
+
+/* An OK packet (0x00): the header, affected rows, last insert id, status, warnings. */
+static int
+my_parse_ok(const uint8_t *p, size_t n)
+{
+	struct my_cur c = { p, n, 0 };
+
+	if (cur_u8(&c) != 0x00)
+		return -1;
+	cur_lenenc(&c, NULL);
+	cur_lenenc(&c, NULL);
+	cur_u16(&c);
+	cur_u16(&c);
+	return c.bad ? -1 : 0;
+}
+
+/* What the server says during authentication. */
+enum my_auth_kind {
+	MY_AUTH_BAD = -1,
+	MY_AUTH_OK,		/* 0x00: authenticated */
+	MY_AUTH_ERR,		/* 0xff */
+	MY_AUTH_SWITCH,		/* 0xfe: AuthSwitchRequest, plugin name + data */
+	MY_AUTH_DATA,		/* 0x01 AuthMoreData (prefix stripped) or a raw plugin packet */
+};
+
+struct my_auth {
+	enum my_auth_kind kind;
+	char plugin[64];
+	const uint8_t *data;	/* points into the payload */
+	size_t len;
+	struct my_err err;
+};
+
+static enum my_auth_kind
+my_parse_auth(const uint8_t *p, size_t n, struct my_auth *a, char *why, size_t whysz)
+{
+	struct my_cur c = { p, n, 0 };
+	const uint8_t *s;
+	size_t len;
+
+	memset(a, 0, sizeof *a);
+	if (n == 0) {
+		why_set(why, whysz, "an empty packet during authentication");
+		return a->kind = MY_AUTH_BAD;
+	}
+	switch (p[0]) {
+	case 0x00:
+		if (my_parse_ok(p, n) == -1) {
+			why_set(why, whysz, "a malformed OK packet");
+			return a->kind = MY_AUTH_BAD;
+		}
+		return a->kind = MY_AUTH_OK;
+	case 0xff:
+		if (my_parse_err(p, n, &a->err) == -1) {
+			why_set(why, whysz, "a truncated ERR packet");
+			return a->kind = MY_AUTH_BAD;
+		}
+		return a->kind = MY_AUTH_ERR;
+	case 0xfe:
+		cur_take(&c, 1);
+		if (n == 1) {
+			/* the pre-4.1 "use the old password scramble" request */
+			snprintf(a->plugin, sizeof a->plugin, "mysql_old_password");
+			return a->kind = MY_AUTH_SWITCH;
+		}
+		if ((s = cur_nulstr(&c, &len)) == NULL || len == 0) {
+			why_set(why, whysz, "an AuthSwitchRequest without a plugin name");
+			return a->kind = MY_AUTH_BAD;
+		}
+		copy_text(a->plugin, sizeof a->plugin, s, len);
+		a->data = c.p;
+		a->len = c.n;
+		return a->kind = MY_AUTH_SWITCH;
+	case 0x01:
+		/* the servers escape plugin data this way (MySQL always, MariaDB when it must) */
+		a->data = p + 1;
+		a->len = n - 1;
+		return a->kind = MY_AUTH_DATA;
+	default:
+		a->data = p;
+		a->len = n;
+		return a->kind = MY_AUTH_DATA;
+	}
+}
+
+/*
+ * authentication_kerberos's first server packet: int<2> LE length + SPN, int<2> LE length +
+ * realm (the UPN realm; may be empty).  Bytes after the realm are ignored.
+ */
+static int
+my_parse_krb_info(const uint8_t *p, size_t n, char *spn, size_t spnsz, char *realm,
+    size_t realmsz, char *why, size_t whysz)
+{
+	struct my_cur c = { p, n, 0 };
+	const uint8_t *s;
+	unsigned len;
+
+	len = cur_u16(&c);
+	if (c.bad || len == 0 || len > MY_NAME_MAX || (s = cur_take(&c, len)) == NULL ||
+	    memchr(s, 0, len) != NULL) {
+		why_set(why, whysz, "malformed SPN in the authentication_kerberos data (%zu bytes)", n);
+		return -1;
+	}
+	copy_text(spn, spnsz, s, len);
+	len = cur_u16(&c);
+	if (c.bad || len > MY_NAME_MAX || (s = cur_take(&c, len)) == NULL ||
+	    memchr(s, 0, len) != NULL) {
+		why_set(why, whysz, "malformed realm in the authentication_kerberos data (%zu bytes)", n);
+		return -1;
+	}
+	copy_text(realm, realmsz, s, len);
+	return 0;
+}
+
+/* auth_gssapi's first server packet: "SPN\0mech\0" (the mechanism may be missing or empty). */
+static int
+my_parse_gssapi_info(const uint8_t *p, size_t n, char *spn, size_t spnsz, char *mech,
+    size_t mechsz, char *why, size_t whysz)
+{
+	const uint8_t *nul = memchr(p, 0, n);
+	size_t len = nul != NULL ? (size_t)(nul - p) : n;
+
+	if (len == 0 || len > MY_NAME_MAX) {
+		why_set(why, whysz, "malformed SPN in the auth_gssapi data (%zu bytes)", n);
+		return -1;
+	}
+	copy_text(spn, spnsz, p, len);
+	mech[0] = '\0';
+	if (nul != NULL && len + 1 < n) {
+		const uint8_t *m = p + len + 1;
+		const uint8_t *mnul = memchr(m, 0, n - len - 1);
+
+		copy_text(mech, mechsz, m, mnul != NULL ? (size_t)(mnul - m) : n - len - 1);
+	}
+	return 0;
+}
+
+/* A text resultset of one statement, fed one payload at a time. */
+enum my_rs_state { RS_COUNT, RS_COLDEF, RS_COLEOF, RS_ROWS, RS_DONE };
+
+struct my_resultset {
+	enum my_rs_state state;
+	int deprecate_eof;	/* the client asked for CLIENT_DEPRECATE_EOF */
+	uint64_t ncols, cols;
+	unsigned rows;
+	int have_value, is_null;
+	char value[128];	/* the first row's first column */
+	int got_err;
+	struct my_err err;
+};
+
+#define MY_RS_MAX_COLS 4096
+
+static int
+is_eof(const uint8_t *p, size_t n)
+{
+	return n > 0 && p[0] == 0xfe && n < 9;
+}
+
+/* Returns 1 when the resultset (or an ERR instead of it) is complete, 0 for more, -1 if bad. */
+static int
+my_rs_feed(struct my_resultset *rs, const uint8_t *p, size_t n, char *why, size_t whysz)
+{
+	struct my_cur c = { p, n, 0 };
+	const uint8_t *s;
+	size_t len;
+	uint64_t i;
+	int is_null;
+
+	if (n == 0) {
+		why_set(why, whysz, "an empty packet in the resultset");
+		return -1;
+	}
+	switch (rs->state) {
+	case RS_COUNT:
+		if (p[0] == 0xff) {
+			if (my_parse_err(p, n, &rs->err) == -1)
+				goto trunc;
+			rs->got_err = 1;
+			rs->state = RS_DONE;
+			return 1;
+		}
+		if (p[0] == 0x00) {
+			why_set(why, whysz, "the query returned no resultset");
+			return -1;
+		}
+		rs->ncols = cur_lenenc(&c, NULL);
+		if (c.bad || c.n != 0 || rs->ncols == 0 || rs->ncols > MY_RS_MAX_COLS) {
+			why_set(why, whysz, "a malformed column count");
+			return -1;
+		}
+		rs->state = RS_COLDEF;
+		return 0;
+	case RS_COLDEF:
+		for (i = 0; i < 6; i++)	/* catalog, schema, table, org_table, name, org_name */
+			cur_lenenc_str(&c, &len, NULL);
+		if (cur_lenenc(&c, NULL) < 12 || c.bad)
+			goto bad_coldef;
+		cur_take(&c, 12);	/* charset, length, type, flags, decimals, filler */
+		if (c.bad)
+			goto bad_coldef;
+		if (++rs->cols == rs->ncols)
+			rs->state = rs->deprecate_eof ? RS_ROWS : RS_COLEOF;
+		return 0;
+	case RS_COLEOF:
+		if (!is_eof(p, n)) {
+			why_set(why, whysz, "no EOF packet after the column definitions");
+			return -1;
+		}
+		rs->state = RS_ROWS;
+		return 0;
+	case RS_ROWS:
+		if (p[0] == 0xff) {
+			if (my_parse_err(p, n, &rs->err) == -1)
+				goto trunc;
+			rs->got_err = 1;
+			rs->state = RS_DONE;
+			return 1;
+		}
+		/* the end: an EOF, or an OK packet with the 0xfe header under CLIENT_DEPRECATE_EOF */
+		if (is_eof(p, n) || (rs->deprecate_eof && p[0] == 0xfe)) {
+			rs->state = RS_DONE;
+			return 1;
+		}
+		for (i = 0; i < rs->ncols; i++) {
+			s = cur_lenenc_str(&c, &len, &is_null);
+			if (c.bad)
+				break;
+			if (i == 0 && rs->rows == 0) {
+				rs->have_value = 1;
+				rs->is_null = is_null;
+				if (!is_null)
+					copy_text(rs->value, sizeof rs->value, s, len);
+			}
+		}
+		if (c.bad || c.n != 0) {
+			why_set(why, whysz, "a malformed row");
+			return -1;
+		}
+		rs->rows++;
+		return 0;
+	case RS_DONE:
+		why_set(why, whysz, "a packet after the end of the resultset");
+		return -1;
+	}
+	return -1;
+bad_coldef:
+	why_set(why, whysz, "a malformed column definition");
+	return -1;
+trunc:
+	why_set(why, whysz, "a truncated ERR packet");
+	return -1;
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* The login on the loop.  struct login is this file's own (login_impl.h leaves it incomplete). */
+
+/* A TCP connect that has not completed by then is a timeout even when time is left. */
+#define MY_CONNECT_TIMEOUT_MS	5000
+/* After COM_QUIT: how long to wait for the server to close before closing ourselves. */
+#define MY_QUIT_GRACE_MS	200
+#define MY_ARES_SOCKS		16
+
+enum my_state {
+	ST_RESOLVE,
+	ST_CONNECT,
+	ST_GREETING,
+	ST_TLS,
+	ST_AUTH,	/* HandshakeResponse sent; waiting for the switch to the Kerberos plugin */
+	ST_TICKET,	/* need_ticket asked; waiting for login_ticket_ready */
+	ST_GSS,		/* GSS token sent; waiting for OK/ERR or the server's token */
+	ST_QUERY,
+	ST_QUIT,
+	ST_DONE,
+	ST_COUNT
+};
+
+static const char *const state_names[ST_COUNT] = {
+	[ST_RESOLVE] = "resolve", [ST_CONNECT] = "connect", [ST_GREETING] = "greeting",
+	[ST_TLS] = "tls", [ST_AUTH] = "auth", [ST_TICKET] = "ticket", [ST_GSS] = "gss",
+	[ST_QUERY] = "query", [ST_QUIT] = "quit", [ST_DONE] = "done",
+};
+
+struct login {
+	struct event_base *base;
+	struct login_callbacks cb;
+	enum kw_engine engine;
+	char *name, *host, *user, *expect_user, *tls_ca, *ccache, *spn;
+	uint16_t port;
+	enum kw_tls_mode tls_mode;
+	unsigned timeout_ms;
+	struct timespec t0;
+	enum my_state state;
+
+	/* resolution */
+	ares_channel ares;
+	int ares_done, ares_status;
+	struct {
+		int fd;
+		struct event *ev;
+	} asock[MY_ARES_SOCKS];
+	struct event *ares_timer;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char addrtext[INET6_ADDRSTRLEN + 8];
+
+	struct bufferevent *bev;	/* the socket, or the TLS filter over it */
+	SSL_CTX *ssl_ctx;
+	struct event *deadline, *kick, *done_ev;
+	struct event *connect_timer;	/* the TCP connect's deadline, then COM_QUIT's grace */
+
+	unsigned seq;			/* the sequence id of the next packet, either way */
+	uint8_t *pkt;			/* the payload being handled */
+	size_t pktcap;
+	struct my_handshake hs;
+	uint32_t caps;
+	const char *plugin;		/* the Kerberos client plugin in use */
+	int switched, gss_started, ticket_asked;
+	enum kw_reason ticket_reason;
+	struct gss_token *gss;
+	struct my_resultset rs;
+	enum kw_reason final_reason;	/* decided before COM_QUIT */
+	char final_detail[sizeof ((struct login_result *)0)->detail];
+
+	struct login_result res;
+	int finished, in_done;
+};
+
+static void login_read_cb(struct bufferevent *, void *);
+static void kick_cb(evutil_socket_t, short, void *);
+static void login_event_cb(struct bufferevent *, short, void *);
+
+static unsigned
+elapsed_ms(const struct login *l)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (unsigned)((now.tv_sec - l->t0.tv_sec) * 1000 + (now.tv_nsec - l->t0.tv_nsec) / 1000000);
+}
+
+static void
+set_state(struct login *l, enum my_state s)
+{
+	if ((unsigned)s >= ST_COUNT)
+		fatalx("login %s: state %d out of range", l->name, (int)s);
+	if (s == l->state)
+		return;
+	log_debug("login %s: %s -> %s (%u ms)", l->name, state_names[l->state], state_names[s],
+	    elapsed_ms(l));
+	l->state = s;
+}
+
+static void
+ares_teardown(struct login *l)
+{
+	int i;
+
+	if (l->ares != NULL) {
+		ares_channel ch = l->ares;
+
+		l->ares_done = 1;	/* ARES_EDESTRUCTION callbacks are ignored */
+		ares_destroy(ch);	/* closes its sockets through sock_state_cb */
+		l->ares = NULL;
+	}
+	for (i = 0; i < MY_ARES_SOCKS; i++)
+		if (l->asock[i].ev != NULL) {
+			event_free(l->asock[i].ev);
+			l->asock[i].ev = NULL;
+		}
+	if (l->ares_timer != NULL)
+		event_del(l->ares_timer);
+}
+
+/* Stops all I/O; the login itself stays until it is freed. */
+static void
+teardown(struct login *l)
+{
+	ares_teardown(l);
+	if (l->bev != NULL) {
+		bufferevent_free(l->bev);	/* and the socket, the SSL and the bev below */
+		l->bev = NULL;
+	}
+	gss_token_free(l->gss);
+	l->gss = NULL;
+	event_del(l->deadline);
+	event_del(l->connect_timer);
+	event_del(l->kick);
+}
+
+static void
+login_free(struct login *l)
+{
+	event_free(l->done_ev);
+	event_free(l->deadline);
+	event_free(l->connect_timer);
+	event_free(l->kick);
+	if (l->ares_timer != NULL)
+		event_free(l->ares_timer);
+	SSL_CTX_free(l->ssl_ctx);
+	if (l->pkt != NULL)
+		explicit_bzero(l->pkt, l->pktcap);
+	free(l->pkt);
+	free(l->name);
+	free(l->host);
+	free(l->user);
+	free(l->expect_user);
+	free(l->tls_ca);
+	free(l->ccache);
+	free(l->spn);
+	free(l);
+}
+
+/* The one way a login ends: result recorded, I/O stopped, done() runs later from the loop. */
+static void
+finish(struct login *l, enum kw_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+finish(struct login *l, enum kw_reason r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->finished)
+		return;
+	l->finished = 1;
+	l->res.reason = r;
+	va_start(ap, fmt);
+	vsnprintf(l->res.detail, sizeof l->res.detail, fmt, ap);
+	va_end(ap);
+	log_debug("login %s: %s in state %s after %u ms: %s", l->name, reason_name(r),
+	    state_names[l->state], elapsed_ms(l), l->res.detail);
+	teardown(l);
+	set_state(l, ST_DONE);
+	event_active(l->done_ev, EV_TIMEOUT, 0);
+}
+
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct login *l = arg;
+
+	l->in_done = 1;
+	if (l->cb.done != NULL)
+		l->cb.done(l->cb.arg, &l->res);
+	login_free(l);
+}
+
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct login *l = arg;
+
+	if (l->state == ST_TICKET)
+		finish(l, KW_R_TIMEOUT, "no ticket for %s after %u ms", l->res.announced_spn,
+		    elapsed_ms(l));
+	else
+		finish(l, KW_R_TIMEOUT, "%s%s%s: no answer in state %s after %u ms", l->host,
+		    l->addrtext[0] ? " " : "", l->addrtext, state_names[l->state], elapsed_ms(l));
+}
+
+static void
+connect_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct login *l = arg;
+
+	if (l->state == ST_CONNECT)
+		finish(l, KW_R_TIMEOUT, "TCP connect to %s timed out after %u ms", l->addrtext,
+		    elapsed_ms(l));
+	else if (l->state == ST_QUIT)
+		finish(l, l->final_reason, "%s", l->final_detail);
+}
+
+static enum kw_reason
+errno_reason(int e)
+{
+	switch (e) {
+	case ECONNREFUSED:
+		return KW_R_REFUSED;
+	case ETIMEDOUT:
+		return KW_R_TIMEOUT;
+	default:
+		return KW_R_UNREACHABLE;
+	}
+}
+
+/* Sends one packet with the next sequence id. */
+static void
+send_packet(struct login *l, const void *payload, size_t len)
+{
+	uint8_t hdr[MY_HDR_LEN];
+
+	hdr[0] = (uint8_t)len;
+	hdr[1] = (uint8_t)(len >> 8);
+	hdr[2] = (uint8_t)(len >> 16);
+	hdr[3] = (uint8_t)l->seq;
+	l->seq = (l->seq + 1) & 0xff;
+	bufferevent_write(l->bev, hdr, sizeof hdr);
+	bufferevent_write(l->bev, payload, len);
+}
+
+static void
+put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* The first 32 bytes of HandshakeResponse41, which are also the whole SSLRequest. */
+static size_t
+put_client_caps(const struct login *l, uint8_t *p)
+{
+	put_u32(p, l->caps);
+	put_u32(p + 4, 16U << 20);	/* max packet */
+	p[8] = 33;			/* utf8_general_ci */
+	memset(p + 9, 0, 23);
+	return 32;
+}
+
+static void
+send_handshake_response(struct login *l)
+{
+	size_t ulen = strlen(l->user), plen = strlen(l->plugin), n;
+	uint8_t *p = xmalloc(32 + ulen + 1 + 1 + plen + 1);
+
+	n = put_client_caps(l, p);
+	memcpy(p + n, l->user, ulen + 1);
+	n += ulen + 1;
+	p[n++] = 0;			/* no auth-response: the server switches to its plugin */
+	memcpy(p + n, l->plugin, plen + 1);
+	n += plen + 1;
+	send_packet(l, p, n);
+	free(p);
+	set_state(l, ST_AUTH);
+}
+
+static int
+host_is_numeric(const char *host)
+{
+	struct in6_addr a;
+
+	return evutil_inet_pton(AF_INET, host, &a) == 1 || evutil_inet_pton(AF_INET6, host, &a) == 1;
+}
+
+/* SSLRequest sent: everything from here goes through an OpenSSL filter over the socket. */
+static void
+start_tls(struct login *l)
+{
+	uint8_t req[32];
+	struct bufferevent *tls;
+	SSL *ssl;
+
+	put_client_caps(l, req);
+	send_packet(l, req, sizeof req);
+
+	l->ssl_ctx = SSL_CTX_new(TLS_client_method());
+	if (l->ssl_ctx == NULL) {
+		finish(l, KW_R_INTERNAL, "SSL_CTX_new failed");
+		return;
+	}
+	SSL_CTX_set_min_proto_version(l->ssl_ctx, TLS1_2_VERSION);
+	if (l->tls_mode >= KW_TLS_VERIFY_CA) {
+		int ok = l->tls_ca != NULL ?
+		    SSL_CTX_load_verify_locations(l->ssl_ctx, l->tls_ca, NULL) :
+		    SSL_CTX_set_default_verify_paths(l->ssl_ctx);
+
+		if (ok != 1) {
+			char e[160];
+
+			ERR_error_string_n(ERR_get_error(), e, sizeof e);
+			ERR_clear_error();
+			finish(l, KW_R_TLS, "cannot load the CA bundle %s: %s",
+			    l->tls_ca ? l->tls_ca : "(system default)", e);
+			return;
+		}
+		SSL_CTX_set_verify(l->ssl_ctx, SSL_VERIFY_PEER, NULL);
+	} else {
+		SSL_CTX_set_verify(l->ssl_ctx, SSL_VERIFY_NONE, NULL);
+	}
+	if ((ssl = SSL_new(l->ssl_ctx)) == NULL) {
+		finish(l, KW_R_INTERNAL, "SSL_new failed");
+		return;
+	}
+	if (!host_is_numeric(l->host))
+		SSL_set_tlsext_host_name(ssl, l->host);
+	if (l->tls_mode == KW_TLS_VERIFY_IDENTITY) {
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+
+		X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if ((host_is_numeric(l->host) ? X509_VERIFY_PARAM_set1_ip_asc(vp, l->host) :
+		    X509_VERIFY_PARAM_set1_host(vp, l->host, 0)) != 1) {
+			SSL_free(ssl);
+			finish(l, KW_R_INTERNAL, "cannot set the expected TLS name %s", l->host);
+			return;
+		}
+	}
+	tls = bufferevent_openssl_filter_new(l->base, l->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL) {
+		SSL_free(ssl);
+		finish(l, KW_R_INTERNAL, "bufferevent_openssl_filter_new failed");
+		return;
+	}
+	l->bev = tls;		/* owns the socket bufferevent and the SSL now */
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	bufferevent_setcb(tls, login_read_cb, NULL, login_event_cb, l);
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	set_state(l, ST_TLS);
+}
+
+/* Why the TLS handshake failed, in words: the certificate check first, then OpenSSL's errors. */
+static void
+finish_tls_error(struct login *l, short what)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
+	long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	unsigned long e, last = 0;
+	int sockerr = EVUTIL_SOCKET_ERROR();
+	char text[160];
+
+	while ((e = bufferevent_get_openssl_error(l->bev)) != 0)
+		last = e;
+	ERR_clear_error();
+	if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+		finish(l, KW_R_TLS, "TLS hostname mismatch: the certificate of %s does not name %s",
+		    l->addrtext, l->host);
+	} else if (vr != X509_V_OK) {
+		finish(l, KW_R_TLS, "TLS certificate verify failed: %s (CA %s)",
+		    X509_verify_cert_error_string(vr), l->tls_ca ? l->tls_ca : "system default");
+	} else if (last != 0) {
+		ERR_error_string_n(last, text, sizeof text);
+		finish(l, KW_R_TLS, "TLS handshake failed: %s", text);
+	} else if (what & BEV_EVENT_EOF) {
+		finish(l, KW_R_TLS, "TLS handshake failed: the server closed the connection");
+	} else {
+		finish(l, KW_R_TLS, "TLS handshake failed: %s", evutil_socket_error_to_string(sockerr));
+	}
+}
+
+static void
+start_gss(struct login *l)
+{
+	struct gss_token_err err;
+	void *tok;
+	size_t toklen;
+	int complete;
+
+	l->gss_started = 1;
+	if ((l->gss = gss_token_new(l->ccache, l->res.announced_spn, &err)) == NULL ||
+	    gss_token_step(l->gss, NULL, 0, &tok, &toklen, &complete, &err) == -1) {
+		finish(l, err.reason, "GSS for %s: %s", l->res.announced_spn, err.text);
+		return;
+	}
+	send_packet(l, tok, toklen);
+	gss_token_release(tok, toklen);
+	set_state(l, ST_GSS);
+}
+
+/* The ticket for the announced SPN is in the cache, or it is asked for. */
+static void
+ticket_then_gss(struct login *l)
+{
+	struct gss_token_err err;
+	int have = gss_token_have_ticket(l->ccache, l->res.announced_spn, &err);
+
+	if (have == -1) {
+		finish(l, err.reason == KW_OK ? KW_R_GSS : err.reason, "%s", err.text);
+		return;
+	}
+	if (have == 1) {
+		start_gss(l);
+		return;
+	}
+	if (l->cb.need_ticket == NULL || l->ticket_asked) {
+		finish(l, KW_R_GSS, "no ticket for %s in %s%s", l->res.announced_spn, l->ccache,
+		    l->ticket_asked ? " after need_ticket" : "");
+		return;
+	}
+	l->ticket_asked = 1;
+	set_state(l, ST_TICKET);
+	/* login_ticket_ready may come from inside this call: it only schedules the kick */
+	l->cb.need_ticket(l->cb.arg, l, l->res.announced_spn);
+}
+
+/* The Kerberos plugin's first server packet: the SPN (and for MySQL the realm). */
+static void
+plugin_first_data(struct login *l, const uint8_t *p, size_t n)
+{
+	char why[160], mech[64];
+	int r;
+
+	if (strcmp(l->plugin, PLUGIN_MYSQL_KRB) == 0)
+		r = my_parse_krb_info(p, n, l->res.announced_spn, sizeof l->res.announced_spn,
+		    l->res.announced_realm, sizeof l->res.announced_realm, why, sizeof why);
+	else
+		r = my_parse_gssapi_info(p, n, l->res.announced_spn, sizeof l->res.announced_spn,
+		    mech, sizeof mech, why, sizeof why);
+	if (r == -1) {
+		finish(l, KW_R_PROTOCOL, "%s", why);
+		return;
+	}
+	if (l->spn != NULL && strcmp(l->spn, l->res.announced_spn) != 0)
+		log_debug("login %s: the server announces %s, the chain fetched %s", l->name,
+		    l->res.announced_spn, l->spn);
+	ticket_then_gss(l);
+}
+
+/* An ERR packet during authentication: the server's words may name a Kerberos reason. */
+static void
+finish_auth_err(struct login *l, const struct my_err *e)
+{
+	static const char boiler[] = "Unspecified GSS failure.  Minor code may provide more "
+	    "information.";
+	char text[sizeof e->msg], *b;
+	size_t i, j;
+
+	/* GSSAPI's stock words leave no room in the detail for the reason that follows them */
+	snprintf(text, sizeof text, "%s", e->msg);
+	if ((b = strstr(text, boiler)) != NULL)
+		memmove(b, b + sizeof boiler - 1, strlen(b + sizeof boiler - 1) + 1);
+	for (i = j = 0; text[i] != '\0'; i++)
+		if (text[i] != ' ' || (j > 0 && text[j - 1] != ' '))
+			text[j++] = text[i];
+	text[j] = '\0';
+	l->res.server_error = (int)e->code;
+	finish(l, gss_token_server_text_reason(e->msg), "ERR %u%s%s: %s", e->code,
+	    e->state[0] ? " " : "", e->state, text);
+}
+
+static void
+send_query(struct login *l)
+{
+	static const char q[] = "\x03" "SELECT CURRENT_USER()";
+
+	l->seq = 0;
+	memset(&l->rs, 0, sizeof l->rs);
+	l->rs.deprecate_eof = (l->caps & CLIENT_DEPRECATE_EOF) != 0;
+	send_packet(l, q, sizeof q - 1);
+	set_state(l, ST_QUERY);
+}
+
+static void
+handle_auth(struct login *l, const uint8_t *p, size_t n)
+{
+	struct my_auth a;
+	char why[128];
+	struct gss_token_err err;
+	void *tok;
+	size_t toklen;
+	int complete;
+
+	if (my_parse_auth(p, n, &a, why, sizeof why) == MY_AUTH_BAD) {
+		finish(l, KW_R_PROTOCOL, "%s", why);
+		return;
+	}
+	switch (a.kind) {
+	case MY_AUTH_OK:
+		if (!l->gss_started) {
+			finish(l, KW_R_PROTOCOL, "the server let %s in without a Kerberos exchange",
+			    l->user);
+			return;
+		}
+		send_query(l);
+		return;
+	case MY_AUTH_ERR:
+		finish_auth_err(l, &a.err);
+		return;
+	case MY_AUTH_SWITCH:
+		if (l->switched || l->gss_started) {
+			finish(l, KW_R_PROTOCOL, "a second AuthSwitchRequest (to %s)", a.plugin);
+			return;
+		}
+		l->switched = 1;
+		if (strcmp(a.plugin, PLUGIN_MYSQL_KRB) == 0)
+			l->plugin = PLUGIN_MYSQL_KRB;
+		else if (strcmp(a.plugin, PLUGIN_MARIADB_GSS) == 0)
+			l->plugin = PLUGIN_MARIADB_GSS;
+		else {
+			finish(l, KW_R_ACCESS_DENIED, "the server asks for plugin %s: is %s a "
+			    "Kerberos account?", a.plugin, l->user);
+			return;
+		}
+		plugin_first_data(l, a.data, a.len);
+		return;
+	case MY_AUTH_DATA:
+		if (!l->gss_started) {
+			plugin_first_data(l, a.data, a.len);
+			return;
+		}
+		if (a.len == 0) {
+			finish(l, KW_R_PROTOCOL, "an empty GSS token from the server");
+			return;
+		}
+		if (gss_token_step(l->gss, a.data, a.len, &tok, &toklen, &complete, &err) == -1) {
+			finish(l, err.reason, "GSS for %s: %s", l->res.announced_spn, err.text);
+			return;
+		}
+		if (toklen > 0)
+			send_packet(l, tok, toklen);
+		gss_token_release(tok, toklen);
+		return;
+	case MY_AUTH_BAD:
+		break;
+	}
+}
+
+static void
+handle_query(struct login *l, const uint8_t *p, size_t n)
+{
+	struct timeval tv;
+	char why[128];
+	int r = my_rs_feed(&l->rs, p, n, why, sizeof why);
+
+	if (r == -1) {
+		finish(l, KW_R_PROTOCOL, "SELECT CURRENT_USER(): %s", why);
+		return;
+	}
+	if (r == 0)
+		return;
+	if (l->rs.got_err) {
+		l->res.server_error = (int)l->rs.err.code;
+		finish(l, KW_R_ACCESS_DENIED, "SELECT CURRENT_USER(): ERR %u: %s", l->rs.err.code,
+		    l->rs.err.msg);
+		return;
+	}
+	if (!l->rs.have_value || l->rs.is_null) {
+		finish(l, KW_R_PROTOCOL, "SELECT CURRENT_USER() returned %s",
+		    l->rs.have_value ? "NULL" : "no row");
+		return;
+	}
+	snprintf(l->res.current_user, sizeof l->res.current_user, "%s", l->rs.value);
+	if (l->expect_user != NULL && strcmp(l->expect_user, l->rs.value) != 0) {
+		l->final_reason = KW_R_WRONG_USER;
+		snprintf(l->final_detail, sizeof l->final_detail, "CURRENT_USER() is %.110s, not %.110s",
+		    l->rs.value, l->expect_user);
+	} else {
+		l->final_reason = KW_OK;
+		snprintf(l->final_detail, sizeof l->final_detail, "logged in as %.100s with %.130s",
+		    l->rs.value, l->res.announced_spn);
+	}
+	/*
+	 * COM_QUIT.  The server closes the connection when it reads it, and that ends the login;
+	 * a server that does not gets a short grace (a TLS filter's output may still be queued).
+	 */
+	l->seq = 0;
+	send_packet(l, "\x01", 1);
+	set_state(l, ST_QUIT);
+	tv.tv_sec = 0;
+	tv.tv_usec = MY_QUIT_GRACE_MS * 1000;
+	event_add(l->connect_timer, &tv);
+}
+
+static void
+handle_greeting(struct login *l, const uint8_t *p, size_t n)
+{
+	char why[128];
+	struct my_err e;
+	const uint32_t want = CLIENT_LONG_PASSWORD | CLIENT_LONG_FLAG | CLIENT_PROTOCOL_41 |
+	    CLIENT_TRANSACTIONS | CLIENT_SECURE_CONNECTION | CLIENT_MULTI_RESULTS |
+	    CLIENT_PLUGIN_AUTH;
+	const uint32_t need = CLIENT_PROTOCOL_41 | CLIENT_SECURE_CONNECTION | CLIENT_PLUGIN_AUTH;
+
+	if (n > 0 && p[0] == 0xff) {
+		if (my_parse_err(p, n, &e) == -1) {
+			finish(l, KW_R_PROTOCOL, "a truncated ERR packet instead of the greeting");
+			return;
+		}
+		l->res.server_error = (int)e.code;
+		finish(l, KW_R_ACCESS_DENIED, "the server refused the connection: ERR %u: %s",
+		    e.code, e.msg);
+		return;
+	}
+	if (my_parse_handshake(p, n, &l->hs, why, sizeof why) == -1) {
+		finish(l, KW_R_PROTOCOL, "%s", why);
+		return;
+	}
+	log_debug("login %s: server %s, connection %u, capabilities 0x%08x, plugin %s", l->name,
+	    l->hs.version, l->hs.conn_id, l->hs.caps, l->hs.plugin);
+	if ((l->hs.caps & need) != need) {
+		finish(l, KW_R_PROTOCOL, "server %s lacks protocol 4.1 or plugin authentication",
+		    l->hs.version);
+		return;
+	}
+	l->caps = l->hs.caps & want;
+	if (l->tls_mode == KW_TLS_DISABLE) {
+		send_handshake_response(l);
+		return;
+	}
+	if (!(l->hs.caps & CLIENT_SSL)) {
+		finish(l, KW_R_TLS, "server %s does not offer TLS", l->hs.version);
+		return;
+	}
+	l->caps |= CLIENT_SSL;
+	start_tls(l);
+}
+
+static void
+handle_packet(struct login *l, const uint8_t *p, size_t n)
+{
+	switch (l->state) {
+	case ST_GREETING:
+		handle_greeting(l, p, n);
+		break;
+	case ST_AUTH:
+	case ST_GSS:
+		handle_auth(l, p, n);
+		break;
+	case ST_QUERY:
+		handle_query(l, p, n);
+		break;
+	default:
+		finish(l, KW_R_PROTOCOL, "an unexpected packet in state %s", state_names[l->state]);
+		break;
+	}
+}
+
+static void
+login_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct login *l = arg;
+	struct evbuffer *in;
+	const uint8_t *hdr;
+	size_t plen;
+	unsigned seq;
+	char why[128];
+
+	while (!l->finished && l->bev == bev) {
+		in = bufferevent_get_input(bev);
+		if (l->state == ST_QUIT) {
+			/* the result is decided; whatever a server says after COM_QUIT is moot */
+			evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		}
+		if (evbuffer_get_length(in) < MY_HDR_LEN)
+			return;
+		hdr = evbuffer_pullup(in, MY_HDR_LEN);
+		/* the header alone tells a stray sequence id (or bytes that are not MySQL at all) */
+		if (hdr[3] != l->seq) {
+			finish(l, KW_R_PROTOCOL, "sequence id %u where %u was due (state %s)", hdr[3],
+			    l->seq, state_names[l->state]);
+			return;
+		}
+		switch (my_frame(hdr, evbuffer_get_length(in), &plen, &seq, why, sizeof why)) {
+		case MY_FRAME_NEED:
+			return;
+		case MY_FRAME_BAD:
+			finish(l, KW_R_PROTOCOL, "%s", why);
+			return;
+		case MY_FRAME_OK:
+			break;
+		}
+		if (l->state == ST_TICKET || l->state == ST_TLS) {
+			finish(l, KW_R_PROTOCOL, "an unexpected packet in state %s",
+			    state_names[l->state]);
+			return;
+		}
+		l->seq = (l->seq + 1) & 0xff;
+		/* a copy: handling may free the bufferevent (and its buffer) */
+		if (plen > l->pktcap) {
+			free(l->pkt);
+			l->pktcap = plen;
+			l->pkt = xmalloc(plen);
+		}
+		evbuffer_drain(in, MY_HDR_LEN);
+		evbuffer_remove(in, l->pkt, plen);
+		handle_packet(l, l->pkt, plen);
+	}
+}
+
+static void
+login_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct login *l = arg;
+	int e = EVUTIL_SOCKET_ERROR();
+
+	if (what & BEV_EVENT_CONNECTED) {
+		if (l->state == ST_CONNECT) {
+			event_del(l->connect_timer);
+			set_state(l, ST_GREETING);
+		} else if (l->state == ST_TLS) {
+			SSL *ssl = bufferevent_openssl_get_ssl(bev);
+
+			log_debug("login %s: %s %s", l->name, SSL_get_version(ssl),
+			    SSL_get_cipher_name(ssl));
+			send_handshake_response(l);
+		}
+		return;
+	}
+	if (l->state == ST_TLS) {
+		finish_tls_error(l, what);
+		return;
+	}
+	if (l->state == ST_CONNECT) {
+		finish(l, errno_reason(e), "TCP connect to %s: %s", l->addrtext,
+		    evutil_socket_error_to_string(e));
+		return;
+	}
+	if (l->state == ST_QUIT) {
+		finish(l, l->final_reason, "%s", l->final_detail);
+		return;
+	}
+	if ((what & BEV_EVENT_EOF) && evbuffer_get_length(bufferevent_get_input(bev)) > 0)
+		finish(l, KW_R_PROTOCOL, "the server closed the connection inside a packet "
+		    "(%zu bytes of it arrived, state %s)", evbuffer_get_length(bufferevent_get_input(bev)),
+		    state_names[l->state]);
+	else if (what & BEV_EVENT_EOF)
+		finish(l, KW_R_PROTOCOL, "the server closed the connection in state %s",
+		    state_names[l->state]);
+	else
+		finish(l, KW_R_PROTOCOL, "connection error in state %s: %s", state_names[l->state],
+		    evutil_socket_error_to_string(e));
+}
+
+static void
+start_connect(struct login *l)
+{
+	struct timeval tv;
+	unsigned ms = l->timeout_ms < MY_CONNECT_TIMEOUT_MS ? l->timeout_ms : MY_CONNECT_TIMEOUT_MS;
+	int e;
+
+	l->bev = bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (l->bev == NULL) {
+		finish(l, KW_R_INTERNAL, "bufferevent_socket_new failed");
+		return;
+	}
+	bufferevent_setcb(l->bev, login_read_cb, NULL, login_event_cb, l);
+	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	set_state(l, ST_CONNECT);
+	if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&l->addr, (int)l->addrlen) == -1) {
+		e = EVUTIL_SOCKET_ERROR();
+		finish(l, errno_reason(e), "TCP connect to %s: %s", l->addrtext,
+		    evutil_socket_error_to_string(e));
+		return;
+	}
+	if (l->finished)	/* libevent may report a failed connect from inside the call */
+		return;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	event_add(l->connect_timer, &tv);
+}
+
+static void
+set_addr(struct login *l, const struct sockaddr *sa, socklen_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+
+	memcpy(&l->addr, sa, len);
+	l->addrlen = len;
+	if (sa->sa_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&l->addr;
+
+		s6->sin6_port = htons(l->port);
+		evutil_inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip);
+		snprintf(l->addrtext, sizeof l->addrtext, "[%s]:%u", ip, l->port);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&l->addr;
+
+		s4->sin_port = htons(l->port);
+		evutil_inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+		snprintf(l->addrtext, sizeof l->addrtext, "%s:%u", ip, l->port);
+	}
+}
+
+/* c-ares on the loop: one event per socket it asks for, one timer for its timeouts. */
+static void ares_fd_cb(evutil_socket_t, short, void *);
+
+static void
+my_ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct login *l = data;
+	int i, slot = -1;
+
+	for (i = 0; i < MY_ARES_SOCKS; i++) {
+		if (l->asock[i].ev != NULL && l->asock[i].fd == fd) {
+			event_free(l->asock[i].ev);
+			l->asock[i].ev = NULL;
+			slot = i;
+			break;
+		}
+		if (l->asock[i].ev == NULL && slot == -1)
+			slot = i;
+	}
+	if (!readable && !writable)
+		return;
+	if (slot == -1)
+		fatalx("login %s: more than %d c-ares sockets", l->name, MY_ARES_SOCKS);
+	l->asock[slot].fd = fd;
+	l->asock[slot].ev = event_new(l->base, fd, EV_PERSIST | (readable ? EV_READ : 0) |
+	    (writable ? EV_WRITE : 0), ares_fd_cb, l);
+	event_add(l->asock[slot].ev, NULL);
+}
+
+static void
+ares_addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+{
+	struct login *l = arg;
+
+	if (l->ares_done) {		/* ARES_EDESTRUCTION, or an answer after the first */
+		ares_freeaddrinfo(res);
+		return;
+	}
+	l->ares_done = 1;
+	l->ares_status = status;
+	if (status == ARES_SUCCESS && res != NULL && res->nodes != NULL &&
+	    (size_t)res->nodes->ai_addrlen <= sizeof l->addr)
+		set_addr(l, res->nodes->ai_addr, (socklen_t)res->nodes->ai_addrlen);
+	else if (status == ARES_SUCCESS)
+		l->ares_status = ARES_ENODATA;
+	ares_freeaddrinfo(res);
+}
+
+static enum kw_reason
+ares_reason(int status)
+{
+	switch (status) {
+	case ARES_ENOTFOUND:
+		return KW_R_NXDOMAIN;
+	case ARES_ENODATA:
+		return KW_R_NO_RECORDS;
+	case ARES_ESERVFAIL:
+		return KW_R_SERVFAIL;
+	case ARES_EREFUSED:
+		return KW_R_DNS_REFUSED;
+	case ARES_ETIMEOUT:
+		return KW_R_TIMEOUT;
+	default:
+		return KW_R_UNREACHABLE;
+	}
+}
+
+/* After every c-ares call: go on when the answer is in, else re-arm its timer. */
+static void
+ares_after(struct login *l)
+{
+	struct timeval tv, *tvp;
+
+	if (l->finished)
+		return;
+	if (l->ares_done) {
+		int status = l->ares_status;
+
+		ares_teardown(l);
+		if (status != ARES_SUCCESS)
+			finish(l, ares_reason(status), "resolving %s: %s", l->host,
+			    ares_strerror(status));
+		else
+			start_connect(l);
+		return;
+	}
+	if ((tvp = ares_timeout(l->ares, NULL, &tv)) != NULL)
+		event_add(l->ares_timer, tvp);
+}
+
+static void
+ares_fd_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct login *l = arg;
+
+	ares_process_fd(l->ares, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
+	    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
+	ares_after(l);
+}
+
+static void
+ares_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct login *l = arg;
+
+	ares_process_fd(l->ares, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	ares_after(l);
+}
+
+static void
+start_resolve(struct login *l)
+{
+	struct ares_options o;
+	struct ares_addrinfo_hints hints;
+	static int ares_ready;
+	int r;
+
+	/* reference-counted in c-ares: once for the process, never undone */
+	if (!ares_ready && (r = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+		finish(l, KW_R_INTERNAL, "ares_library_init: %s", ares_strerror(r));
+		return;
+	}
+	ares_ready = 1;
+	memset(&o, 0, sizeof o);
+	o.sock_state_cb = my_ares_sock_cb;
+	o.sock_state_cb_data = l;
+	o.timeout = (int)(l->timeout_ms < 2000 ? l->timeout_ms : 2000);
+	o.tries = 2;
+	r = ares_init_options(&l->ares, &o,
+	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	if (r != ARES_SUCCESS) {
+		l->ares = NULL;
+		finish(l, KW_R_INTERNAL, "ares_init_options: %s", ares_strerror(r));
+		return;
+	}
+	l->ares_timer = evtimer_new(l->base, ares_timer_cb, l);
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	set_state(l, ST_RESOLVE);
+	ares_getaddrinfo(l->ares, l->host, NULL, &hints, ares_addrinfo_cb, l);
+	ares_after(l);
+}
+
+/* Starts at once what can start; anything that ends the login now reports from the loop. */
+struct login *
+login_mysql_start(struct event_base *base, const struct kw_cluster *c, const char *ccache,
+    const char *spn, unsigned timeout_ms, const struct login_callbacks *cb)
+{
+	struct login *l;
+	struct timeval tv;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (base == NULL || c == NULL || c->host == NULL || c->user == NULL || ccache == NULL ||
+	    cb == NULL || (c->engine != KW_ENGINE_MYSQL && c->engine != KW_ENGINE_MARIADB))
+		return NULL;
+	l = xcalloc(1, sizeof *l);
+	l->base = base;
+	l->cb = *cb;
+	l->engine = c->engine;
+	l->name = xstrdup(c->name != NULL ? c->name : c->host);
+	l->host = xstrdup(c->host);
+	l->user = xstrdup(c->user);
+	l->expect_user = c->expect_user != NULL ? xstrdup(c->expect_user) : NULL;
+	l->tls_ca = c->tls_ca != NULL ? xstrdup(c->tls_ca) : NULL;
+	l->ccache = xstrdup(ccache);
+	l->spn = spn != NULL ? xstrdup(spn) : NULL;
+	l->port = c->port ? c->port : 3306;
+	l->tls_mode = c->tls_mode;
+	l->timeout_ms = timeout_ms ? timeout_ms : 1;
+	l->plugin = c->engine == KW_ENGINE_MYSQL ? PLUGIN_MYSQL_KRB : PLUGIN_MARIADB_GSS;
+	l->state = ST_RESOLVE;
+	clock_gettime(CLOCK_MONOTONIC, &l->t0);
+
+	l->done_ev = event_new(base, -1, 0, done_cb, l);
+	l->deadline = evtimer_new(base, deadline_cb, l);
+	l->connect_timer = evtimer_new(base, connect_timer_cb, l);
+	l->kick = event_new(base, -1, 0, kick_cb, l);
+	if (l->done_ev == NULL || l->deadline == NULL || l->connect_timer == NULL || l->kick == NULL) {
+		login_free(l);
+		return NULL;
+	}
+	tv.tv_sec = l->timeout_ms / 1000;
+	tv.tv_usec = (l->timeout_ms % 1000) * 1000;
+	event_add(l->deadline, &tv);
+
+	if (evutil_inet_pton(AF_INET, l->host, &a4) == 1) {
+		struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_addr = a4 };
+
+		set_addr(l, (struct sockaddr *)&s4, sizeof s4);
+		start_connect(l);
+	} else if (evutil_inet_pton(AF_INET6, l->host, &a6) == 1) {
+		struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_addr = a6 };
+
+		set_addr(l, (struct sockaddr *)&s6, sizeof s6);
+		start_connect(l);
+	} else {
+		start_resolve(l);
+	}
+	return l;
+}
+
+void
+login_mysql_cancel(struct login *l)
+{
+	if (l == NULL || l->in_done)
+		return;
+	teardown(l);
+	login_free(l);
+}
+
+static void
+kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct login *l = arg;
+
+	if (l->finished || l->state != ST_TICKET)
+		return;
+	if (l->ticket_reason != KW_OK) {
+		finish(l, l->ticket_reason, "no ticket for %s: %s", l->res.announced_spn,
+		    reason_name(l->ticket_reason));
+		return;
+	}
+	ticket_then_gss(l);
+}
+
+void
+login_mysql_ticket_ready(struct login *l, enum kw_reason r)
+{
+	if (l == NULL || l->finished || l->state != ST_TICKET)
+		return;
+	l->ticket_reason = r;
+	/* go on from the loop, not from inside the caller (a second answer changes nothing) */
+	if (!event_pending(l->kick, EV_TIMEOUT, NULL))
+		event_active(l->kick, EV_TIMEOUT, 0);
+}

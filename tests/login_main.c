@@ -1,0 +1,275 @@
+/*
+ * A driver for the MySQL/MariaDB login (through the login.h dispatcher), for
+ * tests/t_login_mysql.sh.
+ *
+ *   login_main --host H --ccache-file FILE [--engine mysql|mariadb] [--port P] [--user U]
+ *       [--expect-user E] [--tls MODE] [--ca FILE] [--spn SPN] [--timeout MS]
+ *       [--fetch-file FILE2 [--fetch-now] | --fetch-never] [--cancel-after MS]
+ *
+ * The tickets of FILE (made by kinit -k + kvno) are copied into a MEMORY cache, and the login
+ * runs on a libevent loop with that cache.  --fetch-file answers need_ticket by copying FILE2's
+ * tickets in as well, as the chain would fetch them: from the loop, or with --fetch-now from
+ * inside need_ticket itself; --fetch-never never answers.  --cancel-after cancels the login.
+ * Prints "reason=R user=U spn=S realm=R server_error=N detail=D"; exits 0 on KW_OK, 1 on any
+ * other reason, 3 when cancelled, 2 on a usage or set-up error or a broken contract (a callback
+ * inside login_start, done twice, need_ticket twice, events left on the loop).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <krb5/krb5.h>
+
+#include "../daemon/log.h"
+#include "../probes/login.h"
+
+#define MEM_CCACHE "MEMORY:kw-login-mysql-test"
+
+static struct event_base *evb;
+static struct login *login;
+static const char *fetch_file;
+static char default_user[] = "krbmon";
+static int finished, exit_code = 2, need_calls, done_calls, fetch_now, fetch_never;
+
+static char *
+opt(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "%s needs a value\n", argv[*i]);
+		exit(2);
+	}
+	return argv[++*i];
+}
+
+/* Copies every credential of src into dst (dst initialised for src's client when init). */
+static int
+copy_cache(const char *src, const char *dst, int init)
+{
+	krb5_context ctx;
+	krb5_ccache in = NULL, out = NULL;
+	krb5_principal p = NULL;
+	krb5_error_code rc;
+
+	if (krb5_init_context(&ctx) != 0)
+		return -1;
+	if ((rc = krb5_cc_resolve(ctx, src, &in)) != 0 ||
+	    (rc = krb5_cc_get_principal(ctx, in, &p)) != 0 ||
+	    (rc = krb5_cc_resolve(ctx, dst, &out)) != 0 ||
+	    (init && (rc = krb5_cc_initialize(ctx, out, p)) != 0) ||
+	    (rc = krb5_cc_copy_creds(ctx, in, out)) != 0) {
+		const char *e = krb5_get_error_message(ctx, rc);
+
+		fprintf(stderr, "copying %s to %s: %s\n", src, dst, e);
+		krb5_free_error_message(ctx, e);
+	}
+	krb5_free_principal(ctx, p);
+	if (in != NULL)
+		krb5_cc_close(ctx, in);
+	if (out != NULL)
+		krb5_cc_close(ctx, out);
+	krb5_free_context(ctx);
+	return rc ? -1 : 0;
+}
+
+static void
+destroy_cache(const char *name)
+{
+	krb5_context ctx;
+	krb5_ccache cc;
+
+	if (krb5_init_context(&ctx) != 0)
+		return;
+	if (krb5_cc_resolve(ctx, name, &cc) == 0)
+		krb5_cc_destroy(ctx, cc);
+	krb5_free_context(ctx);
+}
+
+static void
+done(void *arg, const struct login_result *r)
+{
+	if (done_calls++ > 0) {
+		fprintf(stderr, "done called twice\n");
+		exit_code = 2;
+		return;
+	}
+	printf("reason=%s user=%s spn=%s realm=%s server_error=%d detail=%s\n",
+	    reason_name(r->reason), r->current_user, r->announced_spn, r->announced_realm,
+	    r->server_error, r->detail);
+	fflush(stdout);
+	login = NULL;
+	finished = 1;
+	exit_code = r->reason == KW_OK ? 0 : 1;
+}
+
+static void
+fetched(evutil_socket_t fd, short what, void *arg)
+{
+	int ok = copy_cache(fetch_file, MEM_CCACHE, 0) == 0;
+
+	if (login != NULL)
+		login_ticket_ready(login, ok ? KW_OK : KW_R_PRINCIPAL_UNKNOWN);
+}
+
+static void
+need_ticket(void *arg, struct login *l, const char *spn)
+{
+	need_calls++;
+	fprintf(stderr, "need_ticket %s\n", spn);
+	if (fetch_never)
+		return;
+	if (fetch_now)
+		fetched(-1, 0, NULL);
+	else
+		event_base_once(evb, -1, EV_TIMEOUT, fetched, NULL, NULL);
+}
+
+static void
+cancel_now(evutil_socket_t fd, short what, void *arg)
+{
+	if (login != NULL) {
+		login_cancel(login);
+		login = NULL;
+		printf("reason=cancelled user= spn= realm= server_error=0 detail=\n");
+		exit_code = 3;
+		finished = 1;
+	}
+}
+
+static int
+parse_tls(const char *m, enum kw_tls_mode *mode)
+{
+	static const char *const names[] = { "disable", "require", "verify-ca", "verify-identity" };
+	static const enum kw_tls_mode modes[] = { KW_TLS_DISABLE, KW_TLS_REQUIRE, KW_TLS_VERIFY_CA,
+	    KW_TLS_VERIFY_IDENTITY };
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(m, names[i]) == 0) {
+			*mode = modes[i];
+			return 0;
+		}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct kw_cluster c;
+	struct login_callbacks cb;
+	struct event *cancel_ev = NULL;
+	const char *ccfile = NULL, *spn = NULL;
+	unsigned timeout_ms = 5000, cancel_ms = 0;
+	char ccname[300], fname[300];
+	int i;
+
+	memset(&c, 0, sizeof c);
+	c.name = default_user;
+	c.engine = KW_ENGINE_MARIADB;
+	c.port = 3306;
+	c.user = default_user;
+	c.tls_mode = KW_TLS_VERIFY_IDENTITY;
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--host") == 0)
+			c.host = opt(argc, argv, &i);
+		else if (strcmp(a, "--engine") == 0) {
+			const char *e = opt(argc, argv, &i);
+
+			if (strcmp(e, "mysql") == 0)
+				c.engine = KW_ENGINE_MYSQL;
+			else if (strcmp(e, "mariadb") == 0)
+				c.engine = KW_ENGINE_MARIADB;
+			else {
+				fprintf(stderr, "unknown engine %s\n", e);
+				return 2;
+			}
+		} else if (strcmp(a, "--port") == 0)
+			c.port = (uint16_t)atoi(opt(argc, argv, &i));
+		else if (strcmp(a, "--user") == 0)
+			c.user = opt(argc, argv, &i);
+		else if (strcmp(a, "--expect-user") == 0)
+			c.expect_user = opt(argc, argv, &i);
+		else if (strcmp(a, "--ca") == 0)
+			c.tls_ca = opt(argc, argv, &i);
+		else if (strcmp(a, "--spn") == 0)
+			spn = opt(argc, argv, &i);
+		else if (strcmp(a, "--ccache-file") == 0)
+			ccfile = opt(argc, argv, &i);
+		else if (strcmp(a, "--fetch-file") == 0)
+			fetch_file = opt(argc, argv, &i);
+		else if (strcmp(a, "--fetch-now") == 0)
+			fetch_now = 1;
+		else if (strcmp(a, "--fetch-never") == 0)
+			fetch_never = 1;
+		else if (strcmp(a, "--timeout") == 0)
+			timeout_ms = (unsigned)atoi(opt(argc, argv, &i));
+		else if (strcmp(a, "--cancel-after") == 0)
+			cancel_ms = (unsigned)atoi(opt(argc, argv, &i));
+		else if (strcmp(a, "--tls") == 0) {
+			const char *m = opt(argc, argv, &i);
+
+			if (parse_tls(m, &c.tls_mode) == -1) {
+				fprintf(stderr, "unknown TLS mode %s\n", m);
+				return 2;
+			}
+		} else {
+			fprintf(stderr, "unknown option %s\n", a);
+			return 2;
+		}
+	}
+	if (c.host == NULL || ccfile == NULL) {
+		fprintf(stderr, "usage: %s --host H --ccache-file FILE [options]\n", argv[0]);
+		return 2;
+	}
+	log_init(getenv("KW_DEBUG") != NULL);
+	snprintf(ccname, sizeof ccname, "FILE:%s", ccfile);
+	if (copy_cache(ccname, MEM_CCACHE, 1) == -1)
+		return 2;
+	if (fetch_file != NULL) {
+		snprintf(fname, sizeof fname, "FILE:%s", fetch_file);
+		fetch_file = fname;
+	}
+	if ((evb = event_base_new()) == NULL)
+		return 2;
+	memset(&cb, 0, sizeof cb);
+	cb.done = done;
+	cb.need_ticket = fetch_file != NULL || fetch_never ? need_ticket : NULL;
+	login = login_start(evb, &c, MEM_CCACHE, spn, timeout_ms, &cb);
+	if (login == NULL) {
+		fprintf(stderr, "login_start failed\n");
+		return 2;
+	}
+	if (finished) {
+		fprintf(stderr, "the callback ran inside login_start\n");
+		return 2;
+	}
+	if (cancel_ms > 0) {
+		struct timeval tv = { cancel_ms / 1000, (cancel_ms % 1000) * 1000 };
+
+		cancel_ev = evtimer_new(evb, cancel_now, NULL);
+		evtimer_add(cancel_ev, &tv);
+	}
+	/* runs until nothing is left: a login that ended must leave no event behind */
+	while (!finished && event_base_loop(evb, EVLOOP_ONCE) == 0)
+		;
+	if (cancel_ev != NULL)
+		event_free(cancel_ev);
+	if (!finished) {
+		fprintf(stderr, "the loop ended without a result\n");
+		exit_code = 2;
+	}
+	if (event_base_loop(evb, EVLOOP_NONBLOCK) != 1) {
+		fprintf(stderr, "events left after the login ended\n");
+		exit_code = 2;
+	}
+	if (done_calls > 1 || need_calls > 1) {
+		fprintf(stderr, "done called %d times, need_ticket %d times\n", done_calls,
+		    need_calls);
+		exit_code = 2;
+	}
+	event_base_free(evb);
+	destroy_cache(MEM_CCACHE);
+	return exit_code;
+}
