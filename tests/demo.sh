@@ -28,7 +28,8 @@ trap 'exit 130' INT TERM
 in_client() { "$lab" exec us-east-1 "$@"; }
 get() { in_client curl -fsS --max-time 3 "http://$KW_LAB_LISTEN$1"; }
 
-in_client env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$bin" -c "$KW_LAB_CONFIG" \
+# called directly, not through in_client: `lab exec` execs into krbwatch, so $! is its pid
+"$lab" exec us-east-1 env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$bin" -c "$KW_LAB_CONFIG" \
 	2>"$KW_LAB_LOGS/krbwatch.log" &
 kw_pid=$!
 
