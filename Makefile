@@ -48,10 +48,12 @@ LIB_SRCS := \
 	daemon/xmalloc.c \
 	probes/dns.c \
 	probes/dns_client.c \
+	probes/chain.c \
 	probes/gss_token.c \
 	probes/kdc.c \
 	probes/kdc_transport.c \
 	probes/krb5_env.c \
+	probes/krb5_reason.c \
 	probes/login.c \
 	probes/login_mysql.c \
 	probes/login_pg.c \

@@ -255,7 +255,7 @@ stepper_reply(void *arg, enum kw_reason r, const unsigned char *reply, size_t le
 			return;
 		}
 		char detail[256];
-		snprintf(detail, sizeof detail, "no KDC of %s answered (last: %s over %s: %s)",
+		snprintf(detail, sizeof detail, "no KDC of %.100s answered (last: %.64s over %s: %s)",
 		    st->realm, kdc->host, st->tcp ? "TCP" : "UDP", reason_name(r));
 		stepper_fail(st, -1, r, detail);
 		return;
@@ -299,7 +299,7 @@ stepper_send(struct stepper *st)
 		try_ms = 10;
 	if (kdc_sockaddr(kdc, kdc->port ? kdc->port : 88, &ss, &sslen) == -1) {
 		char detail[256];
-		snprintf(detail, sizeof detail, "KDC %s of %s: only numeric addresses can be used here",
+		snprintf(detail, sizeof detail, "KDC %.64s of %.100s: only numeric addresses can be used here",
 		    kdc->host, st->realm);
 		stepper_fail(st, -1, KW_R_INTERNAL, detail);
 		return;
@@ -330,8 +330,12 @@ stepper_step(struct stepper *st, krb5_data *in)
 	struct chain *ch = st->ch;
 	krb5_data realm = { 0 };
 	unsigned int flags = 0;
+	krb5_data empty = { .magic = KV5M_DATA, .length = 0, .data = NULL };
 	krb5_error_code rc;
 
+	/* the first step takes an empty reply, not NULL: MIT reads its length */
+	if (in == NULL)
+		in = &empty;
 	st->out.data = NULL;
 	st->out.length = 0;
 	if (st->icc != NULL)
@@ -365,7 +369,7 @@ stepper_step(struct stepper *st, krb5_data *in)
 		const struct kw_kdcs *k = kdcs_for(ch, st->realm);
 		if (k == NULL || k->from_dns || k->n == 0) {
 			char detail[256];
-			snprintf(detail, sizeof detail, "no KDC known for realm %s in %s%s", st->realm,
+			snprintf(detail, sizeof detail, "no KDC known for realm %.100s in %.64s%s", st->realm,
 			    ch->job->region->name, k && k->from_dns ? " (kdcs: dns is not used by the chain yet)" : "");
 			stepper_fail(st, -1, k == NULL ? KW_R_NO_REFERRAL : KW_R_INTERNAL, detail);
 			return;
@@ -858,7 +862,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 	enum kw_reason reason = first_bad ? first_bad->reason : KW_OK;
 	char detail[256];
 	if (first_bad)
-		snprintf(detail, sizeof detail, "%s%s%s: %s", first_cluster, *first_cluster ? " " : "",
+		snprintf(detail, sizeof detail, "%.64s%s%.16s: %.150s", first_cluster, *first_cluster ? " " : "",
 		    first_hop, first_bad->detail);
 	else
 		snprintf(detail, sizeof detail, "every hop of %zu cluster%s ok", ch->nbr,
