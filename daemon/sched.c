@@ -201,6 +201,12 @@ job_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!j->running)
 		return;
+	if (j->ops->expire != NULL) {
+		j->ops->expire(j);
+		if (j->running)
+			fatalx("probe %s/%s did not end at its deadline", j->ops->name, j->region->name);
+		return;
+	}
 	j->ops->cancel(j);
 	probe_done(j, KW_R_TIMEOUT, "no answer within the %llu ms deadline",
 	    (unsigned long long)j->conf->timeout_ms);

@@ -74,7 +74,8 @@ struct stepper {
 	krb5_data out;			/* the request in flight (ours, freed after the reply) */
 	char realm[256];
 	int tcp;			/* the next send goes over TCP (RESPONSE_TOO_BIG) */
-	size_t kdc_index;		/* which KDC of the realm's list is being tried */
+	size_t kdc_first;		/* where in the realm's list this request began */
+	size_t kdc_tries;		/* KDCs that failed it so far */
 	const struct kw_kdcs *kdcs;
 	char kdc_used[64];		/* the KDC that answered last */
 	char etext[128];		/* e-text of the last KRB-ERROR seen */
@@ -115,6 +116,9 @@ struct chain {
 	size_t nbr, pending;
 	int state;				/* CH_* */
 	struct event *finish;			/* ends the run from the loop, never from a callback chain */
+	/* per KDC list, the KDC that last answered: later requests of the run begin there */
+	struct { const struct kw_kdcs *kdcs; size_t good; } pref[4];
+	size_t npref;
 };
 
 enum { CH_TGT, CH_REFERRAL, CH_BRANCHES, CH_FINISHED };
@@ -206,6 +210,38 @@ engine_service(enum kw_engine e)
 
 /* ---- the stepper --------------------------------------------------------------------------- */
 
+static size_t
+kdc_current(const struct stepper *st)
+{
+	return (st->kdc_first + st->kdc_tries) % st->kdcs->n;
+}
+
+static size_t
+pref_get(const struct chain *ch, const struct kw_kdcs *k)
+{
+	for (size_t i = 0; i < ch->npref; i++)
+		if (ch->pref[i].kdcs == k)
+			return ch->pref[i].good;
+	return 0;
+}
+
+static void
+pref_set(struct chain *ch, const struct kw_kdcs *k, size_t good)
+{
+	size_t i;
+
+	for (i = 0; i < ch->npref; i++)
+		if (ch->pref[i].kdcs == k)
+			break;
+	if (i == ch->npref) {
+		if (ch->npref == sizeof ch->pref / sizeof ch->pref[0])
+			return;
+		ch->npref++;
+	}
+	ch->pref[i].kdcs = k;
+	ch->pref[i].good = good;
+}
+
 static int
 kdc_sockaddr(const struct kw_addr *a, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -241,16 +277,16 @@ static void
 stepper_reply(void *arg, enum kw_reason r, const unsigned char *reply, size_t len)
 {
 	struct stepper *st = arg;
-	const struct kw_addr *kdc = &st->kdcs->addrs[st->kdc_index];
+	const struct kw_addr *kdc = &st->kdcs->addrs[kdc_current(st)];
 	krb5_data in;
 
 	st->req = NULL;
 	if (r != KW_OK) {
 		/* fail over to the next KDC of the realm while the deadline allows */
-		if (st->kdc_index + 1 < st->kdcs->n && probe_remaining(st->ch->job) > 0.05) {
+		if (st->kdc_tries + 1 < st->kdcs->n && probe_remaining(st->ch->job) > 0.05) {
 			log_debug("%s: KDC %s for %s: %s, trying the next one", st->ch->job->region->name,
 			    kdc->host, st->realm, reason_name(r));
-			st->kdc_index++;
+			st->kdc_tries++;
 			stepper_send(st);
 			return;
 		}
@@ -261,6 +297,7 @@ stepper_reply(void *arg, enum kw_reason r, const unsigned char *reply, size_t le
 		return;
 	}
 	snprintf(st->kdc_used, sizeof st->kdc_used, "%s", kdc->host);
+	pref_set(st->ch, st->kdcs, kdc_current(st));
 	st->last_error = 0;
 	st->etext[0] = '\0';
 	if (len > 0 && reply[0] == 0x7e) {
@@ -286,14 +323,17 @@ static void
 stepper_send(struct stepper *st)
 {
 	struct chain *ch = st->ch;
-	const struct kw_addr *kdc = &st->kdcs->addrs[st->kdc_index];
+	const struct kw_addr *kdc = &st->kdcs->addrs[kdc_current(st)];
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	double left = probe_remaining(ch->job) * 1000;
-	unsigned try_ms = left < KDC_TRY_MS ? (unsigned)left : KDC_TRY_MS;
+	/* a silent KDC may cost a share of the deadline, so that the others still get their turn */
+	double share = (double)ch->job->conf->timeout_ms / (double)(st->kdcs->n + 1);
+	double try = share < KDC_TRY_MS ? share : KDC_TRY_MS;
+	unsigned try_ms = (unsigned)(left < try ? left : try);
 
 	/* the last KDC of the list may use all the time that is left */
-	if (st->kdc_index + 1 == st->kdcs->n)
+	if (st->kdc_tries + 1 == st->kdcs->n)
 		try_ms = (unsigned)left;
 	if (try_ms < 10)
 		try_ms = 10;
@@ -304,8 +344,6 @@ stepper_send(struct stepper *st)
 		stepper_fail(st, -1, KW_R_INTERNAL, detail);
 		return;
 	}
-	if (strcmp(st->realm, ch->user_realm) == 0)
-		st->requests++;
 	st->req = kdc_send(probe_base(ch->job), (struct sockaddr *)&ss, sslen,
 	    st->tcp || st->out.length > UDP_PREFERENCE_LIMIT, (const unsigned char *)st->out.data,
 	    st->out.length, try_ms, stepper_reply, st);
@@ -365,6 +403,9 @@ stepper_step(struct stepper *st, krb5_data *in)
 	krb5_free_data_contents(ch->ctx, &realm);
 	if (st->watch != NULL && st->watch(st, st->realm))
 		return;		/* the watcher ended the stepper */
+	/* requests made of the user realm, not sends: failover and TCP resend the same one */
+	if (!st->tcp && strcmp(st->realm, ch->user_realm) == 0)
+		st->requests++;
 	if (!st->tcp) {
 		const struct kw_kdcs *k = kdcs_for(ch, st->realm);
 		if (k == NULL || k->from_dns || k->n == 0) {
@@ -374,9 +415,10 @@ stepper_step(struct stepper *st, krb5_data *in)
 			stepper_fail(st, -1, k == NULL ? KW_R_NO_REFERRAL : KW_R_INTERNAL, detail);
 			return;
 		}
-		if (k != st->kdcs)
-			st->kdc_index = 0;
+		/* a new request begins with the KDC that answered last in this run */
 		st->kdcs = k;
+		st->kdc_first = pref_get(ch, k);
+		st->kdc_tries = 0;
 	}
 	stepper_send(st);
 }
@@ -426,7 +468,7 @@ stepper_start_tgs(struct stepper *st, krb5_principal server, krb5_flags options)
 	in.server = server;
 	st->kind = KRB5_HOP_TGS;
 	st->kdcs = NULL;
-	st->kdc_index = 0;
+	st->kdc_first = st->kdc_tries = 0;
 	st->kdc_used[0] = '\0';
 	if (krb5_tkt_creds_init(ch->ctx, ch->cc, &in, options, &st->tcc) != 0)
 		return -1;
@@ -545,6 +587,8 @@ referral_watch(struct stepper *st, const char *realm)
 	struct branch *b = st->arg;
 	struct chain *ch = b->ch;
 
+	if (st->tcp)
+		return 0;	/* the same request again, over TCP */
 	if (strcmp(realm, ch->user_realm) == 0 && st->requests == 0)
 		return 0;	/* the first request, to the user realm */
 	if (strcmp(realm, ch->db_realm) == 0 && st->requests == 1) {
@@ -812,6 +856,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct chain *ch = arg;
 	struct probe_job *job = ch->job;
+	struct hop_result first;		/* a copy: the per-cluster referral below is a local */
 	const struct hop_result *first_bad = NULL;
 	const char *first_hop = NULL, *first_cluster = NULL;
 	int all_login = 1;
@@ -837,7 +882,8 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 
 			/* a hop that never ran (an earlier one broke) did not succeed either */
 			if (r->ran && r->reason != KW_OK && first_bad == NULL) {
-				first_bad = r;
+				first = *r;
+				first_bad = &first;
 				first_hop = hop_names[h];
 				first_cluster = b->c->name;
 			}
@@ -982,6 +1028,54 @@ chain_cancel(struct probe_job *job)
 	chain_free(ch);
 }
 
+/* What a stepper was waiting for when the deadline came, in words. */
+static void
+stepper_timeout(struct stepper *st, struct hop_result *h, const struct timespec *t0, const char *what)
+{
+	const char *kdc = st->kdcs && st->kdcs->n ? st->kdcs->addrs[kdc_current(st)].host : "";
+
+	hop_set(h, KW_R_TIMEOUT, since(t0), "%s: no answer within the deadline%s%.64s%s%.100s%s", what,
+	    *kdc ? " (waiting for KDC " : "", kdc, *kdc ? " of " : "", *kdc ? st->realm : "",
+	    *kdc ? ")" : "");
+}
+
+/* The deadline: the hop in flight timed out; report every hop as far as the run got. */
+static void
+chain_expire(struct probe_job *job)
+{
+	struct chain *ch = job->run;
+
+	if (ch == NULL) {
+		probe_done(job, KW_R_TIMEOUT, "no answer within the deadline");
+		return;
+	}
+	switch (ch->state) {
+	case CH_TGT:
+		stepper_timeout(&ch->st, &ch->hops[HOP_TGT], &ch->t0, job->conf->principal);
+		break;
+	case CH_REFERRAL:
+		stepper_timeout(&ch->st, &ch->hops[HOP_REFERRAL], &ch->t0, "the referral");
+		break;
+	default:
+		for (size_t i = 0; i < ch->nbr; i++) {
+			struct branch *b = &ch->br[i];
+
+			if (b->ended)
+				continue;
+			if (b->state == BR_REFERRAL_PATH)
+				stepper_timeout(&b->st, &b->referral_path, &b->t0, "the referral path");
+			else if (b->state == BR_SERVICE_TICKET)
+				stepper_timeout(&b->st, &b->service, &b->t0, b->spn);
+			else if (b->state == BR_LOGIN && b->login != NULL && b->st.tcc != NULL)
+				stepper_timeout(&b->st, &b->login_r, &b->t0, "the ticket the server announced");
+			else
+				hop_set(&b->login_r, KW_R_TIMEOUT, since(&b->t0),
+				    "%s:%u: no login within the deadline", b->c->host, b->c->port);
+		}
+	}
+	chain_finish_cb(-1, 0, ch);
+}
+
 static void
 chain_init(struct metrics *reg)
 {
@@ -1023,4 +1117,5 @@ const struct probe_ops probe_chain = {
 	.init = chain_init,
 	.start = chain_start,
 	.cancel = chain_cancel,
+	.expire = chain_expire,
 };

@@ -64,6 +64,11 @@ struct probe_ops {
 	int (*start)(struct probe_job *);
 	/* Ends a run early (deadline, shutdown, reload): release everything, no probe_done. */
 	void (*cancel)(struct probe_job *);
+	/*
+	 * Optional: the deadline passed.  Ends the run now, with probe_done(), reporting what it
+	 * learnt so far (the step in flight as "timeout").  NULL: cancel, then a plain timeout.
+	 */
+	void (*expire)(struct probe_job *);
 };
 
 extern const struct probe_ops *const probe_table[];
