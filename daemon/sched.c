@@ -186,6 +186,7 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &j->started);
 	j->running = 1;
 	j->run = NULL;
+	j->step[0] = '\0';
 	struct timeval tv = ms_tv(j->conf->timeout_ms);
 	evtimer_add(j->deadline, &tv);
 	if (j->ops->start(j) == -1 && j->running)

@@ -81,6 +81,7 @@ struct stepper {
 	char etext[128];		/* e-text of the last KRB-ERROR seen */
 	int last_error;			/* its code, 0 if the last reply was not an error */
 	int requests;			/* sent to the user realm, for the referral path */
+	char realms[192];		/* the realms asked, in order, for a referral loop's words */
 	step_done_fn *done;
 	int (*watch)(struct stepper *, const char *realm);
 	void *arg;
@@ -116,6 +117,7 @@ struct chain {
 	size_t nbr, pending;
 	int state;				/* CH_* */
 	struct event *finish;			/* ends the run from the loop, never from a callback chain */
+	char dns_servers[512];			/* the Region's resolvers, for the logins' lookups */
 	/* per KDC list, the KDC that last answered: later requests of the run begin there */
 	struct { const struct kw_kdcs *kdcs; size_t good; } pref[4];
 	size_t npref;
@@ -133,7 +135,7 @@ static struct {
 
 static struct {
 	struct mfamily *success, *duration, *last_success, *failures, *enctype, *kvno;
-	struct mfamily *login_success, *region_up, *backoff;
+	struct mfamily *login_success, *region_up, *backoff, *announced;
 } m;
 
 static unsigned run_counter;
@@ -384,6 +386,16 @@ stepper_step(struct stepper *st, krb5_data *in)
 	if (rc == KRB5KRB_ERR_RESPONSE_TOO_BIG) {
 		/* the same request is handed back: send it again over TCP, to the same KDC */
 		st->tcp = 1;
+	} else if (rc == KRB5_KDC_UNREACH) {
+		/*
+		 * We carry every request ourselves, so the library never fails to reach a KDC: this is
+		 * its word for a referral that leads back to a realm already asked.
+		 */
+		char detail[256];
+		snprintf(detail, sizeof detail, "referral loop: %.200s", st->realms);
+		krb5_free_data_contents(ch->ctx, &realm);
+		stepper_fail(st, rc, KW_R_REFERRAL_LOOP, detail);
+		return;
 	} else if (rc != 0) {
 		const char *msg = krb5_get_error_message(ch->ctx, rc);
 		char detail[256];
@@ -401,6 +413,10 @@ stepper_step(struct stepper *st, krb5_data *in)
 
 	snprintf(st->realm, sizeof st->realm, "%.*s", (int)realm.length, realm.data ? realm.data : "");
 	krb5_free_data_contents(ch->ctx, &realm);
+	if (!st->tcp) {
+		size_t used = strlen(st->realms);
+		snprintf(st->realms + used, sizeof st->realms - used, "%s%.60s", used ? " -> " : "", st->realm);
+	}
 	if (st->watch != NULL && st->watch(st, st->realm))
 		return;		/* the watcher ended the stepper */
 	/* requests made of the user realm, not sends: failover and TCP resend the same one */
@@ -470,6 +486,7 @@ stepper_start_tgs(struct stepper *st, krb5_principal server, krb5_flags options)
 	st->kdcs = NULL;
 	st->kdc_first = st->kdc_tries = 0;
 	st->kdc_used[0] = '\0';
+	st->realms[0] = '\0';
 	if (krb5_tkt_creds_init(ch->ctx, ch->cc, &in, options, &st->tcc) != 0)
 		return -1;
 	stepper_step(st, NULL);
@@ -498,6 +515,16 @@ login_done(void *arg, const struct login_result *r)
 
 	b->login = NULL;
 	hop_set(&b->login_r, r->reason, since(&b->t0), "%s", r->detail);
+	if (r->announced_spn[0] != '\0') {
+		/* one series per cluster: what the server said last (Aurora's SPN form is undocumented) */
+		const char *any[4] = { b->ch->job->region->name, b->c->name, NULL, NULL };
+		const char *v[4] = { b->ch->job->region->name, b->c->name, r->announced_spn,
+		    r->announced_realm };
+		double old;
+		if (!mfamily_get(m.announced, v, &old))
+			mfamily_drop_match(m.announced, any);
+		mfamily_set(m.announced, v, 1);
+	}
 	branch_end(b);
 }
 
@@ -662,7 +689,7 @@ branch_next(struct branch *b)
 		double left = probe_remaining(ch->job) * 1000;
 
 		clock_gettime(CLOCK_MONOTONIC, &b->t0);
-		b->login = login_start(probe_base(ch->job), b->c, ch->ccname, b->spn,
+		b->login = login_start(probe_base(ch->job), b->c, ch->ccname, ch->dns_servers, b->spn,
 		    left > 1 ? (unsigned)left : 1, &cb);
 		if (b->login == NULL) {
 			hop_set(&b->login_r, KW_R_INTERNAL, 0, "the login could not start");
@@ -676,6 +703,26 @@ branch_next(struct branch *b)
 }
 
 /* ---- the chain ----------------------------------------------------------------------------- */
+
+/* The Region's resolvers as c-ares takes them: "10.0.0.2:53,[fd00::2]:53". */
+static void
+dns_servers_csv(const struct kw_region *r, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->nresolvers && off < len; i++) {
+		const struct kw_addr *a = &r->resolvers[i];
+		int n = snprintf(buf + off, len - off, "%s%s%s%s:%u", i ? "," : "",
+		    strchr(a->host, ':') ? "[" : "", a->host, strchr(a->host, ':') ? "]" : "",
+		    a->port ? a->port : 53);
+		if (n < 0 || (size_t)n >= len - off) {
+			buf[off] = '\0';	/* keep the servers that fit */
+			break;
+		}
+		off += (size_t)n;
+	}
+}
 
 static void
 branches_start(struct chain *ch)
@@ -913,6 +960,9 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 	else
 		snprintf(detail, sizeof detail, "every hop of %zu cluster%s ok", ch->nbr,
 		    ch->nbr == 1 ? "" : "s");
+	if (first_bad)
+		snprintf(job->step, sizeof job->step, "%.64s%s%.16s", first_cluster,
+		    *first_cluster ? " " : "", first_hop);
 	chain_end(ch);
 	probe_done(job, reason, "%s", detail);
 }
@@ -977,6 +1027,7 @@ chain_start(struct probe_job *job)
 		goto fail;
 	}
 	ch->user_realm = strchr(conf->principal, '@') + 1;
+	dns_servers_csv(job->region, ch->dns_servers, sizeof ch->dns_servers);
 	ch->st.ch = ch;
 	ch->nbr = job->region->nclusters;
 	ch->br = xcalloc(ch->nbr ? ch->nbr : 1, sizeof *ch->br);
@@ -1084,6 +1135,7 @@ chain_init(struct metrics *reg)
 	static const char *const enc_l[] = { "aws_region", "db_cluster", "hop", "enctype" };
 	static const char *const cl_l[] = { "aws_region", "db_cluster" };
 	static const char *const r_l[] = { "aws_region" };
+	static const char *const ann_l[] = { "aws_region", "db_cluster", "spn", "realm" };
 
 	m.success = metrics_family(reg, "krbwatch_hop_success",
 	    "Whether the hop of the login path succeeded in the last run (tgt, referral, service_ticket, login).",
@@ -1109,6 +1161,9 @@ chain_init(struct metrics *reg)
 	    "Seconds until the next AS exchange while backing off after preauth_failed or client_revoked (0: not backing off).",
 	    METRIC_GAUGE, 0, NULL);
 	mfamily_set(m.backoff, NULL, 0);
+	m.announced = metrics_family(reg, "krbwatch_login_announced_spn_info",
+	    "The service principal (and, for MySQL authentication_kerberos, the realm) the database server announced in its last login.",
+	    METRIC_GAUGE, 4, ann_l);
 }
 
 const struct probe_ops probe_chain = {

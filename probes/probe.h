@@ -92,6 +92,8 @@ struct probe_job {
 	int has_result;
 	enum kw_reason reason;
 	char detail[256];
+	char step[96];				/* which part failed ("db-east service_ticket"), set
+						   by the kind before probe_done; "" names the kind */
 	double duration;			/* seconds */
 	time_t finished;			/* wall clock */
 	time_t last_ok;
