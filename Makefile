@@ -39,10 +39,12 @@ LIB_SRCS := \
 	conf/config_parse.c \
 	conf/config_schema.c \
 	daemon/daemon.c \
+	daemon/explain.c \
 	daemon/http.c \
 	daemon/log.c \
 	daemon/metrics.c \
 	daemon/notify.c \
+	daemon/probe_cmd.c \
 	daemon/sched.c \
 	daemon/status_page.c \
 	daemon/xmalloc.c \

@@ -14,8 +14,8 @@
 #include "notify.h"
 #include "sched.h"
 
-static void
-register_metrics(struct kwd *d)
+void
+daemon_register_metrics(struct kwd *d)
 {
 	static const char *const version_l[] = { "version" };
 	static const char *const probe_l[] = { "aws_region", "probe" };
@@ -108,6 +108,11 @@ daemon_results_changed(struct kwd *d)
 
 	if (d->stopping)
 		return;
+	if (d->once) {
+		if (sched_all_ran(d->sched))
+			event_base_loopexit(d->base, NULL);
+		return;
+	}
 	daemon_summary(d, summary, sizeof summary);
 	notify_status(summary);
 }
@@ -242,7 +247,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 		config_free(conf);
 		return 1;
 	}
-	register_metrics(&d);
+	daemon_register_metrics(&d);
 	d.sched = sched_new(&d);
 	if ((d.http = http_listen(&d, &conf->listen)) == NULL) {
 		d.exit_code = 1;

@@ -898,6 +898,34 @@ record_hop(struct chain *ch, const struct kw_cluster *c, enum hop hop, const str
 	}
 }
 
+/* Every hop that ran, for `krbwatch probe`: the shared ones once, then each cluster's. */
+static void
+trace_run(const struct chain *ch)
+{
+	const struct probe_job *job = ch->job;
+	char step[128];
+
+	for (int h = HOP_TGT; h <= HOP_REFERRAL; h++)
+		if (ch->hops[h].ran)
+			probe_trace(job, hop_names[h], hop_names[h], ch->hops[h].reason,
+			    ch->hops[h].duration, "%s", ch->hops[h].detail);
+	for (size_t i = 0; i < ch->nbr; i++) {
+		const struct branch *b = &ch->br[i];
+		const struct { const char *kind, *what; const struct hop_result *r; } st[] = {
+			{ "referral", "referral path", &b->referral_path },
+			{ "service_ticket", "service_ticket", &b->service },
+			{ "login", "login", &b->login_r },
+		};
+		for (size_t k = 0; k < sizeof st / sizeof st[0]; k++) {
+			if (!st[k].r->ran)
+				continue;
+			snprintf(step, sizeof step, "%.64s %s", b->c->name, st[k].what);
+			probe_trace(job, st[k].kind, step, st[k].r->reason, st[k].r->duration, "%s",
+			    st[k].r->detail);
+		}
+	}
+}
+
 static void
 chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -910,6 +938,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	trace_run(ch);
 	for (size_t i = 0; i < ch->nbr; i++) {
 		struct branch *b = &ch->br[i];
 		struct hop_result ref = ch->hops[HOP_REFERRAL];
@@ -961,7 +990,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 		snprintf(detail, sizeof detail, "every hop of %zu cluster%s ok", ch->nbr,
 		    ch->nbr == 1 ? "" : "s");
 	if (first_bad)
-		snprintf(job->step, sizeof job->step, "%.64s%s%.16s", first_cluster,
+		snprintf(job->failed_step, sizeof job->failed_step, "%.64s%s%.16s", first_cluster,
 		    *first_cluster ? " " : "", first_hop);
 	chain_end(ch);
 	probe_done(job, reason, "%s", detail);

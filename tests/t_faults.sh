@@ -123,6 +123,14 @@ check_hop_all() {
 	for _c in $(clusters "$2"); do check_hop "$1 ($_c)" "$2" "$_c" "$3" "$4"; done
 }
 
+# kprobe ARGS: krbwatch probe in the client namespace; output in $KW_TMP/probe.out, exit in $prc
+kprobe() {
+	"$LAB" exec $E "$KW_BIN" probe -c "$CONF" "$@" >"$KW_TMP/probe.out" 2>"$KW_TMP/probe.err"
+	prc=$?
+}
+probe_has() { grep -qF -- "$1" "$KW_TMP/probe.out"; }
+json_q() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$KW_TMP/probe.out"; }
+
 inject() {
 	if "$LAB" fault "$@" >>"$LOG" 2>&1; then settle; return 0; fi
 	not_ok "fault $* injected"; return 1
@@ -170,6 +178,18 @@ check_eq "healthy: ... and the SPN MariaDB announces" 1 \
 	"$(sel "^krbwatch_login_announced_spn_info\\{aws_region=\"$W\",db_cluster=\"mariadb-usw2\",spn=\"mariadb/$KW_LAB_USW2_DB_HOST@$KW_LAB_REALM_DB\"" | wc -l)"
 check "healthy: the status page says both Regions are ok" sh -c \
 	"\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/ | grep -q '<p>$E: ok; $W: ok</p>'"
+
+kprobe
+check_eq "krbwatch probe, healthy: exit 0" 0 "$prc"
+check "krbwatch probe, healthy: says every step passed" probe_has "every step passed"
+check "krbwatch probe, healthy: lists each cluster's hops" sh -c \
+	"grep -c -E '^  ok +(mariadb|postgres|mysql)-us(e1|w2) (referral path|service_ticket|login) ' '$KW_TMP/probe.out' | grep -qx 18"
+kprobe --json
+check_eq "krbwatch probe --json, healthy: ok is true for both Regions" "True True True" \
+	"$(json_q '" ".join(str(x) for x in [d["ok"]] + [r["ok"] for r in d["regions"]])')"
+kprobe --region nowhere
+check_eq "krbwatch probe --region nowhere: exit 2" 2 "$prc"
+check "krbwatch probe --region nowhere: says so" grep -q 'no Region "nowhere"' "$KW_TMP/probe.err"
 
 # ---------------------------------------------------------------------------------------------
 # DNS and KDC probes (issue 4)
@@ -288,6 +308,20 @@ if inject trust-broken us-west-2; then
 	check_hop_all "$n: $W service_ticket fails with trust_key" $W service_ticket trust_key
 	check_eq "$n: $W authentication is down" 0 "$(v "krbwatch_region_auth_up{aws_region=\"$W\"}")"
 	untouched $E "$n"
+	kprobe
+	check_eq "$n: krbwatch probe exits 1" 1 "$prc"
+	check "$n: krbwatch probe names the failing step" probe_has "FAIL  mariadb-usw2 service_ticket"
+	check "$n: ... and says what it means" probe_has "trust_key: the Region's KDC cannot decrypt the referral"
+	check "$n: ... and what to check" probe_has "check: the trust in that Region's directory"
+	check "$n: krbwatch probe still passes $E" probe_has "$E: every step passed"
+	kprobe --json
+	check_eq "$n: --json: $E ok, $W not, the failed step and reason" "True False mariadb-usw2 service_ticket trust_key" \
+		"$(json_q '" ".join([str(d["regions"][0]["ok"]), str(d["regions"][1]["ok"]), [p for p in d["regions"][1]["probes"] if p["probe"] == "chain"][0]["failed_step"], [p for p in d["regions"][1]["probes"] if p["probe"] == "chain"][0]["reason"]])')"
+	kprobe --region $E
+	check_eq "$n: krbwatch probe --region $E exits 0" 0 "$prc"
+	kprobe --cluster postgres-usw2
+	check_eq "$n: krbwatch probe --cluster postgres-usw2 exits 1" 1 "$prc"
+	check "$n: ... and probes only that cluster" sh -c "! grep -q mariadb-usw2 '$KW_TMP/probe.out' && grep -q 'FAIL  postgres-usw2 service_ticket' '$KW_TMP/probe.out'"
 fi
 heal "$n"
 
@@ -343,6 +377,9 @@ if inject db-down us-east-1 mariadb; then
 	check_eq "$n: postgres-use1 still logs in" 1 "$(v "krbwatch_login_success{aws_region=\"$E\",db_cluster=\"postgres-use1\"}")"
 	check_eq "$n: $E authentication is down (not every cluster logs in)" 0 "$(v "krbwatch_region_auth_up{aws_region=\"$E\"}")"
 	untouched $W "$n"
+	kprobe --region $E
+	check_eq "$n: krbwatch probe exits 1" 1 "$prc"
+	check "$n: krbwatch probe says the database is down" probe_has "refused: nothing listens on the database's port"
 fi
 heal "$n"
 
