@@ -182,9 +182,16 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (j->running) {
-		/* only when the deadline could not fire first, e.g. timeout == interval */
-		j->ops->cancel(j);
-		probe_done(j, KW_R_TIMEOUT, "still running when its next turn came");
+		/*
+		 * A late start (a busy loop, jitter) can bring the next turn before this run's
+		 * deadline when the timeout is close to the interval: skip the turn, never overlap,
+		 * and let the deadline end the run it gave.
+		 */
+		log_debug("%s %s: still running at its next turn: skipping it", j->region->name,
+		    j->ops->name);
+		ts_add_ms(&j->anchor, j->conf->interval_ms);
+		job_arm(j);
+		return;
 	}
 	ts_add_ms(&j->anchor, j->conf->interval_ms);
 	if (!j->d->once)

@@ -1,0 +1,135 @@
+#!/bin/sh
+# Soak: krbwatch against the lab with a short interval while faults are injected and healed in a
+# loop and the configuration is reloaded on the way.  Asserts that memory and descriptors stay
+# flat, that no probe outlives its deadline, that no watchdog ping is missed, and that a healthy
+# lab raises no failure at all.  Prints its figures as "# figure: ..." lines.
+#
+#   KW_SOAK_CYCLES   chain cycles, both Regions together (make check: 400; make soak: 10000)
+#   KW_SOAK_RELOADS  SIGHUPs spread over the run (make check: 40; make soak: 1000)
+
+. "$(dirname "$0")/lib.sh"
+
+LAB=$KW_TOP/tests/lab/lab
+E=us-east-1
+W=us-west-2
+CYCLES=${KW_SOAK_CYCLES:-400}
+RELOADS=${KW_SOAK_RELOADS:-40}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "ok - # SKIP the lab needs root (network namespaces)"
+	exit 0
+fi
+export KW_LAB_NS=${KW_SOAK_NS:-tsk}
+export KW_LAB_DIR=/tmp/krbwatch-lab-$KW_LAB_NS
+LOG=$KW_TMP/lab.log
+M=$KW_TMP/metrics
+KWLOG=$KW_TMP/krbwatch.log
+CONF=$KW_TMP/krbwatch.yml
+SOCK=$KW_TMP/notify.sock
+NOTES=$KW_TMP/notify.out
+
+"$LAB" down >/dev/null 2>&1
+kw_pid="" nl_pid=""
+teardown() {
+	[ -n "$kw_pid" ] && kill -TERM "$kw_pid" 2>/dev/null && wait "$kw_pid" 2>/dev/null
+	[ -n "$nl_pid" ] && kill "$nl_pid" 2>/dev/null
+	"$LAB" down >>"$LOG" 2>&1
+	if [ "$KW_FAILED" -ne 0 ]; then
+		echo "# last lines of krbwatch's log:"
+		grep -v ' debug: ' "$KWLOG" 2>/dev/null | tail -n 15 | sed 's/^/#   /'
+	fi
+}
+at_exit teardown
+
+if ! "$LAB" up >>"$LOG" 2>&1; then
+	not_ok "lab up"; tail -n 20 "$LOG" | sed 's/^/#   /'; exit 1
+fi
+eval "$("$LAB" env)"
+# short, with room: a chain with three TLS logins per Region takes some 30 ms (more under ASan)
+sed -e 's/^interval: .*/interval: 200ms/' -e 's/^timeout: .*/timeout: 190ms/' "$KW_LAB_CONFIG" >"$CONF"
+
+python3 "$KW_TOP/tests/notify_listen.py" "$SOCK" "$NOTES" &
+nl_pid=$!
+wait_for 5 grep -q listening "$NOTES"
+"$LAB" exec $E env NOTIFY_SOCKET="$SOCK" WATCHDOG_USEC=2000000 "$KW_BIN" -c "$CONF" 2>"$KWLOG" &
+kw_pid=$!
+
+get() { "$LAB" exec $E curl -fsS --max-time 3 "http://$KW_LAB_LISTEN$1"; }
+snap() { get /metrics >"$M.new" 2>/dev/null && mv "$M.new" "$M"; }
+v() { awk -v s="$1" 'index($0, s " ") == 1 { print $2 }' "$M"; }
+chains() { snap && echo $(( $(v "krbwatch_probe_runs_total{aws_region=\"$E\",probe=\"chain\"}") + $(v "krbwatch_probe_runs_total{aws_region=\"$W\",probe=\"chain\"}") )); }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$kw_pid/status"; }
+fds() { ls "/proc/$kw_pid/fd" | wc -l; }
+failures() { grep -E '^krbwatch_[a-z_]*failures_total' "$M" | sort; }
+healthy() { snap && [ "$(v "krbwatch_region_auth_up{aws_region=\"$E\"}")" = 1 ] && [ "$(v "krbwatch_region_auth_up{aws_region=\"$W\"}")" = 1 ] && ! grep -qE '^krbwatch_(hop_success|kdc_up|dns_lookup_success)\{.* 0$' "$M"; }
+# until_chains N: waits until N more chain cycles have run (the probes' own counters)
+until_chains() {
+	_to=$(( $(chains) + $1 ))
+	_dl=$(( $(date +%s) + 120 ))
+	while [ "$(chains)" -lt "$_to" ]; do
+		[ "$(date +%s)" -ge "$_dl" ] && return 1
+		sleep 0.1
+	done
+}
+
+check "krbwatch is ready in the lab" wait_for 20 get /-/ready
+check "the lab is healthy before the soak" wait_for 20 healthy
+until_chains 20
+t0=$(date +%s)
+rss0=$(rss_kb) fd0=$(fds) c0=$(chains)
+
+faults="kdc-down:use1-dc1 blackhole:usw2-dc2 db-down:us-east-1:mariadb trust-broken:us-west-2 dns-down:us-west-2 spn-key-rotated:us-east-1:postgres"
+per_phase=$(( CYCLES / 12 )); [ "$per_phase" -lt 10 ] && per_phase=10
+# reloads happen in the healthy phases, half of the cycles
+reload_every=$(( CYCLES / RELOADS / 2 )); [ "$reload_every" -lt 1 ] && reload_every=1
+reloads=0 false_alarms=0 healthy_phases=0 max_rss=$rss0 phases_failed=0
+while [ $(( $(chains) - c0 )) -lt "$CYCLES" ]; do
+	for f in $faults; do
+		# healthy phase: not one failure may be counted
+		"$LAB" heal >>"$LOG" 2>&1
+		if ! wait_for 30 healthy; then phases_failed=$((phases_failed + 1)); fi
+		until_chains 4
+		snap; before=$(failures)
+		n=0
+		while [ $n -lt "$per_phase" ]; do
+			until_chains "$reload_every" || break
+			kill -HUP "$kw_pid"; reloads=$((reloads + 1))
+			n=$((n + reload_every))
+		done
+		snap
+		if [ "$(failures)" != "$before" ]; then
+			false_alarms=$((false_alarms + 1))
+			echo "$before" >"$KW_TMP/before"; failures | diff "$KW_TMP/before" - | grep '^>' | head -n 3 | sed 's/^/#   /'
+		fi
+		healthy_phases=$((healthy_phases + 1))
+		# fault phase
+		# shellcheck disable=SC2046
+		"$LAB" fault $(echo "$f" | tr : ' ') >>"$LOG" 2>&1
+		until_chains "$per_phase"
+		r=$(rss_kb); [ "$r" -gt "$max_rss" ] && max_rss=$r
+		[ $(( $(chains) - c0 )) -ge "$CYCLES" ] && break
+	done
+done
+"$LAB" heal >>"$LOG" 2>&1
+wait_for 30 healthy
+until_chains 20
+t1=$(date +%s)
+rss1=$(rss_kb) fd1=$(fds) c1=$(chains)
+elapsed=$((t1 - t0))
+pings=$(grep -c '^WATCHDOG=1$' "$NOTES")
+
+echo "# figure: $((c1 - c0)) chain cycles in ${elapsed} s, $reloads reloads, $healthy_phases healthy and as many fault phases"
+echo "# figure: RSS ${rss0} kB at the start, ${rss1} kB at the end (max ${max_rss} kB); descriptors ${fd0} -> ${fd1}"
+echo "# figure: $pings watchdog pings for ${elapsed} s at WATCHDOG_USEC=2 s (one per second expected)"
+
+check "ran at least $CYCLES chain cycles ($((c1 - c0)))" [ $((c1 - c0)) -ge "$CYCLES" ]
+check "reloaded $reloads times on the way, every one applied" [ "$(grep -c ': reloaded ' "$KWLOG")" -ge "$reloads" ]
+check "RSS flat: the end is within 2 MiB of the start ($rss0 -> $rss1 kB)" [ $((rss1 - rss0)) -le 2048 ]
+check "descriptors flat ($fd0 -> $fd1)" [ "$fd1" -le $((fd0 + 2)) ]
+check "no probe outlived its deadline" sh -c "! grep -E 'still running when its next turn came|did not end at its deadline|past their deadline' '$KWLOG'"
+check "no watchdog ping missed ($pings in ${elapsed} s)" [ "$pings" -ge $((elapsed - 2)) ]
+check_eq "no false alarm: no failure counted in any of $healthy_phases healthy phases" 0 "$false_alarms"
+check_eq "every heal brought both Regions back" 0 "$phases_failed"
+check "krbwatch never logged a fatal error" sh -c "! grep -E ' (fatal|crit|emerg):|AddressSanitizer|runtime error' '$KWLOG'"
+kill -TERM "$kw_pid"; wait "$kw_pid"; rc=$?; kw_pid=""
+check_eq "SIGTERM after the soak: exit 0" 0 "$rc"
