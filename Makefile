@@ -72,7 +72,7 @@ MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/%.o)
 DEPS     := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:%=$(BUILD)/tests/%.d) \
 	$(TEST_DRIVERS:%=$(BUILD)/tests/%.d)
 
-.PHONY: all deps check check-plain check-asan demo install clean
+.PHONY: all deps check check-plain check-asan demo soak install clean
 all: krbwatch
 
 ifeq ($(SANITIZE),1)
@@ -145,6 +145,12 @@ check-asan:
 demo: deps
 	$(MAKE) all
 	sh tests/demo.sh
+
+# The long runs of RELIABILITY.md; make check runs their short versions.
+soak: deps
+	$(MAKE) all units
+	KW_BIN=$(CURDIR)/krbwatch KW_UNITS=$(CURDIR)/build/tests KW_SOAK_CYCLES=10000 \
+	    KW_SOAK_RELOADS=1000 KW_TESTS=t_soak.sh sh tests/run.sh
 
 install: krbwatch
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \

@@ -6,7 +6,14 @@
                                          (or "open" if it is still open after SECONDS)
   http_client.py flood PORT N SECONDS    open N idle connections, then print how many the server
                                          closed within SECONDS
+  http_client.py hostile PORT SECONDS    for SECONDS: 1,000 idle connections, 20 slowloris clients
+                                         (a header byte a second), oversized headers and garbage in
+                                         a loop, while a normal scraper asks for /metrics every
+                                         100 ms with a 2 s timeout; prints its figures as
+                                         "scrapes OK TOTAL p50_ms p99_ms max_ms"
 """
+import resource
+import threading
 import socket
 import sys
 import time
@@ -69,6 +76,112 @@ def flood(port, n, seconds):
     print(len(closed))
 
 
+def scrape(port, timeout):
+    """One normal scrape; its latency in ms, or None."""
+    start = time.monotonic()
+    try:
+        s = socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)
+        s.settimeout(max(0.01, timeout - (time.monotonic() - start)))
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        s.close()
+        if not data.startswith(b"HTTP/1.1 200") or b"krbwatch_build_info" not in data:
+            return None
+    except OSError:
+        return None
+    return (time.monotonic() - start) * 1000
+
+
+def hostile(port, seconds):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    end = time.monotonic() + float(seconds)
+    stop = threading.Event()
+
+    def idle():
+        socks = []
+        while not stop.is_set():
+            while len(socks) < 1000 and not stop.is_set():
+                try:
+                    socks.append(socket.create_connection(("127.0.0.1", int(port)), timeout=2))
+                except OSError:
+                    break
+            # the server closes the oldest: open new ones in their place
+            alive = []
+            for s in socks:
+                s.setblocking(False)
+                try:
+                    if s.recv(1) == b"":
+                        s.close()
+                        continue
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    s.close()
+                    continue
+                alive.append(s)
+            socks = alive
+            time.sleep(0.2)
+        for s in socks:
+            s.close()
+
+    def slowloris():
+        socks = []
+        while not stop.is_set():
+            while len(socks) < 20:
+                try:
+                    s = socket.create_connection(("127.0.0.1", int(port)), timeout=2)
+                    s.sendall(b"GET /metrics HTTP/1.1\r\n")
+                    socks.append(s)
+                except OSError:
+                    break
+            alive = []
+            for s in socks:
+                try:
+                    s.sendall(b"X")
+                    alive.append(s)
+                except OSError:
+                    s.close()
+            socks = alive
+            time.sleep(1)
+        for s in socks:
+            s.close()
+
+    def junk():
+        big = b"GET /metrics HTTP/1.1\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n"
+        while not stop.is_set():
+            for payload in (big, b"\x16\x03\x01\x00\xff garbage \x00\x01\r\n\r\n"):
+                try:
+                    s = socket.create_connection(("127.0.0.1", int(port)), timeout=2)
+                    s.sendall(payload)
+                    s.recv(4096)
+                    s.close()
+                except OSError:
+                    pass
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (idle, slowloris, junk)]
+    for t in threads:
+        t.start()
+    time.sleep(1)  # let the attack build up
+    lat, total = [], 0
+    while time.monotonic() < end:
+        total += 1
+        ms = scrape(port, 2.0)
+        if ms is not None:
+            lat.append(ms)
+        time.sleep(0.1)
+    stop.set()
+    lat.sort()
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else -1
+    print("scrapes %d %d %.1f %.1f %.1f" % (len(lat), total, pick(0.5), pick(0.99), lat[-1] if lat else -1))
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
-    {"status": status, "stall": stall, "flood": flood}[cmd](*sys.argv[2:])
+    {"status": status, "stall": stall, "flood": flood, "hostile": hostile}[cmd](*sys.argv[2:])
