@@ -17,6 +17,7 @@ struct metrics;
 struct mfamily;
 struct http;
 struct sched;
+struct alerts;
 
 struct kwd {
 	struct event_base *base;
@@ -25,6 +26,7 @@ struct kwd {
 	struct metrics *metrics;
 	struct http *http;
 	struct sched *sched;
+	struct alerts *alerts;		/* krbwatch's own alerts and their webhooks */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog;
 	time_t started;
@@ -46,6 +48,9 @@ int daemon_run(const char *conf_path, struct kw_config *conf);
 
 /* Called by the scheduler after any job finished, to refresh STATUS= and readiness. */
 void daemon_results_changed(struct kwd *);
+
+/* The alert state machines, for probes to report to (alerts_observe in alert.h). */
+struct alerts *kwd_alerts(struct kwd *);
 
 /* A one-line summary of the Regions' health, for STATUS= and the logs. */
 void daemon_summary(struct kwd *, char *buf, size_t len);
