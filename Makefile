@@ -41,6 +41,7 @@ LIB_SRCS := \
 	daemon/alert.c \
 	daemon/daemon.c \
 	daemon/http.c \
+	daemon/json.c \
 	daemon/log.c \
 	daemon/metrics.c \
 	daemon/notify.c \
@@ -62,6 +63,7 @@ LIB_SRCS := \
 MAIN_SRC := daemon/main.c
 
 UNIT_TESTS := unit_metrics unit_config unit_dns_client
+UNIT_TESTS += unit_json
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main
