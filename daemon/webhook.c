@@ -127,6 +127,7 @@ post_remove(struct post *p)
 	queue_gauge(h);
 }
 
+/* The receiver's answer is not needed (only its status); curl would print it on stdout. */
 static size_t
 discard(char *ptr, size_t size, size_t nmemb, void *arg)
 {
