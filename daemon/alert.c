@@ -37,6 +37,7 @@ struct astate {
 	struct timespec since;		/* the first failure of the streak */
 	/* the last failure; frozen while firing so that resolved repeats firing's labels */
 	char *hop, *reason, *detail;
+	char *instance;			/* as it was when the alert fired (a reload may move it) */
 };
 
 struct alerts {
@@ -79,7 +80,7 @@ labels_of(const struct alerts *a, const struct astate *st, const char *k[8], con
 		k[n] = "reason"; v[n++] = st->reason;
 	}
 	k[n] = "severity"; v[n++] = "critical";
-	k[n] = "instance"; v[n++] = a->instance;
+	k[n] = "instance"; v[n++] = st->instance != NULL ? st->instance : a->instance;
 	return n;
 }
 
@@ -252,6 +253,7 @@ state_free(struct astate *st)
 	free(st->hop);
 	free(st->reason);
 	free(st->detail);
+	free(st->instance);
 	free(st);
 }
 
@@ -362,6 +364,7 @@ alerts_observe(struct alerts *a, const char *region, const char *cluster, int ok
 		set_str(&st->detail, detail);
 		if (st->failures >= a->after_failures) {
 			st->state = A_FIRING;
+			set_str(&st->instance, a->instance);
 			post(a, st, 1, 0);
 		}
 	}
