@@ -38,15 +38,18 @@ LIB_SRCS := \
 	conf/config_files.c \
 	conf/config_parse.c \
 	conf/config_schema.c \
+	daemon/alert.c \
 	daemon/daemon.c \
 	daemon/explain.c \
 	daemon/http.c \
+	daemon/json.c \
 	daemon/log.c \
 	daemon/metrics.c \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
 	daemon/sched.c \
 	daemon/status_page.c \
+	daemon/webhook.c \
 	daemon/xmalloc.c \
 	probes/dns.c \
 	probes/dns_client.c \
@@ -64,8 +67,10 @@ LIB_SRCS := \
 MAIN_SRC := daemon/main.c
 
 UNIT_TESTS := unit_metrics unit_config unit_dns_client
+UNIT_TESTS += unit_json
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
+TEST_DRIVERS += alert_main
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/%.o)
@@ -98,6 +103,11 @@ $(BUILD)/tests/login_main: tests/login_main.c $(LIB_OBJS)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
 $(BUILD)/tests/login_pg_main: tests/login_pg_main.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
+
+# alerts (issue 7): the driver of tests/t_alerts.sh
+$(BUILD)/tests/alert_main: tests/alert_main.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 

@@ -355,6 +355,11 @@ config_free(struct kw_config *c)
 	for (size_t i = 0; i < c->nwebhooks; i++) {
 		free(c->webhooks[i].url);
 		free(c->webhooks[i].bearer_token_file);
+		for (size_t h = 0; h < c->webhooks[i].nheaders; h++) {
+			free(c->webhooks[i].headers[h].name);
+			free(c->webhooks[i].headers[h].value);
+		}
+		free(c->webhooks[i].headers);
 	}
 	free(c->webhooks);
 	free(c);

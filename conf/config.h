@@ -16,6 +16,13 @@
 #define KW_DEFAULT_INTERVAL_MS 30000
 #define KW_DEFAULT_TIMEOUT_MS 10000
 #define KW_DEFAULT_AFTER_FAILURES 3
+#define KW_DEFAULT_HOOK_TIMEOUT_MS 5000
+#define KW_DEFAULT_HOOK_RETRIES 5
+#define KW_DEFAULT_HOOK_BACKOFF_MS 1000
+#define KW_DEFAULT_HOOK_QUEUE 64
+#define KW_MAX_HOOK_QUEUE 10000
+#define KW_MAX_HOOK_RETRIES 100
+#define KW_MAX_HOOK_HEADERS 32
 
 /* A host with an optional port, as written in the file ("10.0.0.1", "[::1]:88", "kdc1.example:88"). */
 struct kw_addr {
@@ -79,9 +86,21 @@ struct kw_region {
 	int line, col;
 };
 
+/* An extra HTTP header of a webhook, checked at load: a token name and a value without CR/LF. */
+struct kw_header {
+	char *name;
+	char *value;
+};
+
 struct kw_webhook {
 	char *url;
 	char *bearer_token_file; /* NULL: none */
+	uint64_t timeout_ms;     /* of one attempt, connection included */
+	unsigned max_retries;    /* attempts after the first; 0: never retried */
+	uint64_t backoff_ms;     /* before the first retry, doubled after each */
+	size_t queue;            /* notifications held, the one being sent included */
+	struct kw_header *headers;
+	size_t nheaders;
 };
 
 struct kw_config {

@@ -788,32 +788,160 @@ is_http_url(const char *s)
 	return is_word(s, "");
 }
 
+/* A whole number from min to max for key, or -1 after a message. */
+static int
+whole(struct loader *l, const yaml_node_t *n, const char *key, const char *where,
+    uint64_t min, uint64_t max, uint64_t *v)
+{
+	const char *s;
+
+	if ((s = text(l, n, "a number", key)) == NULL)
+		return -1;
+	if (cp_uint(s, max, v) == -1 || *v < min) {
+		cl_error(l, n->start_mark, "bad %s \"%s\" in %s, expected a whole number from "
+		    "%llu to %llu", key, s, where, (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+/* An HTTP header name is a token (RFC 9110 5.6.2). */
+static int
+is_header_name(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s) != NULL))
+			return 0;
+	return 1;
+}
+
+/*
+ * Extra headers of a webhook.  The ones krbwatch writes itself are refused rather than sent
+ * twice, and so is Authorization when bearer_token_file says it already.
+ */
+static void
+load_headers(struct loader *l, const yaml_node_t *n, const char *where, int has_token,
+    struct kw_webhook *w)
+{
+	static const char *const own[] = {
+		"Content-Type", "Content-Length", "Host", "Transfer-Encoding", "Expect",
+		"Connection",
+	};
+	char *hwhere;
+
+	xasprintf(&hwhere, "the headers of %s", where);
+	if (visit(l, n) == -1)
+		goto out;
+	if (n->type != YAML_MAPPING_NODE) {
+		type_error(l, n, "a mapping of header names to values", hwhere);
+		goto out;
+	}
+	if (npairs(n) > KW_MAX_HOOK_HEADERS) {
+		cl_error(l, n->start_mark, "%zu headers in %s, expected at most %d", npairs(n),
+		    where, KW_MAX_HOOK_HEADERS);
+		goto out;
+	}
+	w->headers = xcalloc(npairs(n), sizeof(*w->headers));
+	for (size_t i = 0; i < npairs(n); i++) {
+		yaml_node_t *k = node_at(l, n->data.mapping.pairs.start[i].key);
+		yaml_node_t *v = node_at(l, n->data.mapping.pairs.start[i].value);
+		const char *name, *value;
+		size_t j;
+		int bad = 0;
+
+		if ((name = text(l, k, "a header name", hwhere)) == NULL)
+			continue;
+		if (!is_header_name(name)) {
+			cl_error(l, k->start_mark, "bad header name \"%s\" in %s, expected letters, "
+			    "digits and -", name, where);
+			continue;
+		}
+		for (j = 0; j < NELEM(own); j++)
+			if (strcasecmp(name, own[j]) == 0)
+				break;
+		if (j < NELEM(own)) {
+			cl_error(l, k->start_mark, "header \"%s\" in %s is written by krbwatch, "
+			    "expected another header", name, where);
+			continue;
+		}
+		if (has_token && strcasecmp(name, "Authorization") == 0) {
+			cl_error(l, k->start_mark, "header \"%s\" in %s conflicts with "
+			    "bearer_token_file, expected one of them", name, where);
+			continue;
+		}
+		for (j = 0; j < w->nheaders; j++)
+			if (strcasecmp(w->headers[j].name, name) == 0)
+				break;
+		if (j < w->nheaders) {
+			cl_error(l, k->start_mark, "duplicate header \"%s\" in %s", name, where);
+			continue;
+		}
+		if ((value = text(l, v, "a header value", name)) == NULL)
+			continue;
+		for (const char *p = value; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				bad = 1;
+		if (bad) {
+			cl_error(l, v->start_mark, "bad value of header \"%s\" in %s, expected no "
+			    "control characters", name, where);
+			continue;
+		}
+		w->headers[w->nheaders].name = xstrdup(name);
+		w->headers[w->nheaders++].value = xstrdup(value);
+	}
+out:
+	free(hwhere);
+}
+
 static void
 load_webhook(struct loader *l, const yaml_node_t *n, size_t idx, struct kw_webhook *w)
 {
-	static const char *const keys[] = { "url", "bearer_token_file" };
+	enum { URL, TOKEN, TIMEOUT, RETRIES, BACKOFF, QUEUE, HEADERS };
+	static const char *const keys[] = {
+		"url", "bearer_token_file", "timeout", "max_retries", "backoff", "queue", "headers",
+	};
 	struct field f[NELEM(keys)];
 	const char *s;
 	char *where, *resolved;
+	uint64_t v;
 
+	w->timeout_ms = KW_DEFAULT_HOOK_TIMEOUT_MS;
+	w->max_retries = KW_DEFAULT_HOOK_RETRIES;
+	w->backoff_ms = KW_DEFAULT_HOOK_BACKOFF_MS;
+	w->queue = KW_DEFAULT_HOOK_QUEUE;
 	xasprintf(&where, "webhook %zu", idx + 1);
 	if (fields(l, n, "a mapping with url and bearer_token_file", where, keys, NELEM(keys),
 	    f) == 0) {
-		if (need(l, n, &f[0], "url", where) == 0 &&
-		    (s = text(l, f[0].val, "an http:// or https:// URL", "url")) != NULL) {
+		if (need(l, n, &f[URL], "url", where) == 0 &&
+		    (s = text(l, f[URL].val, "an http:// or https:// URL", "url")) != NULL) {
 			if (!is_http_url(s))
-				cl_error(l, f[0].val->start_mark, "bad url \"%s\" in %s, expected "
+				cl_error(l, f[URL].val->start_mark, "bad url \"%s\" in %s, expected "
 				    "http://HOST/... or https://HOST/...", s, where);
 			else
 				w->url = xstrdup(s);
 		}
-		if (f[1].val != NULL &&
-		    (s = text(l, f[1].val, "a file", "bearer_token_file")) != NULL) {
+		if (f[TOKEN].val != NULL &&
+		    (s = text(l, f[TOKEN].val, "a file", "bearer_token_file")) != NULL) {
 			resolved = cf_resolve(l, s, 1);
-			cf_check(l, f[1].val->start_mark, "bearer_token_file", s, resolved, 1);
+			cf_check(l, f[TOKEN].val->start_mark, "bearer_token_file", s, resolved, 1);
 			w->bearer_token_file = cf_absolute(resolved);
 			free(resolved);
 		}
+		if (f[TIMEOUT].val != NULL)
+			duration(l, f[TIMEOUT].val, "timeout", &w->timeout_ms);
+		if (f[BACKOFF].val != NULL)
+			duration(l, f[BACKOFF].val, "backoff", &w->backoff_ms);
+		if (f[RETRIES].val != NULL && whole(l, f[RETRIES].val, "max_retries", where, 0,
+		    KW_MAX_HOOK_RETRIES, &v) == 0)
+			w->max_retries = (unsigned)v;
+		if (f[QUEUE].val != NULL && whole(l, f[QUEUE].val, "queue", where, 1,
+		    KW_MAX_HOOK_QUEUE, &v) == 0)
+			w->queue = (size_t)v;
+		if (f[HEADERS].val != NULL)
+			load_headers(l, f[HEADERS].val, where, f[TOKEN].val != NULL, w);
 	}
 	free(where);
 }

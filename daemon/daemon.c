@@ -7,6 +7,7 @@
 #include <event2/event.h>
 
 #include "../probes/probe.h"
+#include "alert.h"
 #include "daemon.h"
 #include "http.h"
 #include "log.h"
@@ -117,6 +118,13 @@ daemon_results_changed(struct kwd *d)
 	notify_status(summary);
 }
 
+/* alerts (issue 7) */
+struct alerts *
+kwd_alerts(struct kwd *d)
+{
+	return d->alerts;
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -205,6 +213,7 @@ reload(struct kwd *d)
 	drop_removed(d, d->conf, conf);
 	config_free(d->conf);
 	d->conf = conf;
+	alerts_reconfigure(d->alerts, d->conf);		/* alerts (issue 7) */
 	sched_build(d->sched, d->conf);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));
@@ -248,6 +257,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 		return 1;
 	}
 	daemon_register_metrics(&d);
+	d.alerts = alerts_new(d.base, d.metrics, d.conf);	/* alerts (issue 7) */
 	d.sched = sched_new(&d);
 	if ((d.http = http_listen(&d, &conf->listen)) == NULL) {
 		d.exit_code = 1;
@@ -275,6 +285,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 out:
 	http_free(d.http);
 	sched_free(d.sched);
+	alerts_free(d.alerts);		/* alerts (issue 7): before the registry and the loop */
 	if (d.sig_term) event_free(d.sig_term);
 	if (d.sig_int) event_free(d.sig_int);
 	if (d.sig_hup) event_free(d.sig_hup);

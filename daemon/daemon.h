@@ -18,6 +18,7 @@ struct mfamily;
 struct http;
 struct sched;
 struct probe_job;
+struct alerts;
 
 struct kwd {
 	struct event_base *base;
@@ -26,6 +27,7 @@ struct kwd {
 	struct metrics *metrics;
 	struct http *http;
 	struct sched *sched;
+	struct alerts *alerts;		/* krbwatch's own alerts and their webhooks */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog;
 	time_t started;
@@ -55,6 +57,9 @@ void daemon_register_metrics(struct kwd *);
 
 /* Called by the scheduler after any job finished, to refresh STATUS= and readiness. */
 void daemon_results_changed(struct kwd *);
+
+/* The alert state machines, for probes to report to (alerts_observe in alert.h). */
+struct alerts *kwd_alerts(struct kwd *);
 
 /* A one-line summary of the Regions' health, for STATUS= and the logs. */
 void daemon_summary(struct kwd *, char *buf, size_t len);

@@ -31,6 +31,7 @@
 #include <event2/event.h>
 #include <krb5/krb5.h>
 
+#include "../daemon/alert.h"
 #include "../daemon/daemon.h"
 #include "../daemon/log.h"
 #include "../daemon/metrics.h"
@@ -953,8 +954,12 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 		hs[HOP_REFERRAL] = &ref;
 		hs[HOP_SERVICE_TICKET] = &b->service;
 		hs[HOP_LOGIN] = &b->login_r;
+		int cluster_bad = -1;
 		for (int h = 0; h < HOP_COUNT; h++) {
 			const struct hop_result *r = hs[h];
+
+			if (r->ran && r->reason != KW_OK && cluster_bad < 0)
+				cluster_bad = h;
 
 			/* a hop that never ran (an earlier one broke) did not succeed either */
 			if (r->ran && r->reason != KW_OK && first_bad == NULL) {
@@ -969,6 +974,10 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 		int ok = b->login_r.ran && b->login_r.reason == KW_OK;
 		mfamily_set(m.login_success, lv, ok);
 		all_login &= ok;
+		alerts_observe(kwd_alerts(job->d), job->region->name, b->c->name, ok,
+		    cluster_bad >= 0 ? hop_names[cluster_bad] : NULL,
+		    cluster_bad >= 0 ? reason_name(hs[cluster_bad]->reason) : NULL,
+		    cluster_bad >= 0 ? hs[cluster_bad]->detail : NULL);
 	}
 	/* a Region without clusters has no login: its chain stands for it */
 	if (ch->nbr == 0)
@@ -992,6 +1001,8 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 	if (first_bad)
 		snprintf(job->failed_step, sizeof job->failed_step, "%.64s%s%.16s", first_cluster,
 		    *first_cluster ? " " : "", first_hop);
+	alerts_observe(kwd_alerts(job->d), job->region->name, NULL, first_bad == NULL,
+	    first_hop, first_bad ? reason_name(reason) : NULL, first_bad ? detail : NULL);
 	chain_end(ch);
 	probe_done(job, reason, "%s", detail);
 }

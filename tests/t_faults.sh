@@ -53,6 +53,16 @@ eval "$("$LAB" env)"
 # Every second, a short deadline: a fault shows within a few seconds.
 sed -e 's/^interval: .*/interval: 1s/' -e 's/^timeout: .*/timeout: 900ms/' "$KW_LAB_CONFIG" >"$CONF"
 
+# A real webhook receiver in the client namespace: krbwatch posts its alerts there.
+HOOKS=$KW_TMP/hooks
+mkdir -p "$HOOKS"
+"$LAB" exec $E python3 "$KW_TOP/tests/alert_receiver.py" "$HOOKS" >/dev/null 2>&1 &
+recv_pid=$!
+stop_receiver() { kill "$recv_pid" 2>/dev/null; }
+at_exit stop_receiver
+wait_for 10 test -s "$HOOKS/port"
+printf '  webhooks:\n    - url: http://127.0.0.1:%s/hook\n' "$(cat "$HOOKS/port")" >>"$CONF"
+
 "$LAB" exec $E "$KW_BIN" -c "$CONF" -v 2>"$KWLOG" &
 kw_pid=$!
 
@@ -130,6 +140,20 @@ kprobe() {
 }
 probe_has() { grep -qF -- "$1" "$KW_TMP/probe.out"; }
 json_q() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$KW_TMP/probe.out"; }
+
+# hooks_since N: the webhook bodies after the Nth, one line each:
+# "status aws_region db_cluster hop reason" (db_cluster "-" for the Region as a whole)
+hooks_count() { ls "$HOOKS" | grep -c '\.json$'; }
+hooks_since() {
+	python3 - "$HOOKS" "$1" <<'EOP'
+import json, os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for f in sorted(x for x in os.listdir(d) if x.endswith(".json"))[n:]:
+    for a in json.load(open(os.path.join(d, f)))["alerts"]:
+        l = a["labels"]
+        print(a["status"], l.get("aws_region"), l.get("db_cluster", "-"), l.get("hop", "-"), l.get("reason", "-"))
+EOP
+}
 
 inject() {
 	if "$LAB" fault "$@" >>"$LOG" 2>&1; then settle; return 0; fi
@@ -304,6 +328,7 @@ fi
 heal "$n"
 
 n="trust broken in $W's copy only (trust-broken us-west-2)"
+h0=$(hooks_count)
 if inject trust-broken us-west-2; then
 	check_hop_all "$n: $W service_ticket fails with trust_key" $W service_ticket trust_key
 	check_eq "$n: $W authentication is down" 0 "$(v "krbwatch_region_auth_up{aws_region=\"$W\"}")"
@@ -322,8 +347,26 @@ if inject trust-broken us-west-2; then
 	kprobe --cluster postgres-usw2
 	check_eq "$n: krbwatch probe --cluster postgres-usw2 exits 1" 1 "$prc"
 	check "$n: ... and probes only that cluster" sh -c "! grep -q mariadb-usw2 '$KW_TMP/probe.out' && grep -q 'FAIL  postgres-usw2 service_ticket' '$KW_TMP/probe.out'"
+	# after_failures: 2 -- settle waited for two failed chains
+	check "$n: webhook: $W fires, with hop service_ticket and reason trust_key" wait_for 10 sh -c \
+		"[ \$(ls '$HOOKS' | grep -c '\\.json\$') -gt $h0 ]"
+	hooks_since "$h0" >"$KW_TMP/hooks.out"
+	check "$n: webhook: firing for the Region $W (service_ticket, trust_key)" \
+		grep -qx "firing $W - service_ticket trust_key" "$KW_TMP/hooks.out"
+	check "$n: webhook: firing for each of $W's clusters" \
+		[ "$(grep -c "^firing $W [a-z]*-usw2 service_ticket trust_key$" "$KW_TMP/hooks.out")" -eq 3 ]
+	check_eq "$n: webhook: nothing for the healthy Region $E" "" "$(grep " $E " "$KW_TMP/hooks.out")"
+	h1=$(hooks_count)
 fi
 heal "$n"
+if [ -n "${h1:-}" ]; then
+	check "$n: webhook: $W resolved after the heal" wait_for 10 sh -c \
+		"[ \$(ls '$HOOKS' | grep -c '\\.json\$') -ge $((h1 + 4)) ]"
+	hooks_since "$h1" >"$KW_TMP/hooks.out"
+	check "$n: webhook: resolved for the Region and its 3 clusters, with the labels it fired with" \
+		[ "$(grep -c "^resolved $W .* service_ticket trust_key$" "$KW_TMP/hooks.out")" -eq 4 ]
+	check_eq "$n: webhook: still nothing for $E" "" "$(grep " $E " "$KW_TMP/hooks.out")"
+fi
 
 n="a Region's KDCs down (kdc-down us-west-2)"
 if inject kdc-down us-west-2; then
