@@ -203,6 +203,9 @@ check_eq "healthy: ... and the SPN MariaDB announces" 1 \
 check "healthy: the status page says both Regions are ok" sh -c \
 	"\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/ | grep -q '<p>$E: ok; $W: ok</p>'"
 
+check "healthy: every series of the lab's /metrics passes promtool check metrics" sh -c \
+	"promtool check metrics <'$M' >'$KW_TMP/promtool.out' 2>&1" || sed 's/^/#   /' "$KW_TMP/promtool.out"
+
 kprobe
 check_eq "krbwatch probe, healthy: exit 0" 0 "$prc"
 check "krbwatch probe, healthy: says every step passed" probe_has "every step passed"
