@@ -106,6 +106,12 @@ struct kw_errors {
 };
 
 struct kw_config *config_load(const char *path, struct kw_errors *errs);
+/*
+ * The same on text already in memory (the fuzz target's way in): name stands for the file in
+ * messages and is where relative paths in it are resolved from.
+ */
+struct kw_config *config_load_buffer(const char *name, const void *text, size_t len,
+    struct kw_errors *errs);
 void config_free(struct kw_config *);
 void errors_clear(struct kw_errors *);
 
