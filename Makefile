@@ -9,7 +9,7 @@ SYSCONFDIR ?= /etc
 DESTDIR  ?=
 
 CC       ?= cc
-PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libpq
+PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libpq libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -45,6 +45,7 @@ LIB_SRCS := \
 	daemon/notify.c \
 	daemon/sched.c \
 	daemon/status_page.c \
+	daemon/web.c \
 	daemon/xmalloc.c \
 	probes/dns.c \
 	probes/dns_client.c \
@@ -112,9 +113,10 @@ units: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_DRIVERS:%=$(BUILD)/tests/%)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TIME    ?= $(FUZZ_SECONDS)
-FUZZ_TARGETS := mysql_packet config dns kdc_reply
+FUZZ_TARGETS := mysql_packet config dns kdc_reply http
 FUZZ_OMIT_mysql_packet := probes/login_mysql.c
 FUZZ_OMIT_kdc_reply := probes/kdc.c probes/kdc_transport.c
+FUZZ_OMIT_http := daemon/http.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -D_GNU_SOURCE $(PKG_CFLAGS)
 FUZZ_HDRS := $(wildcard conf/*.h daemon/*.h probes/*.h)

@@ -377,6 +377,14 @@ config_free(struct kw_config *c)
 		free(c->webhooks[i].bearer_token_file);
 	}
 	free(c->webhooks);
+	free(c->web.cert.path);
+	free(c->web.key.path);
+	free(c->web.client_ca.path);
+	for (size_t i = 0; i < c->web.nusers; i++) {
+		free(c->web.users[i].name);
+		free(c->web.users[i].hash);
+	}
+	free(c->web.users);
 	free(c);
 }
 
