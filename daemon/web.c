@@ -1,6 +1,6 @@
 /*
  * TLS and basic authentication of the HTTP listener; see web.h.  OpenSSL makes the server
- * context, libxcrypt checks bcrypt hashes (crypt_r: $2y$, $2b$, $2a$).
+ * context, libxcrypt checks bcrypt hashes (crypt_rn: $2y$, $2b$, $2a$).
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -36,6 +36,7 @@ struct web {
 	SSL_CTX *ctx;			/* NULL: plain HTTP */
 	struct web_user *users;
 	size_t nusers;
+	char dummy[32];			/* a bcrypt setting at the first user's cost */
 };
 
 /*
@@ -46,10 +47,10 @@ static unsigned char mac_key[MAC_LEN];
 static int mac_key_set;
 
 /*
- * A bcrypt hash of a password nobody has, checked when the user is unknown so that an unknown
- * user costs as much as a wrong password and the answer's timing does not tell which it was.
+ * The salt of the bcrypt done for an unknown user, so that an unknown user costs as much as a
+ * wrong password and the answer's timing does not tell which it was.
  */
-static const char dummy_hash[] = "$2b$10$abcdefghijklmnopqrstuuXVANxRwvUbz3QULDIJOGQXQcESAUZay";
+#define DUMMY_SALT "abcdefghijklmnopqrstuu"
 
 static void
 add_error(struct kw_errors *errs, const struct kw_config *conf, const struct kw_file *f,
@@ -189,6 +190,9 @@ web_new(const struct kw_config *conf, struct kw_errors *errs)
 		web->users[i].hash = xstrdup(conf->web.users[i].hash);
 	}
 	web->nusers = conf->web.nusers;
+	if (web->nusers > 0)
+		snprintf(web->dummy, sizeof web->dummy, "$2b$%.2s$" DUMMY_SALT,
+		    web->users[0].hash + 4);
 	return web;
 }
 
@@ -203,7 +207,8 @@ web_free(struct web *web)
 		free(web->users[i].name);
 		free(web->users[i].hash);
 	}
-	explicit_bzero(web->users, web->nusers * sizeof *web->users);
+	if (web->users != NULL)
+		explicit_bzero(web->users, web->nusers * sizeof *web->users);
 	free(web->users);
 	free(web);
 }
@@ -300,8 +305,12 @@ bcrypt_ok(const char *pass, const char *hash)
 	const char *out;
 	int ok;
 
+	/*
+	 * crypt_rn, not crypt_r: the same, with NULL on failure; and GCC's ASan intercepts
+	 * crypt_r through a pointer it leaves NULL here (the call jumps to 0).
+	 */
 	memset(&cd, 0, sizeof cd);
-	out = crypt_r(pass, hash, &cd);
+	out = crypt_rn(pass, hash, &cd, sizeof cd);
 	ok = out != NULL && strlen(out) == strlen(hash) &&
 	    CRYPTO_memcmp(out, hash, strlen(hash)) == 0;
 	explicit_bzero(&cd, sizeof cd);
@@ -342,7 +351,7 @@ web_authorized(struct web *web, const char *authorization)
 		if (strcmp(web->users[i].name, (char *)cred) == 0)
 			u = &web->users[i];
 	if (u == NULL) {
-		(void)bcrypt_ok((char *)colon + 1, dummy_hash);
+		(void)bcrypt_ok((char *)colon + 1, web->dummy);
 		goto out;
 	}
 	cred_mac(u->name, colon + 1, len - ulen - 1, mac);
