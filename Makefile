@@ -60,7 +60,7 @@ LIB_SRCS := \
 	probes/table.c
 MAIN_SRC := daemon/main.c
 
-UNIT_TESTS := unit_metrics unit_config unit_dns_client
+UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 
