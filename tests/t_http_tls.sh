@@ -136,6 +136,14 @@ check "10 scrapes of a cost-13 user take less than 2.5 s: the good check is cach
     [ "$ms" -lt 2500 ]
 check_eq "a wrong password is never cached: 401" "401" "$(curl -sS --max-time 5 \
     --cacert "$pki/ca2.crt" -o /dev/null -w '%{http_code}' -u slow:slow2 "$url/metrics")"
+# a reload that also moves the listener: the new one speaks TLS with the new settings
+port2=$(free_port)
+write_config "$KW_TMP/k.yml" "$port2" "$(web_conf "$pki/server2.crt" "$pki/server2.key" slow "$hash_slow")"
+kill -HUP "$KW_PID"
+check "a reload to another port listens there with TLS" wait_for 5 grep -q \
+    "listening on 127.0.0.1:$port2 (TLS)" "$KW_TMP/krbwatch.log"
+check "the new port serves the new certificate and users" curl -fsS --max-time 5 \
+    --cacert "$pki/ca2.crt" -o /dev/null -u slow:slow "https://127.0.0.1:$port2/metrics"
 stop_krbwatch
 check_eq "krbwatch stops cleanly" 0 "$KW_RC"
 
