@@ -40,8 +40,9 @@ struct web {
 };
 
 /*
- * The key of the credential cache: random per process, so that a MAC seen in a core dump says
- * nothing about another process's, nor lets anyone test guesses offline without it.
+ * The key of the credential cache, drawn once per process: the cache keeps no password and no
+ * fast unkeyed hash of one (which a memory dump would let anyone test guesses against at
+ * SHA-256 speed instead of bcrypt's), and it is never written anywhere.
  */
 static unsigned char mac_key[MAC_LEN];
 static int mac_key_set;
