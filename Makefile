@@ -9,7 +9,7 @@ SYSCONFDIR ?= /etc
 DESTDIR  ?=
 
 CC       ?= cc
-PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libpq
+PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libpq libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -50,6 +50,7 @@ LIB_SRCS := \
 	daemon/sched.c \
 	daemon/status_page.c \
 	daemon/webhook.c \
+	daemon/web.c \
 	daemon/xmalloc.c \
 	probes/dns.c \
 	probes/dns_client.c \
@@ -66,7 +67,7 @@ LIB_SRCS := \
 	probes/table.c
 MAIN_SRC := daemon/main.c
 
-UNIT_TESTS := unit_metrics unit_config unit_dns_client
+UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 UNIT_TESTS += unit_json
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
@@ -115,24 +116,53 @@ units: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_DRIVERS:%=$(BUILD)/tests/%)
 
 -include $(DEPS)
 
-# libFuzzer targets (clang, into build/fuzz/).  `make fuzz-mysql` builds the MySQL packet parser's
-# target and runs it for FUZZ_TIME seconds; new inputs go to a scratch corpus, not to the seeds.
-FUZZ_CC   ?= clang
-FUZZ_TIME ?= 60
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-D_GNU_SOURCE $(PKG_CFLAGS)
-FUZZ_MYSQL_SRCS := tests/fuzz/fuzz_mysql_packet.c probes/gss_token.c probes/reason.c \
-	daemon/log.c daemon/xmalloc.c
+# ---- fuzzing (issue 8) ------------------------------------------------------------------------
+# libFuzzer targets, one tests/fuzz/fuzz_NAME.c each with its seeds in tests/fuzz/NAME/, built
+# with clang into build/fuzz/.  A target that #includes a .c (to reach its static functions)
+# names it in FUZZ_OMIT_NAME so that the library is linked without it.  `make fuzz` runs every
+# target for FUZZ_SECONDS (new inputs go to build/fuzz/corpus/, never to the seeds) and prints
+# executions and crashes per target; `make fuzz-NAME` runs one.  The same targets are also built
+# with $(CC) against the ordinary objects as $(BUILD)/tests/fuzz_NAME, a replayer of the seed
+# corpora, which `make check` runs (tests/t_fuzz_regress.sh) plain and under ASan+UBSan.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TIME    ?= $(FUZZ_SECONDS)
+FUZZ_TARGETS := mysql_packet config dns kdc_reply http
+FUZZ_OMIT_mysql_packet := probes/login_mysql.c
+FUZZ_OMIT_kdc_reply := probes/kdc.c probes/kdc_transport.c
+FUZZ_OMIT_http := daemon/http.c
+FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer -D_GNU_SOURCE $(PKG_CFLAGS)
+FUZZ_HDRS := $(wildcard conf/*.h daemon/*.h probes/*.h)
 
-.PHONY: fuzz-mysql
-build/fuzz/fuzz_mysql_packet: $(FUZZ_MYSQL_SRCS) probes/login_mysql.c probes/gss_token.h
+build/fuzz/obj/%.o: %.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_MYSQL_SRCS) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-fuzz-mysql: build/fuzz/fuzz_mysql_packet
-	rm -rf build/fuzz/mysql_packet && mkdir -p build/fuzz/mysql_packet
-	build/fuzz/fuzz_mysql_packet -max_total_time=$(FUZZ_TIME) -max_len=4096 \
-	    build/fuzz/mysql_packet tests/fuzz/mysql_packet
+define FUZZ_template
+build/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c $$(filter-out $$(FUZZ_OMIT_$(1):%.c=build/fuzz/obj/%.o),\
+    $$(LIB_SRCS:%.c=build/fuzz/obj/%.o)) $$(FUZZ_OMIT_$(1)) $$(FUZZ_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_CFLAGS) -fsanitize=fuzzer -o $$@ $$< \
+	    $$(filter-out $$(FUZZ_OMIT_$(1):%.c=build/fuzz/obj/%.o),$$(LIB_SRCS:%.c=build/fuzz/obj/%.o)) \
+	    $$(PKG_LIBS) -lm
+$(BUILD)/tests/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/replay.c \
+    $$(filter-out $$(FUZZ_OMIT_$(1):%.c=$(BUILD)/%.o),$$(LIB_OBJS)) $$(FUZZ_OMIT_$(1)) $$(FUZZ_HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CPPFLAGS) $$(ALL_CFLAGS) -o $$@ tests/fuzz/fuzz_$(1).c tests/fuzz/replay.c \
+	    $$(filter-out $$(FUZZ_OMIT_$(1):%.c=$(BUILD)/%.o),$$(LIB_OBJS)) $$(LDFLAGS) $$(PKG_LIBS) -lm
+fuzz-$(1): build/fuzz/fuzz_$(1)
+	FUZZ_SECONDS=$$(FUZZ_TIME) sh tests/fuzz/run.sh $(1)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call FUZZ_template,$(t))))
+
+.PHONY: fuzz fuzz-build fuzz-mysql $(FUZZ_TARGETS:%=fuzz-%)
+units: $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz_%)
+fuzz-mysql: fuzz-mysql_packet
+fuzz-build: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh $(FUZZ_TARGETS)
+# ---- end of fuzzing ---------------------------------------------------------------------------
 
 # Installs the Debian packages build, tests and demo need, when any is missing.
 deps:

@@ -267,23 +267,31 @@ load_yaml(struct loader *l, const unsigned char *buf, size_t len)
 	yaml_parser_delete(&parser);
 }
 
-struct kw_config *
-config_load(const char *path, struct kw_errors *errs)
+/* The part of a load that is the same for a file and for text in memory. */
+static struct kw_config *
+load_common(const char *name, const unsigned char *text, size_t textlen, int from_file,
+    struct kw_errors *errs)
 {
-	struct loader l = { .file = path, .budget = CONFIG_MAX_VISITS };
+	struct loader l = { .file = name, .budget = CONFIG_MAX_VISITS };
 	struct kw_config *conf = xcalloc(1, sizeof(*conf));
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
-	unsigned char *buf;
-	size_t len = 0;
+	unsigned char *buf = NULL;
+	size_t len = textlen;
 
-	conf->path = xstrdup(path);
+	conf->path = xstrdup(name);
 	l.conf = conf;
-	l.dir = dir_of(path);
+	l.dir = dir_of(name);
 	l.creds = creds != NULL && *creds != '\0' ? creds : NULL;
-	if ((buf = read_file(&l, &len)) != NULL) {
-		load_yaml(&l, buf, len);
-		free(buf);
+	if (from_file)
+		text = buf = read_file(&l, &len);
+	else if (len > CONFIG_MAX_BYTES) {
+		cl_error_at(&l, 0, 0, "larger than %d bytes, expected a configuration file",
+		    CONFIG_MAX_BYTES);
+		text = NULL;
 	}
+	if (text != NULL)
+		load_yaml(&l, text, len);
+	free(buf);
 	free(l.dir);
 	free(l.cluster_names);
 	free(l.cluster_lines);
@@ -294,6 +302,18 @@ config_load(const char *path, struct kw_errors *errs)
 	}
 	free(l.msgs);
 	return conf;
+}
+
+struct kw_config *
+config_load(const char *path, struct kw_errors *errs)
+{
+	return load_common(path, NULL, 0, 1, errs);
+}
+
+struct kw_config *
+config_load_buffer(const char *name, const void *text, size_t len, struct kw_errors *errs)
+{
+	return load_common(name, text, len, 0, errs);
 }
 
 static void
@@ -362,6 +382,14 @@ config_free(struct kw_config *c)
 		free(c->webhooks[i].headers);
 	}
 	free(c->webhooks);
+	free(c->web.cert.path);
+	free(c->web.key.path);
+	free(c->web.client_ca.path);
+	for (size_t i = 0; i < c->web.nusers; i++) {
+		free(c->web.users[i].name);
+		free(c->web.users[i].hash);
+	}
+	free(c->web.users);
 	free(c);
 }
 

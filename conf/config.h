@@ -103,6 +103,36 @@ struct kw_webhook {
 	size_t nheaders;
 };
 
+/* A file the configuration names, and where: TLS files are read later, and their errors point here. */
+struct kw_file {
+	char *path;             /* absolute */
+	int line, col;
+};
+
+/* web.tls_server_config.client_auth_type, as the Prometheus exporter-toolkit names them. */
+enum kw_client_auth {
+	KW_CLIENT_NO_CERT,              /* NoClientCert */
+	KW_CLIENT_REQUEST,              /* RequestClientCert: asked for, not checked */
+	KW_CLIENT_REQUIRE_ANY,          /* RequireAnyClientCert: required, not checked */
+	KW_CLIENT_VERIFY_IF_GIVEN,      /* VerifyClientCertIfGiven: checked against client_ca_file */
+	KW_CLIENT_REQUIRE_AND_VERIFY,   /* RequireAndVerifyClientCert */
+};
+
+struct kw_web_user {
+	char *name;
+	char *hash;             /* bcrypt: $2y$, $2b$ or $2a$ */
+};
+
+/* The HTTP listener's TLS and basic authentication (exporter-toolkit's web-config.yml). */
+struct kw_web {
+	int tls;                /* tls_server_config given: HTTPS only */
+	struct kw_file cert, key, client_ca; /* client_ca.path NULL when not given */
+	enum kw_client_auth client_auth;
+	int min_version;        /* 10, 11, 12 or 13 for TLS 1.0 ... 1.3; default 12 */
+	struct kw_web_user *users; /* basic_auth_users; none: no authentication */
+	size_t nusers;
+};
+
 struct kw_config {
 	char *path;
 	struct kw_addr listen;
@@ -117,6 +147,7 @@ struct kw_config {
 	unsigned after_failures;
 	struct kw_webhook *webhooks;
 	size_t nwebhooks;
+	struct kw_web web;
 };
 
 /* Messages gathered while loading, in the order found. */
@@ -126,6 +157,12 @@ struct kw_errors {
 };
 
 struct kw_config *config_load(const char *path, struct kw_errors *errs);
+/*
+ * The same on text already in memory (the fuzz target's way in): name stands for the file in
+ * messages and is where relative paths in it are resolved from.
+ */
+struct kw_config *config_load_buffer(const char *name, const void *text, size_t len,
+    struct kw_errors *errs);
 void config_free(struct kw_config *);
 void errors_clear(struct kw_errors *);
 

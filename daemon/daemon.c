@@ -14,6 +14,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "sched.h"
+#include "web.h"
 
 void
 daemon_register_metrics(struct kwd *d)
@@ -180,15 +181,23 @@ reload(struct kwd *d)
 	struct kw_errors errs = { 0 };
 	struct kw_config *conf;
 	struct http *http = NULL;
+	struct web *web = NULL;
 	char summary[1024];
 
 	notify_reloading();
 	log_notice("SIGHUP: reloading %s", d->conf_path);
 	conf = config_load(d->conf_path, &errs);
-	if (conf != NULL && !same_addr(&conf->listen, &d->conf->listen) &&
-	    (http = http_listen(d, &conf->listen)) == NULL) {
+	/* certificates and keys are read again even when the file names did not change */
+	if (conf != NULL && (web = web_new(conf, &errs)) == NULL) {
 		config_free(conf);
 		conf = NULL;
+	}
+	if (conf != NULL && !same_addr(&conf->listen, &d->conf->listen)) {
+		if ((http = http_listen(d, &conf->listen, web)) == NULL) {
+			config_free(conf);
+			conf = NULL;
+		}
+		web = NULL;	/* the new listener's, or freed with it */
 	}
 	if (conf == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -207,7 +216,9 @@ reload(struct kwd *d)
 	if (http != NULL) {
 		http_free(d->http);
 		d->http = http;
-		log_notice("listening on %s", http_address(http));
+		log_notice("listening on %s%s", http_address(http), http_is_tls(http) ? " (TLS)" : "");
+	} else {
+		http_set_web(d->http, web);
 	}
 	sched_clear(d->sched);
 	drop_removed(d, d->conf, conf);
@@ -245,6 +256,8 @@ int
 daemon_run(const char *conf_path, struct kw_config *conf)
 {
 	struct kwd d = { 0 };
+	struct kw_errors errs = { 0 };
+	struct web *web;
 	char summary[1024];
 
 	d.conf_path = conf_path;
@@ -259,7 +272,14 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 	daemon_register_metrics(&d);
 	d.alerts = alerts_new(d.base, d.metrics, d.conf);	/* alerts (issue 7) */
 	d.sched = sched_new(&d);
-	if ((d.http = http_listen(&d, &conf->listen)) == NULL) {
+	if ((web = web_new(conf, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_err("%s", errs.msg[i]);
+		errors_clear(&errs);
+		d.exit_code = 1;
+		goto out;
+	}
+	if ((d.http = http_listen(&d, &conf->listen, web)) == NULL) {
 		d.exit_code = 1;
 		goto out;
 	}
@@ -267,8 +287,9 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 	d.sig_int = signal_event(&d, SIGINT, on_stop);
 	d.sig_hup = signal_event(&d, SIGHUP, on_hup);
 	sched_build(d.sched, d.conf);
-	log_notice("krbwatch %s: listening on %s, %zu Region%s, %zu probe job%s, interval %llu ms",
-	    KRBWATCH_VERSION, http_address(d.http), conf->nregions, conf->nregions == 1 ? "" : "s",
+	log_notice("krbwatch %s: listening on %s%s, %zu Region%s, %zu probe job%s, interval %llu ms",
+	    KRBWATCH_VERSION, http_address(d.http), http_is_tls(d.http) ? " (TLS)" : "",
+	    conf->nregions, conf->nregions == 1 ? "" : "s",
 	    d.sched->njobs, d.sched->njobs == 1 ? "" : "s", (unsigned long long)conf->interval_ms);
 	if (notify_watchdog_start(&d) == -1) {
 		d.exit_code = 1;

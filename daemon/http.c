@@ -8,10 +8,12 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+#include <openssl/ssl.h>
 
 #include "daemon.h"
 #include "http.h"
@@ -19,6 +21,7 @@
 #include "metrics.h"
 #include "sched.h"
 #include "status_page.h"
+#include "web.h"
 #include "xmalloc.h"
 
 /*
@@ -34,8 +37,8 @@ struct http_conn {
 
 struct http {
 	struct kwd *d;
+	struct web *web;		/* TLS and basic authentication; ours */
 	struct evhttp *evh;
-	struct evconnlistener *lev;
 	struct event *reaper;
 	char address[128];
 	struct http_conn conns[HTTP_MAX_CONNS * 2];
@@ -121,7 +124,19 @@ new_conn_cb(struct event_base *base, void *arg)
 		memmove(&h->conns[0], &h->conns[1], (h->nconns - 1) * sizeof h->conns[0]);
 		h->nconns--;
 	}
-	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	if (web_tls(h->web)) {
+		SSL *ssl = web_ssl_new(h->web);
+
+		/*
+		 * Failing here is running out of memory, and NULL would make evhttp serve this
+		 * connection in the clear: not an option on a TLS listener.
+		 */
+		if (ssl == NULL || (bev = bufferevent_openssl_socket_new(base, -1, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL)
+			fatalx("http: cannot set up TLS for a new connection");
+		/* scrapers often close without a TLS close_notify: that is not an error */
+		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	} else if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		return NULL;	/* evhttp then makes its own */
 	bufferevent_incref(bev);
 	h->conns[h->nconns].bev = bev;
@@ -190,6 +205,15 @@ request_cb(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
+	/* like exporter-toolkit, authentication guards every path, /-/healthy included */
+	if (!web_authorized(h->web, evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization"))) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		    "Basic realm=\"krbwatch\"");
+		send_text(req, 401, "Unauthorized", "text/plain; charset=utf-8",
+		    "Unauthorized\n", 13);
+		return;
+	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
 		send_text(req, 405, "Method Not Allowed", "text/plain; charset=utf-8",
@@ -230,35 +254,20 @@ resolve_listen(const struct kw_addr *a, struct sockaddr_storage *ss, socklen_t *
 	return 0;
 }
 
-struct http *
-http_listen(struct kwd *d, const struct kw_addr *addr)
+/* Sets evhttp up on a bound listener, which it then owns; -1 (and the listener freed) if not. */
+static int
+http_setup(struct http *h, struct event_base *base, struct evconnlistener *lev)
 {
-	struct http *h = xcalloc(1, sizeof *h);
-	struct sockaddr_storage ss;
-	socklen_t sslen;
 	struct timeval tv = { .tv_sec = HTTP_TIMEOUT_S };
 
-	h->d = d;
-	snprintf(h->address, sizeof h->address, strchr(addr->host, ':') ? "[%s]:%u" : "%s:%u",
-	    addr->host, (unsigned)addr->port);
-	if (resolve_listen(addr, &ss, &sslen) == -1)
-		goto fail;
-	h->lev = evconnlistener_new_bind(d->base, NULL, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	    (struct sockaddr *)&ss, (int)sslen);
-	if (h->lev == NULL) {
-		log_err("cannot listen on %s: %s", h->address, strerror(errno));
-		goto fail;
-	}
-	if ((h->evh = evhttp_new(d->base)) == NULL ||
-	    (h->reaper = evtimer_new(d->base, reaper_cb, h)) == NULL ||
-	    evhttp_bind_listener(h->evh, h->lev) == NULL) {
+	if ((h->evh = evhttp_new(base)) == NULL ||
+	    (h->reaper = evtimer_new(base, reaper_cb, h)) == NULL ||
+	    evhttp_bind_listener(h->evh, lev) == NULL) {
 		log_err("cannot set up the HTTP server");
-		goto fail;
+		evconnlistener_free(lev);
+		return -1;
 	}
-	/* evhttp owns the listener from here on */
-	evconnlistener_set_error_cb(h->lev, accept_error_cb);
-	h->lev = NULL;
+	evconnlistener_set_error_cb(lev, accept_error_cb);
 	evhttp_set_bevcb(h->evh, new_conn_cb, h);
 	evhttp_set_max_headers_size(h->evh, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(h->evh, 0);
@@ -266,6 +275,32 @@ http_listen(struct kwd *d, const struct kw_addr *addr)
 	evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(h->evh, request_cb, h);
+	return 0;
+}
+
+struct http *
+http_listen(struct kwd *d, const struct kw_addr *addr, struct web *web)
+{
+	struct http *h = xcalloc(1, sizeof *h);
+	struct evconnlistener *lev;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+
+	h->d = d;
+	h->web = web;
+	snprintf(h->address, sizeof h->address, strchr(addr->host, ':') ? "[%s]:%u" : "%s:%u",
+	    addr->host, (unsigned)addr->port);
+	if (resolve_listen(addr, &ss, &sslen) == -1)
+		goto fail;
+	lev = evconnlistener_new_bind(d->base, NULL, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	    (struct sockaddr *)&ss, (int)sslen);
+	if (lev == NULL) {
+		log_err("cannot listen on %s: %s", h->address, strerror(errno));
+		goto fail;
+	}
+	if (http_setup(h, d->base, lev) == -1)
+		goto fail;
 	return h;
 fail:
 	http_free(h);
@@ -273,12 +308,24 @@ fail:
 }
 
 void
+http_set_web(struct http *h, struct web *web)
+{
+	/* connections already open keep their TLS session; new ones get the new settings */
+	web_free(h->web);
+	h->web = web;
+}
+
+int
+http_is_tls(const struct http *h)
+{
+	return web_tls(h->web);
+}
+
+void
 http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
-	if (h->lev != NULL)
-		evconnlistener_free(h->lev);
 	if (h->evh != NULL)
 		evhttp_free(h->evh);
 	/* evhttp_free freed every connection; our references are the last ones */
@@ -286,6 +333,7 @@ http_free(struct http *h)
 		bufferevent_decref(h->conns[i].bev);
 	if (h->reaper != NULL)
 		event_free(h->reaper);
+	web_free(h->web);
 	free(h);
 }
 

@@ -6,6 +6,8 @@
  *   - request line and headers at most HTTP_MAX_HEADERS bytes (400 from libevent);
  *   - HTTP_TIMEOUT_S to send a request or read a reply, then the connection is closed;
  *   - at most HTTP_MAX_CONNS connections: a new one beyond that closes the oldest.
+ * With `web:` in the configuration it speaks only TLS and asks every request, whatever its
+ * path, for basic authentication (daemon/web.c).
  */
 #ifndef KRBWATCH_HTTP_H
 #define KRBWATCH_HTTP_H
@@ -17,9 +19,14 @@
 struct kwd;
 struct kw_addr;
 struct http;
+struct web;
 
-/* Binds addr; NULL (and a logged reason) when it cannot. */
-struct http *http_listen(struct kwd *, const struct kw_addr *addr);
+/* Binds addr; NULL (and a logged reason) when it cannot.  Takes web (freed on failure too). */
+struct http *http_listen(struct kwd *, const struct kw_addr *addr, struct web *web);
+/* Replaces the TLS and authentication settings (a reload), freeing the old ones. */
+void http_set_web(struct http *, struct web *);
+/* Whether it speaks TLS, for logs. */
+int http_is_tls(const struct http *);
 /* Stops accepting; connections already open are dropped with the event base. */
 void http_free(struct http *);
 /* "127.0.0.1:10088", for logs. */

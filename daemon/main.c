@@ -7,6 +7,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "probe_cmd.h"
+#include "web.h"
 #include "../probes/krb5_env.h"
 
 
@@ -37,12 +38,21 @@ usage(FILE *fp)
 	    "SIGTERM and SIGINT stop.  See krbwatch(8) and krbwatch.yml(5).\n");
 }
 
+/* The configuration, with its TLS certificate and key read once to see that they work. */
 static struct kw_config *
 load(const char *path)
 {
 	struct kw_errors errs = { 0 };
 	struct kw_config *conf = config_load(path, &errs);
+	struct web *web;
 
+	if (conf != NULL) {
+		if ((web = web_new(conf, &errs)) == NULL) {
+			config_free(conf);
+			conf = NULL;
+		}
+		web_free(web);
+	}
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msg[i]);
 	errors_clear(&errs);

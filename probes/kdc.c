@@ -288,6 +288,31 @@ target_end(struct target *t, enum kw_reason r, const char *fmt, ...)
 	run_check_done(t->run);
 }
 
+/*
+ * What a reply says: KW_OK for a KRB-ERROR or AS-REP from port 88, or a kpasswd reply from 464;
+ * KW_R_PROTOCOL (with why) for anything else.  *code is the KRB-ERROR code or -1, *stime the
+ * KDC's clock when *code is not -1.  Apart from the loop so that the fuzz target reaches it.
+ */
+static enum kw_reason
+classify_reply(int kpasswd, const unsigned char *reply, size_t len, int *code, double *stime,
+    char *why, size_t whylen)
+{
+	*code = -1;
+	*stime = 0;
+	if (kpasswd) {
+		if (read_kpasswd_reply(reply, len, code, stime) == -1) {
+			snprintf(why, whylen, "a %zu-byte answer that is no kpasswd reply", len);
+			return KW_R_PROTOCOL;
+		}
+	} else if (len > 0 && reply[0] == AS_REP_TAG) {
+		/* an AS-REP: the principal needs no pre-authentication here; no clear-text time */
+	} else if (read_krb_error(reply, len, code, stime) == -1) {
+		snprintf(why, whylen, "a %zu-byte answer that is neither KRB-ERROR nor AS-REP", len);
+		return KW_R_PROTOCOL;
+	}
+	return KW_OK;
+}
+
 static void
 target_reply(void *arg, enum kw_reason r, const unsigned char *reply, size_t len)
 {
@@ -295,6 +320,7 @@ target_reply(void *arg, enum kw_reason r, const unsigned char *reply, size_t len
 	struct timespec now, wall;
 	double stime = 0;
 	int code = -1;
+	char why[sizeof t->why];
 
 	t->req = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -304,16 +330,8 @@ target_reply(void *arg, enum kw_reason r, const unsigned char *reply, size_t len
 		target_end(t, r, NULL);
 		return;
 	}
-	if (t->kpasswd) {
-		if (read_kpasswd_reply(reply, len, &code, &stime) == -1) {
-			target_end(t, KW_R_PROTOCOL, "a %zu-byte answer that is no kpasswd reply", len);
-			return;
-		}
-	} else if (len > 0 && reply[0] == AS_REP_TAG) {
-		/* an AS-REP: the principal needs no pre-authentication here; no clear-text time */
-	} else if (read_krb_error(reply, len, &code, &stime) == -1) {
-		target_end(t, KW_R_PROTOCOL, "a %zu-byte answer that is neither KRB-ERROR nor AS-REP",
-		    len);
+	if ((r = classify_reply(t->kpasswd, reply, len, &code, &stime, why, sizeof why)) != KW_OK) {
+		target_end(t, r, "%s", why);
 		return;
 	}
 	t->krb_error = code;

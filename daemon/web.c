@@ -1,0 +1,370 @@
+/*
+ * TLS and basic authentication of the HTTP listener; see web.h.  OpenSSL makes the server
+ * context, libxcrypt checks bcrypt hashes (crypt_rn: $2y$, $2b$, $2a$).
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <crypt.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "log.h"
+#include "web.h"
+#include "xmalloc.h"
+
+#define MAC_LEN 32
+#define MAX_CREDENTIALS 1024	/* decoded "user:password"; evhttp caps the header anyway */
+
+struct web_user {
+	char *name;
+	char *hash;
+	int cached;			/* mac holds the last credentials that matched hash */
+	unsigned char mac[MAC_LEN];
+};
+
+struct web {
+	SSL_CTX *ctx;			/* NULL: plain HTTP */
+	struct web_user *users;
+	size_t nusers;
+	char dummy[32];			/* a bcrypt setting at the first user's cost */
+};
+
+/*
+ * The key of the credential cache, drawn once per process: the cache keeps no password and no
+ * fast unkeyed hash of one (which a memory dump would let anyone test guesses against at
+ * SHA-256 speed instead of bcrypt's), and it is never written anywhere.
+ */
+static unsigned char mac_key[MAC_LEN];
+static int mac_key_set;
+
+/*
+ * The salt of the bcrypt done for an unknown user, so that an unknown user costs as much as a
+ * wrong password and the answer's timing does not tell which it was.
+ */
+#define DUMMY_SALT "abcdefghijklmnopqrstuu"
+
+static void
+add_error(struct kw_errors *errs, const struct kw_config *conf, const struct kw_file *f,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+add_error(struct kw_errors *errs, const struct kw_config *conf, const struct kw_file *f,
+    const char *fmt, ...)
+{
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	errs->msg = xreallocarray(errs->msg, errs->n + 1, sizeof(*errs->msg));
+	xasprintf(&errs->msg[errs->n++], "%s:%d:%d: %s", conf->path, f->line, f->col, text);
+	free(text);
+}
+
+/* OpenSSL's last reason, for a message; the error queue is left empty for the next caller. */
+static const char *
+ssl_reason(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e == 0)
+		snprintf(buf, len, "unknown error");
+	else if (ERR_reason_error_string(e) != NULL)
+		snprintf(buf, len, "%s", ERR_reason_error_string(e));
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+/* RequestClientCert and RequireAnyClientCert ask for a certificate but never judge it. */
+static int
+accept_any_cert(int preverify_ok, X509_STORE_CTX *x)
+{
+	(void)preverify_ok;
+	(void)x;
+	return 1;
+}
+
+static SSL_CTX *
+tls_ctx_new(const struct kw_config *conf, struct kw_errors *errs)
+{
+	static const int versions[] = { TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION,
+	    TLS1_3_VERSION };
+	static const unsigned char sid[] = "krbwatch";
+	const struct kw_web *w = &conf->web;
+	STACK_OF(X509_NAME) *names;
+	SSL_CTX *ctx;
+	char why[256];
+	int mode = SSL_VERIFY_NONE, ok = 1;
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		fatalx("SSL_CTX_new: %s", ssl_reason(why, sizeof why));
+	SSL_CTX_set_min_proto_version(ctx, versions[w->min_version - 10]);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_session_id_context(ctx, sid, sizeof sid - 1);
+	if (SSL_CTX_use_certificate_chain_file(ctx, w->cert.path) != 1) {
+		add_error(errs, conf, &w->cert, "cert_file \"%s\": cannot use it as a PEM "
+		    "certificate: %s", w->cert.path, ssl_reason(why, sizeof why));
+		ok = 0;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, w->key.path, SSL_FILETYPE_PEM) != 1) {
+		/* OpenSSL 3 compares the key with the certificate as it loads it */
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+			add_error(errs, conf, &w->key, "key_file \"%s\" does not belong to "
+			    "cert_file \"%s\": %s", w->key.path, w->cert.path,
+			    ssl_reason(why, sizeof why));
+		else
+			add_error(errs, conf, &w->key, "key_file \"%s\": cannot use it as a PEM "
+			    "private key: %s", w->key.path, ssl_reason(why, sizeof why));
+		ok = 0;
+	} else if (ok && SSL_CTX_check_private_key(ctx) != 1) {
+		add_error(errs, conf, &w->key, "key_file \"%s\" does not belong to cert_file "
+		    "\"%s\": %s", w->key.path, w->cert.path, ssl_reason(why, sizeof why));
+		ok = 0;
+	}
+	if (w->client_ca.path != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, w->client_ca.path, NULL) != 1 ||
+		    (names = SSL_load_client_CA_file(w->client_ca.path)) == NULL) {
+			add_error(errs, conf, &w->client_ca, "client_ca_file \"%s\": cannot use it "
+			    "as PEM CA certificates: %s", w->client_ca.path,
+			    ssl_reason(why, sizeof why));
+			ok = 0;
+		} else
+			SSL_CTX_set_client_CA_list(ctx, names);
+	}
+	switch (w->client_auth) {
+	case KW_CLIENT_NO_CERT:
+		break;
+	case KW_CLIENT_REQUEST:
+		mode = SSL_VERIFY_PEER;
+		break;
+	case KW_CLIENT_REQUIRE_ANY:
+		mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		break;
+	case KW_CLIENT_VERIFY_IF_GIVEN:
+		mode = SSL_VERIFY_PEER;
+		break;
+	case KW_CLIENT_REQUIRE_AND_VERIFY:
+		mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+		break;
+	}
+	SSL_CTX_set_verify(ctx, mode, w->client_auth == KW_CLIENT_REQUEST ||
+	    w->client_auth == KW_CLIENT_REQUIRE_ANY ? accept_any_cert : NULL);
+	if (!ok) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+struct web *
+web_new(const struct kw_config *conf, struct kw_errors *errs)
+{
+	struct web *web = xcalloc(1, sizeof *web);
+
+	if (!mac_key_set) {
+		if (RAND_bytes(mac_key, sizeof mac_key) != 1)
+			fatalx("RAND_bytes failed: no key for the credential cache");
+		mac_key_set = 1;
+	}
+	if (conf->web.tls && (web->ctx = tls_ctx_new(conf, errs)) == NULL) {
+		web_free(web);
+		return NULL;
+	}
+	web->users = xcalloc(conf->web.nusers, sizeof *web->users);
+	for (size_t i = 0; i < conf->web.nusers; i++) {
+		web->users[i].name = xstrdup(conf->web.users[i].name);
+		web->users[i].hash = xstrdup(conf->web.users[i].hash);
+	}
+	web->nusers = conf->web.nusers;
+	if (web->nusers > 0)
+		snprintf(web->dummy, sizeof web->dummy, "$2b$%.2s$" DUMMY_SALT,
+		    web->users[0].hash + 4);
+	return web;
+}
+
+void
+web_free(struct web *web)
+{
+	if (web == NULL)
+		return;
+	/* connections still open hold their own reference to the context */
+	SSL_CTX_free(web->ctx);
+	for (size_t i = 0; i < web->nusers; i++) {
+		free(web->users[i].name);
+		free(web->users[i].hash);
+	}
+	if (web->users != NULL)
+		explicit_bzero(web->users, web->nusers * sizeof *web->users);
+	free(web->users);
+	free(web);
+}
+
+int
+web_tls(const struct web *web)
+{
+	return web->ctx != NULL;
+}
+
+SSL *
+web_ssl_new(struct web *web)
+{
+	return web->ctx != NULL ? SSL_new(web->ctx) : NULL;
+}
+
+int
+web_auth_required(const struct web *web)
+{
+	return web->nusers > 0;
+}
+
+static int
+b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int
+web_base64_decode(const char *in, size_t inlen, unsigned char *out, size_t outsize,
+    size_t *outlen)
+{
+	uint32_t acc = 0;
+	size_t n = 0, bits = 0, i;
+
+	/* padding: at most two "=", only at the end of a whole group */
+	if (inlen % 4 == 0)
+		for (i = 0; i < 2 && inlen > 0 && in[inlen - 1] == '='; i++)
+			inlen--;
+	/* a lone last character carries fewer than 8 bits: not base64 */
+	if (inlen % 4 == 1)
+		return -1;
+	for (i = 0; i < inlen; i++) {
+		int v = b64_value((unsigned char)in[i]);
+
+		if (v < 0)
+			return -1;
+		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (n == outsize)
+				return -1;
+			out[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*outlen = n;
+	return 0;
+}
+
+/* The MAC of one user's credentials under the process key. */
+static void
+cred_mac(const char *user, const unsigned char *pass, size_t passlen, unsigned char *mac)
+{
+	unsigned char msg[MAX_CREDENTIALS + 256];
+	size_t ulen = strlen(user);
+	unsigned int maclen = MAC_LEN;
+
+	/* user, a NUL, then the password: no two pairs make the same message */
+	memcpy(msg, user, ulen);
+	msg[ulen] = '\0';
+	memcpy(msg + ulen + 1, pass, passlen);
+	if (HMAC(EVP_sha256(), mac_key, sizeof mac_key, msg, ulen + 1 + passlen, mac,
+	    &maclen) == NULL)
+		fatalx("HMAC-SHA256 failed");
+	explicit_bzero(msg, sizeof msg);
+}
+
+/* Whether pass matches hash, in time that does not depend on where they differ. */
+static int
+bcrypt_ok(const char *pass, const char *hash)
+{
+	static struct crypt_data cd;	/* 32 kB: not on the stack; one loop, one caller */
+	const char *out;
+	int ok;
+
+	/*
+	 * crypt_rn, not crypt_r: the same, with NULL on failure; and GCC's ASan intercepts
+	 * crypt_r through a pointer it leaves NULL here (the call jumps to 0).
+	 */
+	memset(&cd, 0, sizeof cd);
+	out = crypt_rn(pass, hash, &cd, sizeof cd);
+	ok = out != NULL && strlen(out) == strlen(hash) &&
+	    CRYPTO_memcmp(out, hash, strlen(hash)) == 0;
+	explicit_bzero(&cd, sizeof cd);
+	return ok;
+}
+
+int
+web_authorized(struct web *web, const char *authorization)
+{
+	unsigned char cred[MAX_CREDENTIALS + 1], mac[MAC_LEN];
+	const char *p = authorization, *end;
+	struct web_user *u = NULL;
+	size_t len, ulen;
+	unsigned char *colon;
+	int ok = 0;
+
+	if (web->nusers == 0)
+		return 1;
+	if (p == NULL)
+		return 0;
+	p += strspn(p, " \t");
+	if (strncasecmp(p, "Basic", 5) != 0 || (p[5] != ' ' && p[5] != '\t'))
+		return 0;
+	p += 5;
+	p += strspn(p, " \t");
+	for (end = p + strlen(p); end > p && (end[-1] == ' ' || end[-1] == '\t'); end--)
+		;
+	if (web_base64_decode(p, (size_t)(end - p), cred, MAX_CREDENTIALS, &len) == -1 ||
+	    (colon = memchr(cred, ':', len)) == NULL)
+		return 0;
+	ulen = (size_t)(colon - cred);
+	cred[len] = '\0';
+	/* a NUL would cut the password short for crypt(): refuse it rather than check less */
+	if (memchr(cred, '\0', len) != NULL)
+		goto out;
+	*colon = '\0';
+	for (size_t i = 0; i < web->nusers; i++)
+		if (strcmp(web->users[i].name, (char *)cred) == 0)
+			u = &web->users[i];
+	if (u == NULL) {
+		(void)bcrypt_ok((char *)colon + 1, web->dummy);
+		goto out;
+	}
+	cred_mac(u->name, colon + 1, len - ulen - 1, mac);
+	if (u->cached && CRYPTO_memcmp(mac, u->mac, MAC_LEN) == 0) {
+		ok = 1;
+	} else if (bcrypt_ok((char *)colon + 1, u->hash)) {
+		memcpy(u->mac, mac, MAC_LEN);
+		u->cached = 1;
+		ok = 1;
+	}
+out:
+	explicit_bzero(cred, sizeof cred);
+	explicit_bzero(mac, sizeof mac);
+	return ok;
+}
