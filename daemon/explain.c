@@ -84,20 +84,27 @@ static const struct explanation table[] = {
 	{ NULL, KW_R_INTERNAL, "krbwatch itself could not run the step", "krbwatch's log" },
 };
 
-const char *
-explain_means(const char *kind, enum kw_reason r)
+static const struct explanation *
+lookup(const char *kind, enum kw_reason r)
 {
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
 		if (table[i].reason == r && (table[i].kind == NULL || strcmp(table[i].kind, kind) == 0))
-			return table[i].means;
+			return &table[i];
 	return NULL;
+}
+
+const char *
+explain_means(const char *kind, enum kw_reason r)
+{
+	const struct explanation *e = lookup(kind, r);
+
+	return e ? e->means : NULL;
 }
 
 const char *
 explain_check(const char *kind, enum kw_reason r)
 {
-	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
-		if (table[i].reason == r && (table[i].kind == NULL || strcmp(table[i].kind, kind) == 0))
-			return table[i].check;
-	return NULL;
+	const struct explanation *e = lookup(kind, r);
+
+	return e ? e->check : NULL;
 }
