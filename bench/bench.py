@@ -37,8 +37,16 @@ def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM"):
+            if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"):
                 out[k] = int(v.split()[0])
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("Pss", "Private_Clean", "Private_Dirty"):
+                    out[k] = int(v.split()[0])
+    except OSError:
+        pass
     return out
 
 
@@ -67,12 +75,15 @@ def kw_counts(body):
     dns: sum over Regions of runs{probe=dns} x lookups per run (series of krbwatch_dns_lookup_success);
     kdc: sum over Regions of runs{probe=kdc} x KDCs per run (distinct kdc labels of krbwatch_kdc_up);
     kdcx: the same in exchanges (series of krbwatch_kdc_up: udp/tcp x 88/464)."""
-    runs, lookups, kdcs, kdcx = {}, {}, {}, {}
+    runs, lookups, kdcs, kdcx, fails = {}, {}, {}, {}, {}
     for name, l, v in parse(body):
         if name == "krbwatch_probe_runs_total":
             runs[(l["aws_region"], l["probe"])] = v
         elif name == "krbwatch_dns_lookup_success":
             lookups[l["aws_region"]] = lookups.get(l["aws_region"], 0) + 1
+        elif name in ("krbwatch_kdc_failures_total", "krbwatch_dns_lookup_failures_total"):
+            k = "kdc_failed" if name.startswith("krbwatch_kdc") else "dns_failed"
+            fails[k] = fails.get(k, 0) + v
         elif name == "krbwatch_kdc_up":
             kdcs.setdefault(l["aws_region"], set()).add((l["realm"], l["kdc"]))
             kdcx[l["aws_region"]] = kdcx.get(l["aws_region"], 0) + 1
@@ -85,6 +96,8 @@ def kw_counts(body):
             c["kdc"] += v * len(kdcs.get(r, ()))
             c["kdcx"] += v * kdcx.get(r, 0)
             c["kdc_runs"] += v
+    c["dns_failed"] = fails.get("dns_failed", 0)
+    c["kdc_failed"] = fails.get("kdc_failed", 0)
     c["dns_per_interval"] = sum(lookups.values())
     c["kdc_per_interval"] = sum(len(s) for s in kdcs.values())
     c["kdcx_per_interval"] = sum(kdcx.values())

@@ -55,7 +55,11 @@ bn_up() {
 		admin_server = $(kdc_ip 1)
 	}
 EOC
+	# MIT's default TCP listen backlog is 5: with two clients opening ~200 connections a second,
+	# SYNs overflow it and some probes (of either side) time out for the server's sake.
 	cat >"$_d/kdc/kdc.conf" <<EOC
+[kdcdefaults]
+	kdc_tcp_listen_backlog = 1024
 [realms]
 	$REALM = {
 		database_name = $_d/kdc/principal

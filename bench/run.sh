@@ -41,6 +41,7 @@ stop_pid() { [ -n "$1" ] || return 0; kill -TERM "$1" 2>/dev/null; for _ in $(se
 stop_all() { stop_pid "$drv_pid"; drv_pid=""; stop_pid "$kw_pid"; kw_pid=""; stop_pid "$bb_pid"; bb_pid=""; }
 cleanup() {
 	stop_all
+	mkdir -p "$OUT/logs" && cp "$W"/*.log "$W"/*.yml "$W"/wrk-*.txt "$OUT/logs/" 2>/dev/null
 	bn_down
 	[ "$lab_up" = 1 ] && "$LAB" down >/dev/null 2>&1
 	rm -rf "$W"
