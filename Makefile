@@ -142,6 +142,15 @@ demo: deps
 	$(MAKE) all
 	sh tests/demo.sh
 
+# --- bench (issue 9): krbwatch beside prometheus-blackbox-exporter and a cron-style shell probe;
+# writes bench/RESULTS.md.  Its packages are in bench/deps.sh, not in `make check`'s deps.
+.PHONY: bench
+bench: deps
+	@sh bench/deps.sh
+	$(MAKE) all
+	bash bench/run.sh
+# --- end bench
+
 install: krbwatch
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/krbwatch
