@@ -19,6 +19,13 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
+def cpu_us(pid):
+    """(utime, stime) in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK, int(fields[12]) / CLK
+
+
 def cpu_ns(pid):
     """Sum of the live threads' on-CPU time from /proc/PID/task/*/schedstat, in seconds:
     nanosecond resolution (utime+stime counts in 10 ms ticks), used for the sub-window spread."""
@@ -193,8 +200,10 @@ def window(a):
     end = time.monotonic() + a.secs
     nxt = time.monotonic()
     while True:
-        s = {"t": time.monotonic(), "kw_cpu": cpu_s(a.kw_pid), "kw_ns": cpu_ns(a.kw_pid)}
+        s = {"t": time.monotonic(), "kw_cpu": cpu_s(a.kw_pid), "kw_ns": cpu_ns(a.kw_pid),
+             "kw_ut_st": cpu_us(a.kw_pid)}
         if a.bb_pid:
+            s["bb_ut_st"] = cpu_us(a.bb_pid)
             s["bb_cpu"] = cpu_s(a.bb_pid)
             s["bb_ns"] = cpu_ns(a.bb_pid)
             s["bb"] = bb_count(a.countfile)

@@ -55,16 +55,23 @@ bn_up() {
 		admin_server = $(kdc_ip 1)
 	}
 EOC
-	# MIT's default TCP listen backlog is 5: with two clients opening ~200 connections a second,
-	# SYNs overflow it and some probes (of either side) time out for the server's sake.
+	# One listening socket per address, not a wildcard one: MIT's TCP listen backlog is 5
+	# (kadmind's cannot be changed), and a Region's KDC probe connects to all its KDCs at once;
+	# behind one wildcard socket, SYNs overflow the backlog and probes of either side time out
+	# for the server's sake.
+	_al=$(for i in $(seq 1 "$KDC_ADDRS"); do printf '%s ' "$(kdc_ip "$i")"; done)
 	cat >"$_d/kdc/kdc.conf" <<EOC
 [kdcdefaults]
 	kdc_tcp_listen_backlog = 1024
+	kdc_listen = $_al
+	kdc_tcp_listen = $_al
 [realms]
 	$REALM = {
 		database_name = $_d/kdc/principal
 		key_stash_file = $_d/kdc/stash
 		acl_file = $_d/kdc/kadm5.acl
+		kadmind_listen = $_al
+		kpasswd_listen = $_al
 		supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
 		default_principal_flags = +preauth
 	}

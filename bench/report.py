@@ -113,12 +113,17 @@ for kind, what in (("dns", "DNS lookup"), ("kdc", "KDC target")):
     P(f"| probes in the window | {n_kw:.0f} ({n_kw / secs:.0f}/s) | {n_bb} ({n_bb / secs:.0f}/s; "
       f"{l['bb']['failed']} failed in all) | |")
     fk = "dns_failed" if kind == "dns" else "kdc_failed"
-    P(f"| failures in the window | {l['kw'][fk] - f['kw'][fk]:.0f} "
+    P(f"| failures in the window | {l['kw'].get(fk, 0) - f['kw'].get(fk, 0):.0f} "
       f"{'lookups' if kind == 'dns' else 'exchanges'} | {l['bb']['failed'] - f['bb']['failed']} | |")
     P(f"| CPU per probe, per 10 s sub-window (schedstat) | {spread(kw_sub)} | {spread(bb_sub)} | "
       f"**{ratio:.3f}** (1/{1 / ratio:.0f}) |")
     P(f"| CPU per probe, whole window (utime+stime) | {us(kw_tot)} | {us(bb_tot)} | "
       f"{kw_tot / bb_tot:.3f} |")
+    if "kw_ut_st" in l:
+        ku, ks = (l["kw_ut_st"][i] - f["kw_ut_st"][i] for i in (0, 1))
+        bu, bs = (l["bb_ut_st"][i] - f["bb_ut_st"][i] for i in (0, 1))
+        P(f"| of which in the kernel (stime / (utime+stime)) | {ks / (ku + ks) * 100:.0f} % | "
+          f"{bs / (bu + bs) * 100:.0f} % | |")
     P(f"| CPU share of one core | {(l['kw_cpu'] - f['kw_cpu']) / secs * 100:.1f} % | "
       f"{(l['bb_cpu'] - f['bb_cpu']) / secs * 100:.1f} % | |")
     P(f"| RSS at the end (VmRSS / VmHWM) | {d['kw_rss']['VmRSS'] / 1024:.1f} / "
@@ -142,13 +147,47 @@ for kind, what in (("dns", "DNS lookup"), ("kdc", "KDC target")):
     P(f"- Load average at the end of the window: {d.get('loadavg_end', '?').split()[:3]}; the driver "
       f"itself (not counted) used {d.get('driver_cpu_pct', '?')} % of a core.")
     P("")
+attributed = {}
+if len(rows) == 2:
+    # Each window ran both kinds; two windows, two unknowns: CPU = d * lookups + k * KDC targets.
+    eq = []
+    for kind, what, d, *_ in rows:
+        s_ = d["samples"]; f_, l_ = s_[0], s_[-1]
+        scr = sum(b["kw_cpu_after_scrape"] - b["kw_cpu"] for b in s_[:-1])
+        eq.append((l_["kw"]["dns"] - f_["kw"]["dns"], l_["kw"]["kdc"] - f_["kw"]["kdc"],
+                   l_["kw_cpu"] - f_["kw_cpu"] - scr))
+    (a1, b1, c1), (a2, b2, c2) = eq
+    det = a1 * b2 - a2 * b1
+    if det:
+        dd, kk = (c1 * b2 - c2 * b1) / det, (a1 * c2 - a2 * c1) / det
+        attributed = {"dns": dd, "kdc": kk}
+        P("**Attributed** (both windows together, solving CPU = d × lookups + k × KDC targets for the")
+        P(f"two windows, utime+stime): krbwatch **{us(dd)} per DNS lookup** and **{us(kk)} per KDC target**")
+        for kind, what, d, kw_sub, bb_sub, n_kw, n_bb, kw_tot, bb_tot, secs, ratio in rows:
+            x = attributed[kind]
+            P(f"(vs blackbox {us(bb_tot)} per {'DNS' if kind == 'dns' else 'TCP-connect'} probe: {x / bb_tot:.3f} = 1/{bb_tot / x:.0f})"
+              + ("; " if kind == "dns" else "."))
+        P("")
 if rows:
     P("**Target: CPU per DNS or TCP probe at most 1/10 of blackbox_exporter's.**")
     P("")
     for kind, what, *_rest, ratio in rows:
-        P(f"- {what}: {ratio:.3f} = 1/{1 / ratio:.0f} of blackbox's → {verdict(ratio, 0.1)}.")
-    targets += [(f"CPU per {what} ≤ 1/10 of blackbox_exporter's", f"{r[-1]:.3f}", verdict(r[-1], 0.1))
-                for r in rows for what in [r[1]]]
+        P(f"- {what}: {ratio:.3f} = 1/{1 / ratio:.0f} of blackbox's (conservative, charged) → {verdict(ratio, 0.1)}.")
+        targets.append((f"CPU per {what.lower()} ≤ 1/10 of blackbox_exporter's", f"{ratio:.3f} (1/{1 / ratio:.0f})",
+                        verdict(ratio, 0.1) + (" (per KDC target = 4 exchanges vs 1 TCP connect; per exchange: see §1)" if kind == "kdc" else "")))
+    kdcrow = [r for r in rows if r[0] == "kdc"]
+    if kdcrow:
+        kind, what, d, kw_sub, bb_sub, n_kw, n_bb, kw_tot, bb_tot, secs, ratio = kdcrow[0]
+        P("")
+        P(f"Per exchange, krbwatch's KDC target is {ratio / 4:.3f} of a blackbox TCP probe (1/{4 / ratio:.0f}): met if")
+        P("the issue's \"TCP probe\" is one exchange, missed if it is one KDC target. Why a KDC target costs")
+        P("what it does: most of it is the kernel (the stime row above; a 20 s `perf record -g` of krbwatch in this")
+        P("setup put ~70 % of its samples in the kernel: connect/send/close and the softirq path), and a KDC target is two TCP")
+        P("connections (88 and 464) plus two UDP exchanges, where blackbox opens one connection. Over veth")
+        P("in one machine, the receiving side's network stack runs in the sender's context and is charged")
+        P("to it — to both processes alike. krbwatch's own user-space work is the smaller part; a lower")
+        P("figure per target would need fewer exchanges per target (e.g. kpasswd over one transport),")
+        P("which would change what the probe proves.")
     P("")
 
 # ---------------------------------------------------------------------------------------------
@@ -164,10 +203,25 @@ if d:
     P("| | krbwatch | blackbox_exporter | ratio |")
     P("| --- | --- | --- | --- |")
     P(f"| VmRSS | {kr / 1024:.1f} MiB | {br / 1024:.1f} MiB | **{kr / br:.2f}** (1/{br / kr:.1f}) |")
+    for k, what in (("RssAnon", "RssAnon (heap, stacks)"), ("RssFile", "RssFile (mapped files: binary, shared libraries)"),
+                    ("Pss", "PSS (shared pages divided among their users)"),
+                    ("Private", "private (clean + dirty)")):
+        kv = d["krbwatch"].get(k, d["krbwatch"].get("Private_Clean", 0) + d["krbwatch"].get("Private_Dirty", 0) if k == "Private" else None)
+        bv = d["blackbox"].get(k, d["blackbox"].get("Private_Clean", 0) + d["blackbox"].get("Private_Dirty", 0) if k == "Private" else None)
+        if kv and bv:
+            P(f"| {what} | {kv / 1024:.1f} MiB | {bv / 1024:.1f} MiB | {kv / bv:.2f} |")
     P(f"| VmHWM | {d['krbwatch']['VmHWM'] / 1024:.1f} MiB | {d['blackbox']['VmHWM'] / 1024:.1f} MiB | "
       f"{d['krbwatch']['VmHWM'] / d['blackbox']['VmHWM']:.2f} |")
     P("")
     P(f"**Target: idle RSS at most 1/3 of blackbox_exporter's**: {kr / br:.2f} → {verdict(kr / br, 1 / 3)}.")
+    P("")
+    P("Why: most of krbwatch's RSS is file-backed pages of the shared libraries it links (libkrb5,")
+    P("libgssapi, libcrypto/libssl, libpq, libcurl, libsystemd, libevent, c-ares, libyaml): they are")
+    P("counted in VmRSS in full although they are shared with every other process that maps them and")
+    P("cost no memory of krbwatch's own. blackbox_exporter is one static Go binary whose pages are its")
+    P("own. By what each process adds to the machine (private pages; PSS also depends on what else")
+    P("maps the same libraries), krbwatch is well under 1/3; by VmRSS, the issue's measure, it is not. Reaching 1/3 by VmRSS would mean dropping or")
+    P("dlopen()ing libraries (libpq and libcurl are needed only for PostgreSQL logins and webhooks).")
     P("One measurement (RSS barely moves between runs); the loaded RSS of section 1 is beside it.")
     targets.append(("idle RSS ≤ 1/3 of blackbox_exporter's", f"{kr / br:.2f}", verdict(kr / br, 1 / 3)))
 else:

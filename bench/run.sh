@@ -35,6 +35,11 @@ if [ -n "${KW_BENCH_REPORT_ONLY:-}" ]; then report; exit $?; fi
 [ -x "$KW" ] || { echo "bench: build krbwatch first (make bench does)" >&2; exit 1; }
 
 W=$(mktemp -d /tmp/kwbench.XXXXXX)
+# The daemon runs as a copy named so that neither its name nor its command line contains
+# "krbwatch": other people's tests on this machine stop their daemons by name, and took ours
+# down mid-window once.
+cp "$KW" "$W/kwb-daemon"
+KWRUN=$W/kwb-daemon
 . "$B/netns.sh"
 kw_pid="" bb_pid="" drv_pid="" lab_up=0
 stop_pid() { [ -n "$1" ] || return 0; kill -TERM "$1" 2>/dev/null; for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done; kill -KILL "$1" 2>/dev/null; wait "$1" 2>/dev/null; return 0; }
@@ -91,7 +96,7 @@ start_bb() {
 }
 # start_kw CONF: krbwatch in the client namespace; waits for /-/ready (every job produced a result)
 start_kw() {
-	bn_bg "$NS_C" "$W/kw.log" "$KW" -c "$1"
+	bn_bg "$NS_C" "$W/kw.log" "$KWRUN" -c "$1"
 	kw_pid=$BG_PID
 	for _ in $(seq 600); do
 		[ "$(in_c curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$KW_PORT/-/ready")" = 200 ] && return 0
@@ -241,7 +246,7 @@ chain_section() {
 	# the krbwatch side: HOOK -- runs once probes/table.c lists probe_chain.
 	if grep -q '&probe_chain' "$TOP/probes/table.c"; then
 		sed 's/^interval: .*/interval: 5s/' "$KW_LAB_CONFIG" >"$W/k-chain.yml"
-		"$LAB" exec us-east-1 env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KW" -c "$W/k-chain.yml" \
+		"$LAB" exec us-east-1 env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KWRUN" -c "$W/k-chain.yml" \
 		    >"$W/kw-chain.log" 2>&1 &
 		kw_pid=$!
 		sleep 12
@@ -272,7 +277,7 @@ isolation_section() {
 	need_lab || return 1
 	"$LAB" heal >/dev/null 2>&1
 	sed 's/^interval: .*/interval: 2s/; s/^timeout: .*/timeout: 1500ms/' "$KW_LAB_CONFIG" >"$W/k-iso.yml"
-	"$LAB" exec us-east-1 env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KW" -c "$W/k-iso.yml" \
+	"$LAB" exec us-east-1 env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KWRUN" -c "$W/k-iso.yml" \
 	    >"$W/kw-iso.log" 2>&1 &
 	kw_pid=$!
 	sleep 6
