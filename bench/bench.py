@@ -82,7 +82,7 @@ def kw_counts(body):
     dns: sum over Regions of runs{probe=dns} x lookups per run (series of krbwatch_dns_lookup_success);
     kdc: sum over Regions of runs{probe=kdc} x KDCs per run (distinct kdc labels of krbwatch_kdc_up);
     kdcx: the same in exchanges (series of krbwatch_kdc_up: udp/tcp x 88/464)."""
-    runs, lookups, kdcs, kdcx, fails = {}, {}, {}, {}, {}
+    runs, lookups, kdcs, kdcx, fails, clusters = {}, {}, {}, {}, {}, {}
     for name, l, v in parse(body):
         if name == "krbwatch_probe_runs_total":
             runs[(l["aws_region"], l["probe"])] = v
@@ -91,11 +91,20 @@ def kw_counts(body):
         elif name in ("krbwatch_kdc_failures_total", "krbwatch_dns_lookup_failures_total"):
             k = "kdc_failed" if name.startswith("krbwatch_kdc") else "dns_failed"
             fails[k] = fails.get(k, 0) + v
+        elif name == "krbwatch_probe_failures_total":
+            fp = fails.setdefault("by_probe", {})
+            fp[l["probe"]] = fp.get(l["probe"], 0) + v
+        elif name == "krbwatch_hop_success":
+            clusters.setdefault(l["aws_region"], set()).add(l.get("db_cluster"))
         elif name == "krbwatch_kdc_up":
             kdcs.setdefault(l["aws_region"], set()).add((l["realm"], l["kdc"]))
             kdcx[l["aws_region"]] = kdcx.get(l["aws_region"], 0) + 1
     c = {"dns": 0.0, "kdc": 0.0, "kdcx": 0.0, "dns_runs": 0.0, "kdc_runs": 0.0}
+    c["runs_by_probe"] = {}
     for (r, p), v in runs.items():
+        c["runs_by_probe"][p] = c["runs_by_probe"].get(p, 0) + v
+        if p == "chain":
+            c["chain_cluster_cycles"] = c.get("chain_cluster_cycles", 0) + v * len(clusters.get(r, ()))
         if p == "dns":
             c["dns"] += v * lookups.get(r, 0)
             c["dns_runs"] += v
@@ -103,6 +112,7 @@ def kw_counts(body):
             c["kdc"] += v * len(kdcs.get(r, ()))
             c["kdcx"] += v * kdcx.get(r, 0)
             c["kdc_runs"] += v
+    c["failures_by_probe"] = fails.get("by_probe", {})
     c["dns_failed"] = fails.get("dns_failed", 0)
     c["kdc_failed"] = fails.get("kdc_failed", 0)
     c["dns_per_interval"] = sum(lookups.values())
@@ -112,7 +122,43 @@ def kw_counts(body):
 
 
 # ---------------------------------------------------------------------------------------------
+def genconf_lab(a):
+    """N clusters over R Regions of krbwatch, each Region one of the lab's two (alternately): its
+    resolvers, KDCs and AD site, its MariaDB and PostgreSQL (the same servers behind many cluster
+    names).  For the chain at scale."""
+    D = a.lab_dir
+    net = {"use1": ("10.211.0", "us-east-1"), "usw2": ("10.212.0", "us-west-2")}
+    out = [f"listen: {a.listen}", f"interval: {a.interval}", f"timeout: {a.timeout}",
+           "identity:", "  principal: krbmon@ONPREM.EXAMPLE.COM", f"  keytab: {D}/keytabs/krbmon.keytab",
+           "realms:", "  ONPREM.EXAMPLE.COM:", "    domain: onprem.example.com",
+           "    kdcs: [10.210.0.11, 10.210.0.12]", "  AWSMAD.KERBEROS.COM:", "    domain: awsmad.kerberos.com",
+           "regions:"]
+    per, extra, n = a.clusters // a.regions, a.clusters % a.regions, 0
+    for ri in range(a.regions):
+        r = "use1" if ri % 2 == 0 else "usw2"
+        ip, long = net[r]
+        out += [f"  {long}-{ri + 1:02d}:", f"    site: {long}", f"    resolvers: [{ip}.11, {ip}.12]",
+                f"    kdcs: {{ AWSMAD.KERBEROS.COM: [{ip}.11, {ip}.12] }}"]
+        nc = per + (1 if ri < extra else 0)
+        if nc:
+            out.append("    clusters:")
+        for _ in range(nc):
+            n += 1
+            tls = f"tls: {{ mode: verify-identity, ca: {D}/tls/ca.pem }}"
+            if n % 2:
+                h = f"db-{r}.awsmad.kerberos.com"
+                out.append(f"      - {{ name: c{n:04d}, engine: mariadb, host: {h}, port: 3306, user: krbmon, "
+                           f"expect_user: \"krbmon@%\", spn: mariadb/{h}@AWSMAD.KERBEROS.COM, {tls} }}")
+            else:
+                h = f"pg-{r}.awsmad.kerberos.com"
+                out.append(f"      - {{ name: c{n:04d}, engine: postgresql, host: {h}, port: 5432, user: krbmon, "
+                           f"expect_user: krbmon, spn: postgres/{h}@AWSMAD.KERBEROS.COM, database: postgres, {tls} }}")
+    print("\n".join(out))
+
+
 def genconf(a):
+    if a.lab_dir:
+        return genconf_lab(a)
     regions = [f"r{i:03d}" for i in range(1, a.regions + 1)]
     kdc = lambda i: f"10.97.0.{10 + i}"
     out = [f"listen: {a.listen}", f"interval: {a.interval}", f"timeout: {a.timeout}",
@@ -287,7 +333,8 @@ def main():
     g.add_argument("--interval", default="1s")
     g.add_argument("--timeout", default="800ms")
     g.add_argument("--listen", default="127.0.0.1:10088")
-    g.add_argument("--keytab", required=True)
+    g.add_argument("--keytab")
+    g.add_argument("--lab-dir", help="clusters on the lab's databases (chain at scale)")
     d = sp.add_parser("drive")
     d.add_argument("--base", required=True)
     d.add_argument("--rate", type=float, required=True)
