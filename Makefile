@@ -39,19 +39,23 @@ LIB_SRCS := \
 	conf/config_parse.c \
 	conf/config_schema.c \
 	daemon/daemon.c \
+	daemon/explain.c \
 	daemon/http.c \
 	daemon/log.c \
 	daemon/metrics.c \
 	daemon/notify.c \
+	daemon/probe_cmd.c \
 	daemon/sched.c \
 	daemon/status_page.c \
 	daemon/xmalloc.c \
 	probes/dns.c \
 	probes/dns_client.c \
+	probes/chain.c \
 	probes/gss_token.c \
 	probes/kdc.c \
 	probes/kdc_transport.c \
 	probes/krb5_env.c \
+	probes/krb5_reason.c \
 	probes/login.c \
 	probes/login_mysql.c \
 	probes/login_pg.c \

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define KW_DEFAULT_CONFIG "/etc/krbwatch/krbwatch.yml"
 #define KW_DEFAULT_LISTEN "127.0.0.1:10088"
 #define KW_DEFAULT_INTERVAL_MS 30000
 #define KW_DEFAULT_TIMEOUT_MS 10000

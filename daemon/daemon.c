@@ -14,8 +14,8 @@
 #include "notify.h"
 #include "sched.h"
 
-static void
-register_metrics(struct kwd *d)
+void
+daemon_register_metrics(struct kwd *d)
 {
 	static const char *const version_l[] = { "version" };
 	static const char *const probe_l[] = { "aws_region", "probe" };
@@ -59,30 +59,45 @@ daemon_summary(struct kwd *d, char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t r = 0; r < d->conf->nregions && off < len; r++) {
 		const struct kw_region *reg = &d->conf->regions[r];
-		const struct probe_job *bad = NULL;
-		int pending = 0, jobs = 0;
+		const struct probe_job *bad[3];
+		size_t nbad = 0;
+		int pending = 0, jobs = 0, n;
 
-		for (size_t i = 0; i < d->sched->njobs; i++) {
-			const struct probe_job *j = d->sched->jobs[i];
-			if (j->region != reg)
-				continue;
-			jobs++;
-			if (!j->has_result)
-				pending = 1;
-			else if (j->reason != KW_OK && bad == NULL)
-				bad = j;	/* jobs are in path order: the first is the hop that broke */
-		}
-		int n;
-		if (bad != NULL)
-			n = snprintf(buf + off, len - off, "%s%s: %s%s%s failing (%s)", r ? "; " : "",
-			    reg->name, bad->ops->name, bad->cluster ? " " : "",
-			    bad->cluster ? bad->cluster->name : "", reason_name(bad->reason));
-		else
-			n = snprintf(buf + off, len - off, "%s%s: %s", r ? "; " : "", reg->name,
+		/*
+		 * A job that names the step that broke (the chain: a cluster's hop) comes first: it is
+		 * what users feel.  The others follow in path order (dns before kdc).
+		 */
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = 0; i < d->sched->njobs; i++) {
+				const struct probe_job *j = d->sched->jobs[i];
+				if (j->region != reg)
+					continue;
+				if (pass == 0) {
+					jobs++;
+					if (!j->has_result)
+						pending = 1;
+				}
+				if (!j->has_result || j->reason == KW_OK || nbad == 3 ||
+				    (pass == 0) != (j->step[0] != '\0'))
+					continue;
+				bad[nbad++] = j;
+			}
+		n = snprintf(buf + off, len - off, "%s%s: ", r ? "; " : "", reg->name);
+		for (size_t b = 0; b < nbad && n >= 0 && off + (size_t)n < len; b++)
+			n += snprintf(buf + off + n, len - off - (size_t)n, "%s%s%s%s failing (%s)",
+			    b ? ", " : "", bad[b]->step[0] ? bad[b]->step : bad[b]->ops->name,
+			    bad[b]->cluster ? " " : "", bad[b]->cluster ? bad[b]->cluster->name : "",
+			    reason_name(bad[b]->reason));
+		if (nbad == 0 && n >= 0 && off + (size_t)n < len)
+			n += snprintf(buf + off + n, len - off - (size_t)n, "%s",
 			    jobs == 0 ? "no probes" : pending ? "starting" : "ok");
 		if (n < 0)
 			break;
 		off += (size_t)n;
+		if (off >= len) {
+			buf[len - 1] = '\0';
+			break;
+		}
 	}
 }
 
@@ -93,6 +108,11 @@ daemon_results_changed(struct kwd *d)
 
 	if (d->stopping)
 		return;
+	if (d->once) {
+		if (sched_all_ran(d->sched))
+			event_base_loopexit(d->base, NULL);
+		return;
+	}
 	daemon_summary(d, summary, sizeof summary);
 	notify_status(summary);
 }
@@ -227,7 +247,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 		config_free(conf);
 		return 1;
 	}
-	register_metrics(&d);
+	daemon_register_metrics(&d);
 	d.sched = sched_new(&d);
 	if ((d.http = http_listen(&d, &conf->listen)) == NULL) {
 		d.exit_code = 1;

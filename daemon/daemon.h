@@ -17,6 +17,7 @@ struct metrics;
 struct mfamily;
 struct http;
 struct sched;
+struct probe_job;
 
 struct kwd {
 	struct event_base *base;
@@ -29,6 +30,11 @@ struct kwd {
 	struct event *watchdog;
 	time_t started;
 	int stopping;
+	int once;			/* krbwatch probe: each job runs once, now, then the loop ends */
+	/* krbwatch probe: hears every step of every run (probe_trace); NULL in the daemon */
+	void (*trace)(void *arg, const struct probe_job *, const char *kind, const char *step,
+	    int reason, double seconds, const char *detail);
+	void *trace_arg;
 	int exit_code;
 	struct {
 		struct mfamily *build_info;
@@ -43,6 +49,9 @@ struct kwd {
 
 /* Runs the daemon on a loaded configuration until SIGTERM/SIGINT; returns the exit code. */
 int daemon_run(const char *conf_path, struct kw_config *conf);
+
+/* Creates the registry with the process's own families and every probe kind's. */
+void daemon_register_metrics(struct kwd *);
 
 /* Called by the scheduler after any job finished, to refresh STATUS= and readiness. */
 void daemon_results_changed(struct kwd *);

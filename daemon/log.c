@@ -10,6 +10,7 @@
 
 static int log_journal;		/* stderr is a journald stream */
 static int log_verbose;
+static enum log_level log_max = LOG_L_DEBUG;	/* log_quiet() lowers it */
 
 static const char *const level_names[] = {
 	[LOG_L_ERR] = "error", [LOG_L_WARN] = "warning", [LOG_L_NOTICE] = "notice",
@@ -34,6 +35,13 @@ stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+/* Only errors from now on: `krbwatch probe` prints its own report, not the daemon's story. */
+void
+log_quiet(void)
+{
+	log_max = LOG_L_ERR;
+}
+
 void
 log_init(int verbose)
 {
@@ -47,7 +55,7 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	char line[2048];
 	int saved = errno;
 
-	if (level == LOG_L_DEBUG && !log_verbose)
+	if ((level == LOG_L_DEBUG && !log_verbose) || level > log_max)
 		return;
 	vsnprintf(line, sizeof line, fmt, ap);
 	if (log_journal) {

@@ -11,6 +11,7 @@
 enum log_level { LOG_L_ERR = 3, LOG_L_WARN = 4, LOG_L_NOTICE = 5, LOG_L_INFO = 6, LOG_L_DEBUG = 7 };
 
 void log_init(int verbose);
+void log_quiet(void);
 void log_msg(enum log_level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(enum log_level, const char *fmt, va_list) __attribute__((format(printf, 2, 0)));
 

@@ -6,15 +6,16 @@
 #include "../conf/config.h"
 #include "daemon.h"
 #include "log.h"
+#include "probe_cmd.h"
 #include "../probes/krb5_env.h"
 
-#define DEFAULT_CONFIG "/etc/krbwatch/krbwatch.yml"
 
 static void
 usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: krbwatch [-v] [-c FILE]\n"
+	    "       krbwatch probe [-v] [-c FILE] [--region R] [--cluster C] [--json]\n"
 	    "       krbwatch --check-config FILE\n"
 	    "       krbwatch --version | --help\n"
 	    "\n"
@@ -22,12 +23,15 @@ usage(FILE *fp)
 	    "DNS, KDCs, TGT, cross-realm referral, service ticket and the database login.\n"
 	    "Results are served as Prometheus metrics at http://LISTEN/metrics.\n"
 	    "\n"
-	    "  -c, --config FILE        the configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -c, --config FILE        the configuration (default " KW_DEFAULT_CONFIG ")\n"
 	    "  -t, --check-config FILE  validate FILE, print every error as FILE:LINE:COL: ...,\n"
 	    "                           exit 0 when it is valid, 1 when not\n"
 	    "  -v, --verbose            also log debug messages\n"
 	    "  -V, --version            print the version and exit\n"
 	    "  -h, --help               print this help and exit\n"
+	    "\n"
+	    "krbwatch probe runs every probe once, now, prints each step and what a failure means,\n"
+	    "and exits 0 only when every step passed (krbwatch probe --help).\n"
 	    "\n"
 	    "Signals: SIGHUP reloads the configuration (a bad file keeps the running one),\n"
 	    "SIGTERM and SIGINT stop.  See krbwatch(8) and krbwatch.yml(5).\n");
@@ -56,10 +60,12 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *conf_path = DEFAULT_CONFIG, *check = NULL;
+	const char *conf_path = KW_DEFAULT_CONFIG, *check = NULL;
 	struct kw_config *conf;
 	int ch, verbose = 0;
 
+	if (argc > 1 && strcmp(argv[1], "probe") == 0)
+		return probe_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:t:vVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

@@ -116,6 +116,12 @@ sched_build(struct sched *s, const struct kw_config *conf)
 		struct probe_job *j = s->jobs[i];
 
 		j->anchor = now;
+		if (s->d->once) {
+			/* all at once: a diagnosis wants its answer now, and runs each job only once */
+			struct timeval tv = { 0, 0 };
+			evtimer_add(j->timer, &tv);
+			continue;
+		}
 		ts_add_ms(&j->anchor, slot * i + (slot ? arc4random_uniform((uint32_t)slot) : 0));
 		job_arm(j);
 	}
@@ -181,11 +187,13 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 		probe_done(j, KW_R_TIMEOUT, "still running when its next turn came");
 	}
 	ts_add_ms(&j->anchor, j->conf->interval_ms);
-	job_arm(j);
+	if (!j->d->once)
+		job_arm(j);
 
 	clock_gettime(CLOCK_MONOTONIC, &j->started);
 	j->running = 1;
 	j->run = NULL;
+	j->failed_step[0] = '\0';
 	struct timeval tv = ms_tv(j->conf->timeout_ms);
 	evtimer_add(j->deadline, &tv);
 	if (j->ops->start(j) == -1 && j->running)
@@ -201,6 +209,12 @@ job_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!j->running)
 		return;
+	if (j->ops->expire != NULL) {
+		j->ops->expire(j);
+		if (j->running)
+			fatalx("probe %s/%s did not end at its deadline", j->ops->name, j->region->name);
+		return;
+	}
 	j->ops->cancel(j);
 	probe_done(j, KW_R_TIMEOUT, "no answer within the %llu ms deadline",
 	    (unsigned long long)j->conf->timeout_ms);
@@ -230,6 +244,21 @@ probe_base(const struct probe_job *j)
 }
 
 void
+probe_trace(const struct probe_job *j, const char *kind, const char *step, enum kw_reason reason,
+    double seconds, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	if (j->d->trace == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	j->d->trace(j->d->trace_arg, j, kind, step, (int)reason, seconds, detail);
+}
+
+void
 probe_done(struct probe_job *j, enum kw_reason reason, const char *fmt, ...)
 {
 	const char *labels[2] = { j->region->name, j->ops->name };
@@ -249,6 +278,8 @@ probe_done(struct probe_job *j, enum kw_reason reason, const char *fmt, ...)
 	j->finished = time(NULL);
 	j->has_result = 1;
 	j->reason = reason;
+	memcpy(j->step, j->failed_step, sizeof j->step);
+	j->failed_step[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(j->detail, sizeof j->detail, fmt, ap);
 	va_end(ap);

@@ -74,12 +74,14 @@ struct stepper {
 	krb5_data out;			/* the request in flight (ours, freed after the reply) */
 	char realm[256];
 	int tcp;			/* the next send goes over TCP (RESPONSE_TOO_BIG) */
-	size_t kdc_index;		/* which KDC of the realm's list is being tried */
+	size_t kdc_first;		/* where in the realm's list this request began */
+	size_t kdc_tries;		/* KDCs that failed it so far */
 	const struct kw_kdcs *kdcs;
 	char kdc_used[64];		/* the KDC that answered last */
 	char etext[128];		/* e-text of the last KRB-ERROR seen */
 	int last_error;			/* its code, 0 if the last reply was not an error */
 	int requests;			/* sent to the user realm, for the referral path */
+	char realms[192];		/* the realms asked, in order, for a referral loop's words */
 	step_done_fn *done;
 	int (*watch)(struct stepper *, const char *realm);
 	void *arg;
@@ -115,6 +117,10 @@ struct chain {
 	size_t nbr, pending;
 	int state;				/* CH_* */
 	struct event *finish;			/* ends the run from the loop, never from a callback chain */
+	char dns_servers[512];			/* the Region's resolvers, for the logins' lookups */
+	/* per KDC list, the KDC that last answered: later requests of the run begin there */
+	struct { const struct kw_kdcs *kdcs; size_t good; } pref[4];
+	size_t npref;
 };
 
 enum { CH_TGT, CH_REFERRAL, CH_BRANCHES, CH_FINISHED };
@@ -129,7 +135,7 @@ static struct {
 
 static struct {
 	struct mfamily *success, *duration, *last_success, *failures, *enctype, *kvno;
-	struct mfamily *login_success, *region_up, *backoff;
+	struct mfamily *login_success, *region_up, *backoff, *announced;
 } m;
 
 static unsigned run_counter;
@@ -206,6 +212,38 @@ engine_service(enum kw_engine e)
 
 /* ---- the stepper --------------------------------------------------------------------------- */
 
+static size_t
+kdc_current(const struct stepper *st)
+{
+	return (st->kdc_first + st->kdc_tries) % st->kdcs->n;
+}
+
+static size_t
+pref_get(const struct chain *ch, const struct kw_kdcs *k)
+{
+	for (size_t i = 0; i < ch->npref; i++)
+		if (ch->pref[i].kdcs == k)
+			return ch->pref[i].good;
+	return 0;
+}
+
+static void
+pref_set(struct chain *ch, const struct kw_kdcs *k, size_t good)
+{
+	size_t i;
+
+	for (i = 0; i < ch->npref; i++)
+		if (ch->pref[i].kdcs == k)
+			break;
+	if (i == ch->npref) {
+		if (ch->npref == sizeof ch->pref / sizeof ch->pref[0])
+			return;
+		ch->npref++;
+	}
+	ch->pref[i].kdcs = k;
+	ch->pref[i].good = good;
+}
+
 static int
 kdc_sockaddr(const struct kw_addr *a, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -241,26 +279,27 @@ static void
 stepper_reply(void *arg, enum kw_reason r, const unsigned char *reply, size_t len)
 {
 	struct stepper *st = arg;
-	const struct kw_addr *kdc = &st->kdcs->addrs[st->kdc_index];
+	const struct kw_addr *kdc = &st->kdcs->addrs[kdc_current(st)];
 	krb5_data in;
 
 	st->req = NULL;
 	if (r != KW_OK) {
 		/* fail over to the next KDC of the realm while the deadline allows */
-		if (st->kdc_index + 1 < st->kdcs->n && probe_remaining(st->ch->job) > 0.05) {
+		if (st->kdc_tries + 1 < st->kdcs->n && probe_remaining(st->ch->job) > 0.05) {
 			log_debug("%s: KDC %s for %s: %s, trying the next one", st->ch->job->region->name,
 			    kdc->host, st->realm, reason_name(r));
-			st->kdc_index++;
+			st->kdc_tries++;
 			stepper_send(st);
 			return;
 		}
 		char detail[256];
-		snprintf(detail, sizeof detail, "no KDC of %s answered (last: %s over %s: %s)",
+		snprintf(detail, sizeof detail, "no KDC of %.100s answered (last: %.64s over %s: %s)",
 		    st->realm, kdc->host, st->tcp ? "TCP" : "UDP", reason_name(r));
 		stepper_fail(st, -1, r, detail);
 		return;
 	}
 	snprintf(st->kdc_used, sizeof st->kdc_used, "%s", kdc->host);
+	pref_set(st->ch, st->kdcs, kdc_current(st));
 	st->last_error = 0;
 	st->etext[0] = '\0';
 	if (len > 0 && reply[0] == 0x7e) {
@@ -286,26 +325,27 @@ static void
 stepper_send(struct stepper *st)
 {
 	struct chain *ch = st->ch;
-	const struct kw_addr *kdc = &st->kdcs->addrs[st->kdc_index];
+	const struct kw_addr *kdc = &st->kdcs->addrs[kdc_current(st)];
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	double left = probe_remaining(ch->job) * 1000;
-	unsigned try_ms = left < KDC_TRY_MS ? (unsigned)left : KDC_TRY_MS;
+	/* a silent KDC may cost a share of the deadline, so that the others still get their turn */
+	double share = (double)ch->job->conf->timeout_ms / (double)(st->kdcs->n + 1);
+	double try = share < KDC_TRY_MS ? share : KDC_TRY_MS;
+	unsigned try_ms = (unsigned)(left < try ? left : try);
 
 	/* the last KDC of the list may use all the time that is left */
-	if (st->kdc_index + 1 == st->kdcs->n)
+	if (st->kdc_tries + 1 == st->kdcs->n)
 		try_ms = (unsigned)left;
 	if (try_ms < 10)
 		try_ms = 10;
 	if (kdc_sockaddr(kdc, kdc->port ? kdc->port : 88, &ss, &sslen) == -1) {
 		char detail[256];
-		snprintf(detail, sizeof detail, "KDC %s of %s: only numeric addresses can be used here",
+		snprintf(detail, sizeof detail, "KDC %.64s of %.100s: only numeric addresses can be used here",
 		    kdc->host, st->realm);
 		stepper_fail(st, -1, KW_R_INTERNAL, detail);
 		return;
 	}
-	if (strcmp(st->realm, ch->user_realm) == 0)
-		st->requests++;
 	st->req = kdc_send(probe_base(ch->job), (struct sockaddr *)&ss, sslen,
 	    st->tcp || st->out.length > UDP_PREFERENCE_LIMIT, (const unsigned char *)st->out.data,
 	    st->out.length, try_ms, stepper_reply, st);
@@ -330,8 +370,12 @@ stepper_step(struct stepper *st, krb5_data *in)
 	struct chain *ch = st->ch;
 	krb5_data realm = { 0 };
 	unsigned int flags = 0;
+	krb5_data empty = { .magic = KV5M_DATA, .length = 0, .data = NULL };
 	krb5_error_code rc;
 
+	/* the first step takes an empty reply, not NULL: MIT reads its length */
+	if (in == NULL)
+		in = &empty;
 	st->out.data = NULL;
 	st->out.length = 0;
 	if (st->icc != NULL)
@@ -342,6 +386,16 @@ stepper_step(struct stepper *st, krb5_data *in)
 	if (rc == KRB5KRB_ERR_RESPONSE_TOO_BIG) {
 		/* the same request is handed back: send it again over TCP, to the same KDC */
 		st->tcp = 1;
+	} else if (rc == KRB5_KDC_UNREACH) {
+		/*
+		 * We carry every request ourselves, so the library never fails to reach a KDC: this is
+		 * its word for a referral that leads back to a realm already asked.
+		 */
+		char detail[256];
+		snprintf(detail, sizeof detail, "referral loop: %.200s", st->realms);
+		krb5_free_data_contents(ch->ctx, &realm);
+		stepper_fail(st, rc, KW_R_REFERRAL_LOOP, detail);
+		return;
 	} else if (rc != 0) {
 		const char *msg = krb5_get_error_message(ch->ctx, rc);
 		char detail[256];
@@ -359,20 +413,28 @@ stepper_step(struct stepper *st, krb5_data *in)
 
 	snprintf(st->realm, sizeof st->realm, "%.*s", (int)realm.length, realm.data ? realm.data : "");
 	krb5_free_data_contents(ch->ctx, &realm);
+	if (!st->tcp) {
+		size_t used = strlen(st->realms);
+		snprintf(st->realms + used, sizeof st->realms - used, "%s%.60s", used ? " -> " : "", st->realm);
+	}
 	if (st->watch != NULL && st->watch(st, st->realm))
 		return;		/* the watcher ended the stepper */
+	/* requests made of the user realm, not sends: failover and TCP resend the same one */
+	if (!st->tcp && strcmp(st->realm, ch->user_realm) == 0)
+		st->requests++;
 	if (!st->tcp) {
 		const struct kw_kdcs *k = kdcs_for(ch, st->realm);
 		if (k == NULL || k->from_dns || k->n == 0) {
 			char detail[256];
-			snprintf(detail, sizeof detail, "no KDC known for realm %s in %s%s", st->realm,
+			snprintf(detail, sizeof detail, "no KDC known for realm %.100s in %.64s%s", st->realm,
 			    ch->job->region->name, k && k->from_dns ? " (kdcs: dns is not used by the chain yet)" : "");
 			stepper_fail(st, -1, k == NULL ? KW_R_NO_REFERRAL : KW_R_INTERNAL, detail);
 			return;
 		}
-		if (k != st->kdcs)
-			st->kdc_index = 0;
+		/* a new request begins with the KDC that answered last in this run */
 		st->kdcs = k;
+		st->kdc_first = pref_get(ch, k);
+		st->kdc_tries = 0;
 	}
 	stepper_send(st);
 }
@@ -422,8 +484,9 @@ stepper_start_tgs(struct stepper *st, krb5_principal server, krb5_flags options)
 	in.server = server;
 	st->kind = KRB5_HOP_TGS;
 	st->kdcs = NULL;
-	st->kdc_index = 0;
+	st->kdc_first = st->kdc_tries = 0;
 	st->kdc_used[0] = '\0';
+	st->realms[0] = '\0';
 	if (krb5_tkt_creds_init(ch->ctx, ch->cc, &in, options, &st->tcc) != 0)
 		return -1;
 	stepper_step(st, NULL);
@@ -452,6 +515,16 @@ login_done(void *arg, const struct login_result *r)
 
 	b->login = NULL;
 	hop_set(&b->login_r, r->reason, since(&b->t0), "%s", r->detail);
+	if (r->announced_spn[0] != '\0') {
+		/* one series per cluster: what the server said last (Aurora's SPN form is undocumented) */
+		const char *any[4] = { b->ch->job->region->name, b->c->name, NULL, NULL };
+		const char *v[4] = { b->ch->job->region->name, b->c->name, r->announced_spn,
+		    r->announced_realm };
+		double old;
+		if (!mfamily_get(m.announced, v, &old))
+			mfamily_drop_match(m.announced, any);
+		mfamily_set(m.announced, v, 1);
+	}
 	branch_end(b);
 }
 
@@ -541,6 +614,8 @@ referral_watch(struct stepper *st, const char *realm)
 	struct branch *b = st->arg;
 	struct chain *ch = b->ch;
 
+	if (st->tcp)
+		return 0;	/* the same request again, over TCP */
 	if (strcmp(realm, ch->user_realm) == 0 && st->requests == 0)
 		return 0;	/* the first request, to the user realm */
 	if (strcmp(realm, ch->db_realm) == 0 && st->requests == 1) {
@@ -614,7 +689,7 @@ branch_next(struct branch *b)
 		double left = probe_remaining(ch->job) * 1000;
 
 		clock_gettime(CLOCK_MONOTONIC, &b->t0);
-		b->login = login_start(probe_base(ch->job), b->c, ch->ccname, b->spn,
+		b->login = login_start(probe_base(ch->job), b->c, ch->ccname, ch->dns_servers, b->spn,
 		    left > 1 ? (unsigned)left : 1, &cb);
 		if (b->login == NULL) {
 			hop_set(&b->login_r, KW_R_INTERNAL, 0, "the login could not start");
@@ -628,6 +703,26 @@ branch_next(struct branch *b)
 }
 
 /* ---- the chain ----------------------------------------------------------------------------- */
+
+/* The Region's resolvers as c-ares takes them: "10.0.0.2:53,[fd00::2]:53". */
+static void
+dns_servers_csv(const struct kw_region *r, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < r->nresolvers && off < len; i++) {
+		const struct kw_addr *a = &r->resolvers[i];
+		int n = snprintf(buf + off, len - off, "%s%s%s%s:%u", i ? "," : "",
+		    strchr(a->host, ':') ? "[" : "", a->host, strchr(a->host, ':') ? "]" : "",
+		    a->port ? a->port : 53);
+		if (n < 0 || (size_t)n >= len - off) {
+			buf[off] = '\0';	/* keep the servers that fit */
+			break;
+		}
+		off += (size_t)n;
+	}
+}
 
 static void
 branches_start(struct chain *ch)
@@ -803,17 +898,47 @@ record_hop(struct chain *ch, const struct kw_cluster *c, enum hop hop, const str
 	}
 }
 
+/* Every hop that ran, for `krbwatch probe`: the shared ones once, then each cluster's. */
+static void
+trace_run(const struct chain *ch)
+{
+	const struct probe_job *job = ch->job;
+	char step[128];
+
+	for (int h = HOP_TGT; h <= HOP_REFERRAL; h++)
+		if (ch->hops[h].ran)
+			probe_trace(job, hop_names[h], hop_names[h], ch->hops[h].reason,
+			    ch->hops[h].duration, "%s", ch->hops[h].detail);
+	for (size_t i = 0; i < ch->nbr; i++) {
+		const struct branch *b = &ch->br[i];
+		const struct { const char *kind, *what; const struct hop_result *r; } st[] = {
+			{ "referral", "referral path", &b->referral_path },
+			{ "service_ticket", "service_ticket", &b->service },
+			{ "login", "login", &b->login_r },
+		};
+		for (size_t k = 0; k < sizeof st / sizeof st[0]; k++) {
+			if (!st[k].r->ran)
+				continue;
+			snprintf(step, sizeof step, "%.64s %s", b->c->name, st[k].what);
+			probe_trace(job, st[k].kind, step, st[k].r->reason, st[k].r->duration, "%s",
+			    st[k].r->detail);
+		}
+	}
+}
+
 static void
 chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct chain *ch = arg;
 	struct probe_job *job = ch->job;
+	struct hop_result first;		/* a copy: the per-cluster referral below is a local */
 	const struct hop_result *first_bad = NULL;
 	const char *first_hop = NULL, *first_cluster = NULL;
 	int all_login = 1;
 
 	(void)fd;
 	(void)what;
+	trace_run(ch);
 	for (size_t i = 0; i < ch->nbr; i++) {
 		struct branch *b = &ch->br[i];
 		struct hop_result ref = ch->hops[HOP_REFERRAL];
@@ -833,7 +958,8 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 
 			/* a hop that never ran (an earlier one broke) did not succeed either */
 			if (r->ran && r->reason != KW_OK && first_bad == NULL) {
-				first_bad = r;
+				first = *r;
+				first_bad = &first;
 				first_hop = hop_names[h];
 				first_cluster = b->c->name;
 			}
@@ -858,11 +984,14 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 	enum kw_reason reason = first_bad ? first_bad->reason : KW_OK;
 	char detail[256];
 	if (first_bad)
-		snprintf(detail, sizeof detail, "%s%s%s: %s", first_cluster, *first_cluster ? " " : "",
+		snprintf(detail, sizeof detail, "%.64s%s%.16s: %.150s", first_cluster, *first_cluster ? " " : "",
 		    first_hop, first_bad->detail);
 	else
 		snprintf(detail, sizeof detail, "every hop of %zu cluster%s ok", ch->nbr,
 		    ch->nbr == 1 ? "" : "s");
+	if (first_bad)
+		snprintf(job->failed_step, sizeof job->failed_step, "%.64s%s%.16s", first_cluster,
+		    *first_cluster ? " " : "", first_hop);
 	chain_end(ch);
 	probe_done(job, reason, "%s", detail);
 }
@@ -927,6 +1056,7 @@ chain_start(struct probe_job *job)
 		goto fail;
 	}
 	ch->user_realm = strchr(conf->principal, '@') + 1;
+	dns_servers_csv(job->region, ch->dns_servers, sizeof ch->dns_servers);
 	ch->st.ch = ch;
 	ch->nbr = job->region->nclusters;
 	ch->br = xcalloc(ch->nbr ? ch->nbr : 1, sizeof *ch->br);
@@ -978,6 +1108,54 @@ chain_cancel(struct probe_job *job)
 	chain_free(ch);
 }
 
+/* What a stepper was waiting for when the deadline came, in words. */
+static void
+stepper_timeout(struct stepper *st, struct hop_result *h, const struct timespec *t0, const char *what)
+{
+	const char *kdc = st->kdcs && st->kdcs->n ? st->kdcs->addrs[kdc_current(st)].host : "";
+
+	hop_set(h, KW_R_TIMEOUT, since(t0), "%s: no answer within the deadline%s%.64s%s%.100s%s", what,
+	    *kdc ? " (waiting for KDC " : "", kdc, *kdc ? " of " : "", *kdc ? st->realm : "",
+	    *kdc ? ")" : "");
+}
+
+/* The deadline: the hop in flight timed out; report every hop as far as the run got. */
+static void
+chain_expire(struct probe_job *job)
+{
+	struct chain *ch = job->run;
+
+	if (ch == NULL) {
+		probe_done(job, KW_R_TIMEOUT, "no answer within the deadline");
+		return;
+	}
+	switch (ch->state) {
+	case CH_TGT:
+		stepper_timeout(&ch->st, &ch->hops[HOP_TGT], &ch->t0, job->conf->principal);
+		break;
+	case CH_REFERRAL:
+		stepper_timeout(&ch->st, &ch->hops[HOP_REFERRAL], &ch->t0, "the referral");
+		break;
+	default:
+		for (size_t i = 0; i < ch->nbr; i++) {
+			struct branch *b = &ch->br[i];
+
+			if (b->ended)
+				continue;
+			if (b->state == BR_REFERRAL_PATH)
+				stepper_timeout(&b->st, &b->referral_path, &b->t0, "the referral path");
+			else if (b->state == BR_SERVICE_TICKET)
+				stepper_timeout(&b->st, &b->service, &b->t0, b->spn);
+			else if (b->state == BR_LOGIN && b->login != NULL && b->st.tcc != NULL)
+				stepper_timeout(&b->st, &b->login_r, &b->t0, "the ticket the server announced");
+			else
+				hop_set(&b->login_r, KW_R_TIMEOUT, since(&b->t0),
+				    "%s:%u: no login within the deadline", b->c->host, b->c->port);
+		}
+	}
+	chain_finish_cb(-1, 0, ch);
+}
+
 static void
 chain_init(struct metrics *reg)
 {
@@ -986,6 +1164,7 @@ chain_init(struct metrics *reg)
 	static const char *const enc_l[] = { "aws_region", "db_cluster", "hop", "enctype" };
 	static const char *const cl_l[] = { "aws_region", "db_cluster" };
 	static const char *const r_l[] = { "aws_region" };
+	static const char *const ann_l[] = { "aws_region", "db_cluster", "spn", "realm" };
 
 	m.success = metrics_family(reg, "krbwatch_hop_success",
 	    "Whether the hop of the login path succeeded in the last run (tgt, referral, service_ticket, login).",
@@ -1011,6 +1190,9 @@ chain_init(struct metrics *reg)
 	    "Seconds until the next AS exchange while backing off after preauth_failed or client_revoked (0: not backing off).",
 	    METRIC_GAUGE, 0, NULL);
 	mfamily_set(m.backoff, NULL, 0);
+	m.announced = metrics_family(reg, "krbwatch_login_announced_spn_info",
+	    "The service principal (and, for MySQL authentication_kerberos, the realm) the database server announced in its last login.",
+	    METRIC_GAUGE, 4, ann_l);
 }
 
 const struct probe_ops probe_chain = {
@@ -1019,4 +1201,5 @@ const struct probe_ops probe_chain = {
 	.init = chain_init,
 	.start = chain_start,
 	.cancel = chain_cancel,
+	.expire = chain_expire,
 };

@@ -244,6 +244,10 @@ publish(struct dns_run *r)
 		mfamily_set(m_records, v, (double)l->records);
 		if (why != KW_OK)
 			mfamily_add(m_failures, v, 1);
+		probe_trace(r->job, "dns", q->name, why, l->answered ? l->duration : since(&l->sent),
+		    "%s %s via %s: %s%s%s, %d record%s", q->name, dns_rrtype_name(q->rrtype), v[1],
+		    why == KW_OK ? "ok" : reason_name(why), why == KW_OK ? "" : " - ",
+		    why == KW_OK ? "" : ares_strerror(l->status), (int)l->records, l->records == 1 ? "" : "s");
 	}
 }
 

@@ -719,6 +719,9 @@ run_record(struct kdc_run *run)
 			mfamily_set(m.rtt, v, t->rtt);
 		else
 			mfamily_add(m.failures, f, 1);
+		probe_trace(run->job, "kdc", t->host, t->reason, t->reason == KW_OK ? t->rtt : 0,
+		    "%s KDC %s %s/%s: %s%s%s", t->realm, t->host, proto_name(t), t->port_l,
+		    t->reason == KW_OK ? "up" : reason_name(t->reason), t->why[0] ? " - " : "", t->why);
 	}
 	/* one clock sample per KDC: UDP's port-88 reply if there was one, else TCP's */
 	for (size_t i = 0; i < run->nt; i++) {

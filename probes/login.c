@@ -9,14 +9,14 @@
 
 struct login *
 login_start(struct event_base *base, const struct kw_cluster *c, const char *ccache,
-    const char *spn, unsigned timeout_ms, const struct login_callbacks *cb)
+    const char *dns_servers, const char *spn, unsigned timeout_ms, const struct login_callbacks *cb)
 {
 	switch (c->engine) {
 	case KW_ENGINE_MYSQL:
 	case KW_ENGINE_MARIADB:
-		return login_mysql_start(base, c, ccache, spn, timeout_ms, cb);
+		return login_mysql_start(base, c, ccache, dns_servers, spn, timeout_ms, cb);
 	case KW_ENGINE_POSTGRESQL:
-		return login_pg_start(base, c, ccache, spn, timeout_ms, cb);
+		return login_pg_start(base, c, ccache, dns_servers, spn, timeout_ms, cb);
 	}
 	fatalx("login_start: unknown engine %d", (int)c->engine);
 }

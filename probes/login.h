@@ -38,12 +38,14 @@ struct login_callbacks {
 };
 
 /*
- * Starts the login to cluster c.  ccache names the MEMORY: cache with the tickets; spn is the
- * principal the chain fetched a ticket for (the login compares it with what the server
- * announces).  Returns NULL (and calls nothing) only when it could not even begin.
+ * Starts the login to cluster c.  ccache names the MEMORY: cache with the tickets; dns_servers
+ * the Region's resolvers as c-ares takes them ("10.0.0.2:53,[fd00::2]:53"; NULL: the system's),
+ * so that one Region's DNS never decides another Region's login; spn is the principal the chain
+ * fetched a ticket for (the login compares it with what the server announces).  Returns NULL
+ * (and calls nothing) only when it could not even begin.
  */
 struct login *login_start(struct event_base *, const struct kw_cluster *c, const char *ccache,
-    const char *spn, unsigned timeout_ms, const struct login_callbacks *);
+    const char *dns_servers, const char *spn, unsigned timeout_ms, const struct login_callbacks *);
 /* Ends a login early; no callback runs afterwards. */
 void login_cancel(struct login *);
 /* The answer to need_ticket: KW_OK when the ticket is now in the cache. */

@@ -12,13 +12,13 @@
 
 /* MySQL authentication_kerberos and MariaDB auth_gssapi (login_mysql.c) */
 struct login *login_mysql_start(struct event_base *, const struct kw_cluster *, const char *ccache,
-    const char *spn, unsigned timeout_ms, const struct login_callbacks *);
+    const char *dns_servers, const char *spn, unsigned timeout_ms, const struct login_callbacks *);
 void login_mysql_cancel(struct login *);
 void login_mysql_ticket_ready(struct login *, enum kw_reason);
 
 /* PostgreSQL through libpq's asynchronous connect (login_pg.c) */
 struct login *login_pg_start(struct event_base *, const struct kw_cluster *, const char *ccache,
-    const char *spn, unsigned timeout_ms, const struct login_callbacks *);
+    const char *dns_servers, const char *spn, unsigned timeout_ms, const struct login_callbacks *);
 void login_pg_cancel(struct login *);
 void login_pg_ticket_ready(struct login *, enum kw_reason);
 /* 1 when l is a running PostgreSQL login (one login_pg_start returned and that has not ended). */

@@ -606,6 +606,7 @@ struct login {
 	struct login_callbacks cb;
 	enum kw_engine engine;
 	char *name, *host, *user, *expect_user, *tls_ca, *ccache, *spn;
+	char *dns_servers;		/* the Region's resolvers for c-ares, NULL: the system's */
 	uint16_t port;
 	enum kw_tls_mode tls_mode;
 	unsigned timeout_ms;
@@ -727,6 +728,7 @@ login_free(struct login *l)
 	free(l->expect_user);
 	free(l->tls_ca);
 	free(l->ccache);
+	free(l->dns_servers);
 	free(l->spn);
 	free(l);
 }
@@ -1518,6 +1520,11 @@ start_resolve(struct login *l)
 		finish(l, KW_R_INTERNAL, "ares_init_options: %s", ares_strerror(r));
 		return;
 	}
+	if (l->dns_servers != NULL &&
+	    (r = ares_set_servers_ports_csv(l->ares, l->dns_servers)) != ARES_SUCCESS) {
+		finish(l, KW_R_INTERNAL, "resolvers %s: %s", l->dns_servers, ares_strerror(r));
+		return;
+	}
 	l->ares_timer = evtimer_new(l->base, ares_timer_cb, l);
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
@@ -1530,7 +1537,7 @@ start_resolve(struct login *l)
 /* Starts at once what can start; anything that ends the login now reports from the loop. */
 struct login *
 login_mysql_start(struct event_base *base, const struct kw_cluster *c, const char *ccache,
-    const char *spn, unsigned timeout_ms, const struct login_callbacks *cb)
+    const char *dns_servers, const char *spn, unsigned timeout_ms, const struct login_callbacks *cb)
 {
 	struct login *l;
 	struct timeval tv;
@@ -1550,6 +1557,7 @@ login_mysql_start(struct event_base *base, const struct kw_cluster *c, const cha
 	l->expect_user = c->expect_user != NULL ? xstrdup(c->expect_user) : NULL;
 	l->tls_ca = c->tls_ca != NULL ? xstrdup(c->tls_ca) : NULL;
 	l->ccache = xstrdup(ccache);
+	l->dns_servers = dns_servers != NULL ? xstrdup(dns_servers) : NULL;
 	l->spn = spn != NULL ? xstrdup(spn) : NULL;
 	l->port = c->port ? c->port : 3306;
 	l->tls_mode = c->tls_mode;

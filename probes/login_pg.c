@@ -66,6 +66,7 @@ struct login {
 	int cancelled;
 
 	char *host, *hostaddr, *port, *dbname, *user, *expect_user, *sslmode, *sslrootcert;
+	char *dns_servers;		/* the Region's resolvers for c-ares, NULL: the system's */
 	char *krbsrvname, *spn, *ccache;
 	char connect_timeout[16];
 
@@ -171,6 +172,7 @@ pg_free(struct login *l)
 	free(l->krbsrvname);
 	free(l->spn);
 	free(l->ccache);
+	free(l->dns_servers);
 	free(l->ares_addr);
 	free(l);
 }
@@ -738,6 +740,11 @@ pg_resolve_begin(struct login *l)
 		pg_finish(l, KW_R_INTERNAL, "resolving %s: %s", l->host, ares_strerror(rc));
 		return;
 	}
+	if (l->dns_servers != NULL &&
+	    (rc = ares_set_servers_ports_csv(l->ares, l->dns_servers)) != ARES_SUCCESS) {
+		pg_finish(l, KW_R_INTERNAL, "resolvers %s: %s", l->dns_servers, ares_strerror(rc));
+		return;
+	}
 	if ((l->ares_timer = event_new(l->evb, -1, 0, pg_ares_event, l)) == NULL)
 		fatalx("event_new failed");
 	l->ares_status = -1;
@@ -822,7 +829,7 @@ pg_service(const char *spn)
 
 struct login *
 login_pg_start(struct event_base *evb, const struct kw_cluster *c, const char *ccache,
-    const char *spn, unsigned timeout_ms, const struct login_callbacks *cb)
+    const char *dns_servers, const char *spn, unsigned timeout_ms, const struct login_callbacks *cb)
 {
 	struct login *l;
 	struct timeval tv;
@@ -861,6 +868,7 @@ login_pg_start(struct event_base *evb, const struct kw_cluster *c, const char *c
 	else	/* what need_ticket asks for: the chain picks the realm */
 		xasprintf(&l->spn, "%s/%s", l->krbsrvname, c->host);
 	l->ccache = xstrdup(ccache);
+	l->dns_servers = dns_servers != NULL ? xstrdup(dns_servers) : NULL;
 	/* only a backstop (libpq ignores it in PQconnectPoll); our deadline decides */
 	snprintf(l->connect_timeout, sizeof l->connect_timeout, "%u", timeout_ms / 1000 + 2);
 

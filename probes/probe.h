@@ -64,6 +64,11 @@ struct probe_ops {
 	int (*start)(struct probe_job *);
 	/* Ends a run early (deadline, shutdown, reload): release everything, no probe_done. */
 	void (*cancel)(struct probe_job *);
+	/*
+	 * Optional: the deadline passed.  Ends the run now, with probe_done(), reporting what it
+	 * learnt so far (the step in flight as "timeout").  NULL: cancel, then a plain timeout.
+	 */
+	void (*expire)(struct probe_job *);
 };
 
 extern const struct probe_ops *const probe_table[];
@@ -87,11 +92,23 @@ struct probe_job {
 	int has_result;
 	enum kw_reason reason;
 	char detail[256];
+	char step[96];				/* which part failed ("db-east service_ticket"); ""
+						   names the kind */
+	char failed_step[96];			/* set by the kind before probe_done, which makes
+						   it the result's step */
 	double duration;			/* seconds */
 	time_t finished;			/* wall clock */
 	time_t last_ok;
 	unsigned failures;			/* consecutive */
 };
+
+/*
+ * One step of a run, for `krbwatch probe`: step names it ("tgt", "db-east service_ticket",
+ * "kdc 10.0.1.10 udp/88"), kind says what sort of step it is for the explanations ("dns", "kdc",
+ * "tgt", "referral", "service_ticket", "login").  Costs nothing when nobody listens (the daemon).
+ */
+void probe_trace(const struct probe_job *, const char *kind, const char *step, enum kw_reason,
+    double seconds, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 /* The one completion path of a run. */
 void probe_done(struct probe_job *, enum kw_reason, const char *fmt, ...)

@@ -5,9 +5,11 @@
 
 extern const struct probe_ops probe_dns;
 extern const struct probe_ops probe_kdc;
+extern const struct probe_ops probe_chain;
 
 const struct probe_ops *const probe_table[] = {
 	&probe_dns,
 	&probe_kdc,
+	&probe_chain,
 	NULL
 };

@@ -46,7 +46,7 @@ until get /-/ready >/dev/null 2>&1; do
 done
 
 summary() {
-	get /metrics | grep -E '^krbwatch_(region_auth_up|hop_success|login_success|kdc_up|dns_lookup_success|probe_failures_total|config_last_reload_success|build_info)' |
+	get /metrics | grep -E '^krbwatch_(region_auth_up|login_success|probe_failures_total|config_last_reload_success|build_info)|^krbwatch_hop_success.* 0$' |
 		awk '{ printf "  %-100s %s\n", $1, $2 }'
 	echo "  STATUS: $(get / | sed -n 's/^<p>\(.*\)<\/p>$/\1/p' | head -1)"
 }
@@ -66,6 +66,11 @@ echo "== fault: us-west-2's copy of the trust key missed a rotation (tests/lab/l
 "$lab" fault trust-broken us-west-2 >/dev/null
 sleep 5	# a few probe intervals (2 s each), for the demo's reader; tests wait on conditions
 summary
+
+echo
+echo "== what an operator runs on the bastion: krbwatch probe --region us-west-2"
+in_client "$bin" probe -c "$KW_LAB_CONFIG" --region us-west-2
+echo "   (exit $?)"
 
 echo
 echo "== healed (tests/lab/lab heal)"

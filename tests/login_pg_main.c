@@ -203,7 +203,7 @@ main(int argc, char **argv)
 	memset(&cb, 0, sizeof cb);
 	cb.done = done;
 	cb.need_ticket = fetch_file ? need_ticket : NULL;
-	login = login_start(evb, &c, MEM_CCACHE, spn, timeout_ms, &cb);
+	login = login_start(evb, &c, MEM_CCACHE, getenv("KW_DNS_SERVERS"), spn, timeout_ms, &cb);
 	if (login == NULL) {
 		fprintf(stderr, "login_start failed\n");
 		return 2;

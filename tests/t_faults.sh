@@ -1,0 +1,460 @@
+#!/bin/sh
+# krbwatch against the lab, with real faults: what each one changes in /metrics and on the status
+# page, and what it leaves alone.
+#
+# One lab (namespaces tfa-*), one krbwatch in the us-east-1 client namespace watching both
+# Regions every second.  For each fault: inject it, wait until every probe of both Regions has
+# run twice since (no sleeps: the probes' own run counters), then assert the series a user would
+# look at — the hop, its reason, the KDC or resolver — and that the other Region's series did not
+# move; heal, and wait until both Regions are healthy again.  Covers the DNS and KDC probes
+# (issue 4), the chain (issue 5) and the logins (issue 6).
+
+. "$(dirname "$0")/lib.sh"
+
+LAB=$KW_TOP/tests/lab/lab
+E=us-east-1
+W=us-west-2
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "ok - # SKIP the lab needs root (network namespaces)"
+	exit 0
+fi
+
+export KW_LAB_NS=${KW_FAULTS_NS:-tfa}
+export KW_LAB_DIR=/tmp/krbwatch-lab-$KW_LAB_NS
+LOG=$KW_TMP/lab.log
+M=$KW_TMP/metrics
+B=$KW_TMP/before
+KWLOG=$KW_TMP/krbwatch.log
+CONF=$KW_TMP/krbwatch.yml
+
+if [ -e "$KW_LAB_DIR/state" ] || ip netns list 2>/dev/null | grep -q "^$KW_LAB_NS-"; then
+	"$LAB" down >/dev/null 2>&1
+fi
+
+kw_pid=""
+teardown() {
+	if [ -n "$kw_pid" ] && kill -0 "$kw_pid" 2>/dev/null; then
+		kill -TERM "$kw_pid"; wait "$kw_pid" 2>/dev/null
+	fi
+	"$LAB" down >>"$LOG" 2>&1
+	if [ "$KW_FAILED" -ne 0 ]; then
+		echo "# last lines of krbwatch's log:"
+		grep -v ' debug: ' "$KWLOG" 2>/dev/null | tail -n 25 | sed 's/^/#   /'
+	fi
+}
+at_exit teardown
+
+if ! "$LAB" up >>"$LOG" 2>&1; then
+	not_ok "lab up"; tail -n 20 "$LOG" | sed 's/^/#   /'; exit 1
+fi
+eval "$("$LAB" env)"
+
+# Every second, a short deadline: a fault shows within a few seconds.
+sed -e 's/^interval: .*/interval: 1s/' -e 's/^timeout: .*/timeout: 900ms/' "$KW_LAB_CONFIG" >"$CONF"
+
+"$LAB" exec $E "$KW_BIN" -c "$CONF" -v 2>"$KWLOG" &
+kw_pid=$!
+
+get() { "$LAB" exec $E curl -fsS --max-time 3 "http://$KW_LAB_LISTEN$1"; }
+snap() { get /metrics >"$1.new" 2>/dev/null && mv "$1.new" "$1"; }
+# v SERIES [FILE]: the value of one series, exactly as written
+v() { awk -v s="$1" 'index($0, s " ") == 1 { print $2 }' "${2:-$M}"; }
+# series matching a grep -E pattern, "name{labels} value" lines
+sel() { grep -E "$1" "${2:-$M}"; }
+runs() { v "krbwatch_probe_runs_total{aws_region=\"$1\",probe=\"$2\"}" "${3:-$M}"; }
+
+check "krbwatch becomes ready in the lab (every probe ran once)" wait_for 20 get /-/ready
+
+# settle: every probe of both Regions has completed two runs that began after now.
+settle() {
+	snap "$B"
+	_want=""
+	for r in $E $W; do for p in dns kdc chain; do
+		_want="$_want $r $p $(( $(runs $r $p "$B") + 2 ))"
+	done; done
+	# shellcheck disable=SC2086
+	wait_for 30 settled $_want
+	snap "$M"
+}
+settled() {
+	snap "$M" || return 1
+	while [ $# -ge 3 ]; do
+		[ "$(runs "$1" "$2")" -ge "$3" ] 2>/dev/null || return 1
+		shift 3
+	done
+}
+
+# hops_ok REGION: every hop of every cluster of REGION succeeded, and the Region is up
+hops_ok() {
+	[ "$(v "krbwatch_region_auth_up{aws_region=\"$1\"}")" = 1 ] &&
+	[ "$(sel "^krbwatch_hop_success\\{aws_region=\"$1\"" | grep -c ' 1$')" -eq 12 ] &&
+	! sel "^krbwatch_hop_success\\{aws_region=\"$1\"" | grep -q ' 0$'
+}
+# failures REGION FILE: the Region's failure counters, all kinds, as "series value" lines
+failures() { grep -E "^krbwatch_[a-z_]*failures_total\\{aws_region=\"$1\"" "$2" | sort; }
+
+# untouched REGION WHAT: the Region's hops all pass and no failure counter of it moved
+untouched() {
+	if hops_ok "$1" && [ "$(failures "$1" "$B")" = "$(failures "$1" "$M")" ]; then
+		ok "$2: $1 untouched"
+	else
+		not_ok "$2: $1 untouched"
+		diff "$B" "$M" | grep "aws_region=\"$1\"" | grep -E 'failures_total|success.* 0$' | head -n 8 | sed 's/^/#   /'
+	fi
+}
+# hop REGION CLUSTER HOP: the hop_success value
+hop() { v "krbwatch_hop_success{aws_region=\"$1\",db_cluster=\"$2\",hop=\"$3\"}"; }
+# grew REGION CLUSTER HOP REASON: that hop failed with that reason since the snapshot before
+grew() {
+	_s="krbwatch_hop_failures_total{aws_region=\"$1\",db_cluster=\"$2\",hop=\"$3\",reason=\"$4\"}"
+	[ "$(v "$_s")" -gt "$(v "$_s" "$B" | grep . || echo 0)" ] 2>/dev/null
+}
+# check_hop WHAT REGION CLUSTER HOP REASON: the hop fails now, with that reason
+check_hop() {
+	if [ "$(hop "$2" "$3" "$4")" = 0 ] && grew "$2" "$3" "$4" "$5"; then ok "$1"; else
+		not_ok "$1"
+		sel "^krbwatch_hop_(success|failures_total)\\{aws_region=\"$2\",db_cluster=\"$3\"" | sed 's/^/#   /'
+	fi
+}
+# the clusters of a Region, and a check over all of them
+clusters() { case $1 in $E) echo "mariadb-use1 postgres-use1 mysql-use1" ;; *) echo "mariadb-usw2 postgres-usw2 mysql-usw2" ;; esac; }
+check_hop_all() {
+	for _c in $(clusters "$2"); do check_hop "$1 ($_c)" "$2" "$_c" "$3" "$4"; done
+}
+
+# kprobe ARGS: krbwatch probe in the client namespace; output in $KW_TMP/probe.out, exit in $prc
+kprobe() {
+	"$LAB" exec $E "$KW_BIN" probe -c "$CONF" "$@" >"$KW_TMP/probe.out" 2>"$KW_TMP/probe.err"
+	prc=$?
+}
+probe_has() { grep -qF -- "$1" "$KW_TMP/probe.out"; }
+json_q() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($1)" "$KW_TMP/probe.out"; }
+
+inject() {
+	if "$LAB" fault "$@" >>"$LOG" 2>&1; then settle; return 0; fi
+	not_ok "fault $* injected"; return 1
+}
+heal() {
+	"$LAB" heal >>"$LOG" 2>&1 || not_ok "$1: heal"
+	if wait_for "${2:-30}" healthy_now; then
+		ok "$1: both Regions healthy again after heal"
+	else
+		not_ok "$1: both Regions healthy again after heal"
+		sel '^krbwatch_(hop_success|region_auth_up).* 0$' | head -n 6 | sed 's/^/#   /'
+	fi
+}
+healthy_now() { settle >/dev/null 2>&1 && hops_ok $E && hops_ok $W; }
+
+# ---------------------------------------------------------------------------------------------
+# healthy
+
+settle
+for r in $E $W; do
+	check_eq "healthy: $r authentication is up" 1 "$(v "krbwatch_region_auth_up{aws_region=\"$r\"}")"
+	check "healthy: every hop of $r's 3 clusters succeeds (tgt, referral, service_ticket, login)" hops_ok $r
+	check_eq "healthy: every DNS lookup of $r succeeds" "" \
+		"$(sel "^krbwatch_dns_lookup_success\\{aws_region=\"$r\"" | grep -v ' 1$')"
+	check "healthy: $r resolves 21 names through each of its 2 resolvers" \
+		[ "$(sel "^krbwatch_dns_lookup_success\\{aws_region=\"$r\"" | grep -c ' 1$')" -eq 42 ]
+	check_eq "healthy: all 16 KDC endpoints of $r are up (4 DCs x udp/tcp x 88/464)" 16 \
+		"$(sel "^krbwatch_kdc_up\\{aws_region=\"$r\"" | grep -c ' 1$')"
+	check "healthy: $r's KDC round trips are plausible (0 < rtt < 0.5 s)" \
+		awk -v r="$r" 'index($0, "krbwatch_kdc_rtt_seconds{aws_region=\"" r "\"") == 1 { n++; if ($2 <= 0 || $2 >= 0.5) bad++ }
+			END { exit !(n == 16 && bad == 0) }' "$M"
+	check "healthy: $r's KDC clocks agree with ours within 2 s" \
+		awk -v r="$r" 'index($0, "krbwatch_kdc_clock_skew_seconds{aws_region=\"" r "\"") == 1 { n++; if ($2 > 2 || $2 < -2) bad++ }
+			END { exit !(n == 4 && bad == 0) }' "$M"
+	check_eq "healthy: $r's referral ticket is aes256" 1 \
+		"$(v "krbwatch_ticket_enctype_info{aws_region=\"$r\",db_cluster=\"$(clusters $r | cut -d' ' -f1)\",hop=\"referral\",enctype=\"aes256-cts-hmac-sha1-96\"}")"
+done
+check_eq "healthy: the referral kvno is the same in both Regions" \
+	"$(v "krbwatch_ticket_kvno{aws_region=\"$E\",db_cluster=\"mariadb-use1\",hop=\"referral\"}")" \
+	"$(v "krbwatch_ticket_kvno{aws_region=\"$W\",db_cluster=\"mariadb-usw2\",hop=\"referral\"}")"
+check_eq "healthy: the monitoring principal is not backing off" 0 "$(v krbwatch_identity_backoff_seconds)"
+check_eq "healthy: the SPN and realm the MySQL peer announces are exported" 1 \
+	"$(v "krbwatch_login_announced_spn_info{aws_region=\"$E\",db_cluster=\"mysql-use1\",spn=\"mysql/$KW_LAB_USE1_MYSQL_HOST@$KW_LAB_REALM_DB\",realm=\"$KW_LAB_REALM_USER\"}")"
+check_eq "healthy: ... and the SPN MariaDB announces" 1 \
+	"$(sel "^krbwatch_login_announced_spn_info\\{aws_region=\"$W\",db_cluster=\"mariadb-usw2\",spn=\"mariadb/$KW_LAB_USW2_DB_HOST@$KW_LAB_REALM_DB\"" | wc -l)"
+check "healthy: the status page says both Regions are ok" sh -c \
+	"\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/ | grep -q '<p>$E: ok; $W: ok</p>'"
+
+kprobe
+check_eq "krbwatch probe, healthy: exit 0" 0 "$prc"
+check "krbwatch probe, healthy: says every step passed" probe_has "every step passed"
+check "krbwatch probe, healthy: lists each cluster's hops" sh -c \
+	"grep -c -E '^  ok +(mariadb|postgres|mysql)-us(e1|w2) (referral path|service_ticket|login) ' '$KW_TMP/probe.out' | grep -qx 18"
+kprobe --json
+check_eq "krbwatch probe --json, healthy: ok is true for both Regions" "True True True" \
+	"$(json_q '" ".join(str(x) for x in [d["ok"]] + [r["ok"] for r in d["regions"]])')"
+kprobe --region nowhere
+check_eq "krbwatch probe --region nowhere: exit 2" 2 "$prc"
+check "krbwatch probe --region nowhere: says so" grep -q 'no Region "nowhere"' "$KW_TMP/probe.err"
+
+# ---------------------------------------------------------------------------------------------
+# DNS and KDC probes (issue 4)
+
+n="one Region KDC down (kdc-down use1-dc2)"
+if inject kdc-down use1-dc2; then
+	for p in udp tcp; do
+		check_eq "$n: kdc_up 0 for 10.211.0.12 $p/88" 0 \
+			"$(v "krbwatch_kdc_up{aws_region=\"$E\",realm=\"$KW_LAB_REALM_DB\",kdc=\"$KW_LAB_USE1_DC2\",proto=\"$p\",port=\"88\"}")"
+		check "$n: counted as refused on $p/88 (a process down, not dropped packets)" [ \
+			"$(v "krbwatch_kdc_failures_total{aws_region=\"$E\",realm=\"$KW_LAB_REALM_DB\",kdc=\"$KW_LAB_USE1_DC2\",proto=\"$p\",port=\"88\",reason=\"refused\"}")" -gt 0 ]
+	done
+	check_eq "$n: kpasswd on that DC is still up (udp/464)" 1 \
+		"$(v "krbwatch_kdc_up{aws_region=\"$E\",realm=\"$KW_LAB_REALM_DB\",kdc=\"$KW_LAB_USE1_DC2\",proto=\"udp\",port=\"464\"}")"
+	check_eq "$n: exactly 2 of $E's 16 KDC endpoints are down" 2 \
+		"$(sel "^krbwatch_kdc_up\\{aws_region=\"$E\"" | grep -c ' 0$')"
+	check "$n: the chain fails over to dc1: $E still authenticates" hops_ok $E
+	untouched $W "$n"
+fi
+heal "$n"
+
+n="one DC blackholed (blackhole use1-dc1)"
+if inject blackhole use1-dc1; then
+	check_eq "$n: kdc_up 0 for 10.211.0.11 udp/88" 0 \
+		"$(v "krbwatch_kdc_up{aws_region=\"$E\",realm=\"$KW_LAB_REALM_DB\",kdc=\"$KW_LAB_USE1_DC1\",proto=\"udp\",port=\"88\"}")"
+	check "$n: counted as timeout (dropped, not refused)" [ \
+		"$(v "krbwatch_kdc_failures_total{aws_region=\"$E\",realm=\"$KW_LAB_REALM_DB\",kdc=\"$KW_LAB_USE1_DC1\",proto=\"udp\",port=\"88\",reason=\"timeout\"}")" -gt 0 ]
+	check "$n: the chain fails over to dc2 within the deadline" hops_ok $E
+	check "$n: $W's KDC probe keeps its normal latency (< 0.3 s)" awk -v w="$W" \
+		'index($0, "krbwatch_probe_duration_seconds{aws_region=\"" w "\",probe=\"kdc\"}") == 1 { f = 1; if ($2 >= 0.3) exit 1 } END { exit !f }' "$M"
+	check "$n: ... and its cadence (runs went on while $E's KDC waited)" \
+		[ "$(( $(runs $W kdc) - $(runs $W kdc "$B") ))" -ge 2 ]
+	untouched $W "$n"
+fi
+heal "$n"
+
+n="a Region's site blackholed (blackhole use1)"
+if inject blackhole use1; then
+	check_eq "$n: all 4 of $E's port-88 endpoints time out" 4 \
+		"$(sel "^krbwatch_kdc_up\\{aws_region=\"$E\",realm=\"$KW_LAB_REALM_DB\".*port=\"88\"" | grep -c ' 0$')"
+	check_hop_all "$n: $E service_ticket fails with timeout" $E service_ticket timeout
+	check_eq "$n: $E tgt still succeeds (on-prem is reachable)" 1 "$(hop $E mariadb-use1 tgt)"
+	check "$n: the failing hop ends within the deadline (<= 0.95 s)" awk \
+		'index($0, "krbwatch_hop_duration_seconds{aws_region=\"us-east-1\",db_cluster=\"mariadb-use1\",hop=\"service_ticket\"}") == 1 { f = 1; if ($2 > 0.95) exit 1 } END { exit !f }' "$M"
+	check_eq "$n: $E authentication is down" 0 "$(v "krbwatch_region_auth_up{aws_region=\"$E\"}")"
+	check "$n: the status page names the first failing hop" sh -c \
+		"\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/ | grep -E '<p>$E: [^;]*service_ticket' >/dev/null"
+	untouched $W "$n"
+fi
+heal "$n"
+
+n="a Region's resolvers down (dns-down us-east-1)"
+if inject dns-down us-east-1; then
+	check_eq "$n: every lookup through $E's resolvers fails" 0 \
+		"$(sel "^krbwatch_dns_lookup_success\\{aws_region=\"$E\"" | grep -c ' 1$')"
+	check "$n: with reason refused" [ "$(sel "^krbwatch_dns_lookup_failures_total\\{aws_region=\"$E\".*reason=\"refused\"" | wc -l)" -eq 42 ]
+	check_eq "$n: $E logins fail (the database names do not resolve)" 0 "$(v "krbwatch_region_auth_up{aws_region=\"$E\"}")"
+	check_eq "$n: $E's Kerberos hops still pass (KDCs are configured by address)" 1 "$(hop $E mariadb-use1 service_ticket)"
+	untouched $W "$n"
+	check_eq "$n: every lookup of $W still succeeds" "" \
+		"$(sel "^krbwatch_dns_lookup_success\\{aws_region=\"$W\"" | grep -v ' 1$')"
+fi
+heal "$n"
+
+n="on-prem DNS down (dns-down onprem)"
+if inject dns-down onprem; then
+	for r in $E $W; do
+		check "$n: $r's lookups of onprem.example.com fail with servfail" [ \
+			"$(sel "^krbwatch_dns_lookup_success\\{aws_region=\"$r\",[^}]*name=\"[^\"]*onprem.example.com\"" | grep -c ' 0$')" -gt 0 ]
+		check_eq "$n: ... and $r's lookups of awsmad.kerberos.com succeed" "" \
+			"$(sel "^krbwatch_dns_lookup_success\\{aws_region=\"$r\",[^}]*name=\"[^\"]*awsmad.kerberos.com\"" | grep -v ' 1$')"
+		check "$n: $r still authenticates (nothing in the path needs on-prem DNS)" hops_ok $r
+	done
+fi
+heal "$n"
+
+n="a Region KDC's clock skewed (clock-skew use1-dc1 600)"
+if inject clock-skew use1-dc1 600; then
+	check "$n: kdc_clock_skew_seconds of 10.211.0.11 is about 600" awk -v s="krbwatch_kdc_clock_skew_seconds{aws_region=\"$E\",realm=\"$KW_LAB_REALM_DB\",kdc=\"$KW_LAB_USE1_DC1\"}" \
+		'index($0, s " ") == 1 { f = 1; if ($2 < 595 || $2 > 605) exit 1 } END { exit !f }' "$M"
+	check "$n: ... and of 10.211.0.12 about 0" awk -v s="krbwatch_kdc_clock_skew_seconds{aws_region=\"$E\",realm=\"$KW_LAB_REALM_DB\",kdc=\"$KW_LAB_USE1_DC2\"}" \
+		'index($0, s " ") == 1 { f = 1; if ($2 < -2 || $2 > 2) exit 1 } END { exit !f }' "$M"
+	check_hop_all "$n: $E service_ticket fails with clock_skew" $E service_ticket clock_skew
+	untouched $W "$n"
+fi
+heal "$n"
+
+# ---------------------------------------------------------------------------------------------
+# the chain (issue 5)
+
+n="on-prem KDCs down (kdc-down onprem)"
+if inject kdc-down onprem; then
+	check_hop_all "$n: $E tgt fails with refused" $E tgt refused
+	check_hop_all "$n: $W tgt fails with refused" $W tgt refused
+	check_eq "$n: no later hop is reported as passing ($W referral)" 0 "$(hop $W mariadb-usw2 referral)"
+fi
+heal "$n"
+
+n="one on-prem DC down (kdc-down onprem-dc1)"
+if inject kdc-down onprem-dc1; then
+	check "$n: $E authenticates through dc2" hops_ok $E
+	check "$n: $W authenticates through dc2" hops_ok $W
+fi
+heal "$n"
+
+n="trust broken everywhere (trust-broken all)"
+if inject trust-broken all; then
+	check_hop_all "$n: $E service_ticket fails with trust_key" $E service_ticket trust_key
+	check_hop_all "$n: $W service_ticket fails with trust_key" $W service_ticket trust_key
+	check_eq "$n: the referral itself is still issued by on-prem" 1 "$(hop $E mariadb-use1 referral)"
+fi
+heal "$n"
+
+n="trust broken in $W's copy only (trust-broken us-west-2)"
+if inject trust-broken us-west-2; then
+	check_hop_all "$n: $W service_ticket fails with trust_key" $W service_ticket trust_key
+	check_eq "$n: $W authentication is down" 0 "$(v "krbwatch_region_auth_up{aws_region=\"$W\"}")"
+	untouched $E "$n"
+	kprobe
+	check_eq "$n: krbwatch probe exits 1" 1 "$prc"
+	check "$n: krbwatch probe names the failing step" probe_has "FAIL  mariadb-usw2 service_ticket"
+	check "$n: ... and says what it means" probe_has "trust_key: the Region's KDC cannot decrypt the referral"
+	check "$n: ... and what to check" probe_has "check: the trust in that Region's directory"
+	check "$n: krbwatch probe still passes $E" probe_has "$E: every step passed"
+	kprobe --json
+	check_eq "$n: --json: $E ok, $W not, the failed step and reason" "True False mariadb-usw2 service_ticket trust_key" \
+		"$(json_q '" ".join([str(d["regions"][0]["ok"]), str(d["regions"][1]["ok"]), [p for p in d["regions"][1]["probes"] if p["probe"] == "chain"][0]["failed_step"], [p for p in d["regions"][1]["probes"] if p["probe"] == "chain"][0]["reason"]])')"
+	kprobe --region $E
+	check_eq "$n: krbwatch probe --region $E exits 0" 0 "$prc"
+	kprobe --cluster postgres-usw2
+	check_eq "$n: krbwatch probe --cluster postgres-usw2 exits 1" 1 "$prc"
+	check "$n: ... and probes only that cluster" sh -c "! grep -q mariadb-usw2 '$KW_TMP/probe.out' && grep -q 'FAIL  postgres-usw2 service_ticket' '$KW_TMP/probe.out'"
+fi
+heal "$n"
+
+n="a Region's KDCs down (kdc-down us-west-2)"
+if inject kdc-down us-west-2; then
+	check_hop_all "$n: $W service_ticket fails with refused" $W service_ticket refused
+	check_eq "$n: it never falls back to $E's KDCs" "" \
+		"$(grep -E ' debug: .*us-west-2.*10\.211\.' "$KWLOG" | head -n 1)"
+	untouched $E "$n"
+fi
+heal "$n"
+
+n="on-prem clock skewed (clock-skew onprem 600)"
+if inject clock-skew onprem 600; then
+	check_eq "$n: tgt still succeeds (MIT corrects for the KDC's clock)" 1 "$(hop $E mariadb-use1 tgt)"
+	check_hop_all "$n: $E service_ticket fails with ticket_not_yet_valid" $E service_ticket ticket_not_yet_valid
+	check_hop_all "$n: $W service_ticket fails with ticket_not_yet_valid" $W service_ticket ticket_not_yet_valid
+fi
+heal "$n"
+
+n="RC4-only trust (rc4-trust)"
+if inject rc4-trust; then
+	for r in $E $W; do
+		c=$(clusters $r | cut -d' ' -f1)
+		check_eq "$n: $r's referral ticket is arcfour-hmac" 1 \
+			"$(v "krbwatch_ticket_enctype_info{aws_region=\"$r\",db_cluster=\"$c\",hop=\"referral\",enctype=\"arcfour-hmac\"}")"
+		check_eq "$n: ... and only that enctype is exported for it" 1 \
+			"$(sel "^krbwatch_ticket_enctype_info\\{aws_region=\"$r\",db_cluster=\"$c\",hop=\"referral\"" | wc -l)"
+	done
+fi
+heal "$n"
+
+n="monitoring principal locked out (principal-locked)"
+if inject principal-locked; then
+	check_hop_all "$n: $E tgt fails with client_revoked" $E tgt client_revoked
+	check "$n: krbwatch backs off (identity_backoff_seconds > 0)" [ "$(v krbwatch_identity_backoff_seconds | cut -d. -f1)" -gt 0 ]
+	check "$n: and says so in its log" grep -q 'client_revoked for the monitoring principal: backing off' "$KWLOG"
+	check "$n: the back-off doubles (1 s, 2 s, 4 s ...)" \
+		wait_for 20 grep -q 'backing off, next AS exchange in 4 s' "$KWLOG"
+	check "$n: runs inside the back-off do not ask the KDC and say why" sh -c \
+		"\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/ | grep -q 'backing off after'"
+fi
+# the back-off may hold a few intervals after the heal: 2, 4, 8 s
+heal "$n" 60
+
+# ---------------------------------------------------------------------------------------------
+# the logins (issue 6)
+
+n="a database down (db-down us-east-1 mariadb)"
+if inject db-down us-east-1 mariadb; then
+	check_hop "$n: mariadb-use1 login fails with refused" $E mariadb-use1 login refused
+	check_eq "$n: krbwatch_login_success 0 for mariadb-use1" 0 "$(v "krbwatch_login_success{aws_region=\"$E\",db_cluster=\"mariadb-use1\"}")"
+	check_eq "$n: postgres-use1 still logs in" 1 "$(v "krbwatch_login_success{aws_region=\"$E\",db_cluster=\"postgres-use1\"}")"
+	check_eq "$n: $E authentication is down (not every cluster logs in)" 0 "$(v "krbwatch_region_auth_up{aws_region=\"$E\"}")"
+	untouched $W "$n"
+	kprobe --region $E
+	check_eq "$n: krbwatch probe exits 1" 1 "$prc"
+	check "$n: krbwatch probe says the database is down" probe_has "refused: nothing listens on the database's port"
+fi
+heal "$n"
+
+for db in postgres mariadb mysql; do
+	n="database keytab stale (spn-key-rotated us-west-2 $db)"
+	if inject spn-key-rotated us-west-2 $db; then
+		check_eq "$n: the service ticket is still issued" 1 "$(hop $W $db-usw2 service_ticket)"
+		case $db in
+		postgres) check_hop "$n: login fails with key_version" $W $db-usw2 login key_version ;;
+		*) check "$n: login fails with access_denied, gss or key_version" sh -c \
+			"grep -E '^krbwatch_hop_failures_total\\{aws_region=\"$W\",db_cluster=\"$db-usw2\",hop=\"login\",reason=\"(access_denied|gss|key_version)\"' '$M' >/dev/null" ;;
+		esac
+		untouched $E "$n"
+	fi
+	heal "$n"
+done
+
+n="database clock skewed (clock-skew pg-us-east-1 600)"
+if inject clock-skew pg-us-east-1 600; then
+	check_hop "$n: postgres-use1 login fails with clock_skew" $E postgres-use1 login clock_skew
+	untouched $W "$n"
+fi
+heal "$n"
+
+# a truncated packet on an open connection is waited for until the deadline; closed, it is broken
+for mode in truncated:timeout truncated-close:protocol oversized:protocol garbage:protocol; do
+	want=${mode#*:} mode=${mode%:*}
+	n="MySQL peer sends a $mode packet"
+	echo $mode >"$KW_LAB_DIR/run/mysqlpeer-usw2.mode"
+	settle
+	check_hop "$n: mysql-usw2 login fails with $want" $W mysql-usw2 login $want
+	check "$n: the daemon still serves /-/healthy" sh -c "\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/-/healthy >/dev/null"
+	rm -f "$KW_LAB_DIR/run/mysqlpeer-usw2.mode"
+	settle
+	check "$n: mysql-usw2 logs in again when the peer behaves" [ "$(hop $W mysql-usw2 login)" = 1 ]
+done
+
+# Configuration faults, through a reload: a wrong expected user, the wrong CA, a host name that
+# is not in the certificate (the address instead of the name).
+cp "$CONF" "$CONF.good"
+other_ca=$KW_TMP/other-ca.pem
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$KW_TMP/other-ca.key" -out "$other_ca" \
+	-subj /CN=other-ca -days 2 >/dev/null 2>&1
+reload_with() {
+	_n=$(grep -c ': reloaded ' "$KWLOG")
+	kill -HUP "$kw_pid"
+	wait_for 10 sh -c "[ \$(grep -c ': reloaded ' '$KWLOG') -gt $_n ]"
+	settle
+}
+awk -v ca="$other_ca" '
+	/name: mariadb-use1/ { c = "m" } /name: postgres-use1/ { c = "p" } /name: mysql-use1/ { c = "y" } /name: .*usw2/ { c = "" }
+	c == "m" && /expect_user:/ { sub(/krbmon@%/, "someone-else@%") }
+	c == "p" && /tls:/ { sub(/ca: [^ }]*/, "ca: " ca) }
+	c == "y" && /host:/ { sub(/host: .*/, "host: 10.211.0.52") }
+	{ print }' "$CONF.good" >"$CONF"
+n="configuration faults after a reload"
+reload_with
+check_hop "$n: wrong expected user: mariadb-use1 login fails with wrong_user" $E mariadb-use1 login wrong_user
+check_hop "$n: the wrong CA: postgres-use1 login fails with tls" $E postgres-use1 login tls
+check_hop "$n: a host name not in the certificate: mysql-use1 login fails with tls" $E mysql-use1 login tls
+check_eq "$n: the reload succeeded" 1 "$(v krbwatch_config_last_reload_success)"
+untouched $W "$n"
+cp "$CONF.good" "$CONF"
+reload_with
+check "$n: back to the good configuration, both Regions healthy" wait_for 20 healthy_now
+
+# ---------------------------------------------------------------------------------------------
+# the daemon after all of it
+
+check "krbwatch is still running" kill -0 "$kw_pid"
+check "it never logged a fatal error" sh -c "! grep -E ' (fatal|crit|emerg):|AddressSanitizer|runtime error' '$KWLOG'"
+check "no secret in the log: no keytab key bytes, no ticket" sh -c \
+	"! grep -aE 'BEGIN|krbtgt/[^ ]* [0-9a-f]{32}' '$KWLOG'"
+kill -TERM "$kw_pid"
+wait_for 10 sh -c "! kill -0 $kw_pid 2>/dev/null"
+wait "$kw_pid"; rc=$?
+kw_pid=""
+check_eq "SIGTERM: exit 0" 0 "$rc"
