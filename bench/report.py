@@ -287,14 +287,14 @@ if cs:
         s = ck["samples"]
         f_, l_ = s[0], s[-1]
         n = l_["kw"].get("chain_cluster_cycles", 0) - f_["kw"].get("chain_cluster_cycles", 0)
-        scr = sum(b["kw_cpu_after_scrape"] - b["kw_cpu"] for b in s[:-1])
-        cpu = l_["kw_cpu"] - f_["kw_cpu"] - scr
+        scr = sum(b["kw_ns_after_scrape"] - b["kw_ns"] for b in s[:-1])
+        cpu = l_["kw_ns"] - f_["kw_ns"] - scr
         if n > 0:
             per = cpu / n
             r = per / med(cpu_all) if (cpu_all := [r["cpu"] for r in ok]) else float("nan")
             P(f"krbwatch, the lab's configuration at `interval: 5s`, {ck['secs']:.0f} s: {n:.0f} cluster "
-              f"cycles (chain runs of each Region × its clusters), {cpu:.2f} s CPU (its DNS and KDC probes included: "
-              f"conservative) = **{per * 1e3:.2f} ms per cluster cycle** vs the shell probe's "
+              f"cycles (chain runs of each Region × its clusters), {cpu:.3f} s CPU (schedstat; its DNS and KDC probes "
+              f"included: conservative) = **{per * 1e3:.2f} ms per cluster cycle** vs the shell probe's "
               f"{med(cpu_all) * 1e3:.1f} ms: **{r:.3f}** (1/{1 / r:.0f}).")
             P("")
             P(f"**Target: chain+login CPU at most 1/5 of the shell probe's**: {r:.3f} → {verdict(r, 0.2)}.")
