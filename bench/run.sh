@@ -310,7 +310,7 @@ isolation_section() {
 	    >"$W/kw-iso.log" 2>&1 &
 	kw_pid=$!
 	sleep 6
-	secs=${ISO_SECS:-30}
+	secs=${ISO_SECS:-60}
 	"$LAB" exec us-east-1 python3 "$B/bench.py" isolate --kw-url "http://$KW_LAB_LISTEN/metrics" \
 	    --secs "$secs" --out "$OUT/iso-healthy.json" || return 1
 	"$LAB" fault blackhole us-west-2 88 >/dev/null || return 1
