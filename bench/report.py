@@ -300,9 +300,15 @@ if cs:
         if n > 0:
             per = cpu / n
             r = per / med(cpu_all) if (cpu_all := [r["cpu"] for r in ok]) else float("nan")
+            subs = []
+            for a_, b_ in zip(s, s[1:]):
+                nn = b_["kw"].get("chain_cluster_cycles", 0) - a_["kw"].get("chain_cluster_cycles", 0)
+                if nn:
+                    subs.append((b_["kw_ns"] - a_["kw_ns_after_scrape"]) / nn)
             P(f"krbwatch, the lab's configuration at `interval: 5s`, {ck['secs']:.0f} s: {n:.0f} cluster "
               f"cycles (chain runs of each Region × its clusters), {cpu:.3f} s CPU (schedstat; its DNS and KDC probes "
-              f"included: conservative) = **{per * 1e3:.2f} ms per cluster cycle** vs the shell probe's "
+              f"included: conservative) = **{per * 1e3:.2f} ms per cluster cycle** (10 s sub-windows: median "
+              f"{med(subs) * 1e3:.2f} ms, {min(subs) * 1e3:.2f}–{max(subs) * 1e3:.2f} ms) vs the shell probe's "
               f"{med(cpu_all) * 1e3:.1f} ms: **{r:.3f}** (1/{1 / r:.0f}).")
             P("")
             P("krbwatch's lab configuration also has the MySQL `authentication_kerberos` peer cluster in")
@@ -344,7 +350,7 @@ if any(d for _, d in sc):
         P("`interval: 30s`. **What runs per cluster in this build is only its DNS (A and AAAA of its")
         P("host, per resolver)**: no chain probe in the table, so these figures are a lower bound.")
     P("")
-    P("| clusters | window | CPU (utime+stime) | share of one core | cluster cycles (chain) | failed runs (chain) | RSS (VmRSS / VmHWM) |")
+    P("| clusters | window | CPU (utime+stime) | share of one core (30 s sub-windows: median, min–max) | cluster cycles (chain) | failed runs (chain) | RSS (VmRSS / VmHWM) |")
     P("| --- | --- | --- | --- | --- | --- | --- |")
     last = None
     for n, d in sc:
@@ -356,7 +362,8 @@ if any(d for _, d in sc):
         cc = s[-1]["kw"].get("chain_cluster_cycles", 0) - s[0]["kw"].get("chain_cluster_cycles", 0)
         fc = s[-1]["kw"].get("failures_by_probe", {}).get("chain", 0) - s[0]["kw"].get("failures_by_probe", {}).get("chain", 0)
         last = (n, share, d.get("where"))
-        P(f"| {n} | {d['secs']:.0f} s | {cpu:.2f} s | {share:.2f} % | {cc:.0f} | {fc:.0f} | "
+        subs = [(b["kw_ns"] - a["kw_ns"]) / (b["t"] - a["t"]) * 100 for a, b in zip(s, s[1:])]
+        P(f"| {n} | {d['secs']:.0f} s | {cpu:.2f} s | **{share:.2f} %** ({med(subs):.2f} %, {min(subs):.2f}–{max(subs):.2f} %) | {cc:.0f} | {fc:.0f} | "
           f"{d['kw_rss']['VmRSS'] / 1024:.1f} / {d['kw_rss']['VmHWM'] / 1024:.1f} MiB |")
     P("")
     P("The window is 3 cycles; start times are spread over the interval, so a window holds about")
