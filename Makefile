@@ -192,6 +192,15 @@ soak: deps
 	KW_BIN=$(CURDIR)/krbwatch KW_UNITS=$(CURDIR)/build/tests KW_SOAK_CYCLES=10000 \
 	    KW_SOAK_RELOADS=1000 KW_TESTS=t_soak.sh sh tests/run.sh
 
+# --- bench (issue 9): krbwatch beside prometheus-blackbox-exporter and a cron-style shell probe;
+# writes bench/RESULTS.md.  Its packages are in bench/deps.sh, not in `make check`'s deps.
+.PHONY: bench
+bench: deps
+	@sh bench/deps.sh
+	$(MAKE) all
+	bash bench/run.sh
+# --- end bench
+
 install: krbwatch
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/krbwatch

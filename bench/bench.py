@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""Helpers of bench/run.sh: krbwatch configurations, the blackbox_exporter driver, the CPU/RSS
+sampler and the report.  Standard library only.
+
+  bench.py genconf ...           a krbwatch configuration on stdout
+  bench.py drive ...             scrapes blackbox's /probe at a fixed rate (until killed)
+  bench.py window ...            samples CPU (utime+stime) and probe counts over a window -> JSON
+  bench.py rss PID               VmRSS and VmHWM in KiB
+"""
+import argparse, http.client, json, os, re, sys, threading, time, urllib.request
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid):
+    """utime+stime of a process (all its threads, live and dead) in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def cpu_us(pid):
+    """(utime, stime) in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLK, int(fields[12]) / CLK
+
+
+def cpu_ns(pid):
+    """Sum of the live threads' on-CPU time from /proc/PID/task/*/schedstat, in seconds:
+    nanosecond resolution (utime+stime counts in 10 ms ticks), used for the sub-window spread."""
+    t = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                t += int(f.read().split()[0])
+        except OSError:
+            pass
+    return t / 1e9
+
+
+def rss_kib(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"):
+                out[k] = int(v.split()[0])
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("Pss", "Private_Clean", "Private_Dirty"):
+                    out[k] = int(v.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def fetch(url, timeout=10):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.read().decode()
+
+
+SERIES = re.compile(r'^([a-z_]+)\{([^}]*)\} (\S+)$')
+
+
+def parse(body):
+    """[(name, {labels}, value)] of the exposition's samples with labels."""
+    out = []
+    for line in body.splitlines():
+        m = SERIES.match(line)
+        if not m:
+            continue
+        labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2)))
+        out.append((m.group(1), labels, float(m.group(3))))
+    return out
+
+
+def kw_counts(body):
+    """Probes done so far, from krbwatch's own metrics:
+    dns: sum over Regions of runs{probe=dns} x lookups per run (series of krbwatch_dns_lookup_success);
+    kdc: sum over Regions of runs{probe=kdc} x KDCs per run (distinct kdc labels of krbwatch_kdc_up);
+    kdcx: the same in exchanges (series of krbwatch_kdc_up: udp/tcp x 88/464)."""
+    runs, lookups, kdcs, kdcx, fails, clusters = {}, {}, {}, {}, {}, {}
+    for name, l, v in parse(body):
+        if name == "krbwatch_probe_runs_total":
+            runs[(l["aws_region"], l["probe"])] = v
+        elif name == "krbwatch_dns_lookup_success":
+            lookups[l["aws_region"]] = lookups.get(l["aws_region"], 0) + 1
+        elif name in ("krbwatch_kdc_failures_total", "krbwatch_dns_lookup_failures_total"):
+            k = "kdc_failed" if name.startswith("krbwatch_kdc") else "dns_failed"
+            fails[k] = fails.get(k, 0) + v
+        elif name == "krbwatch_probe_failures_total":
+            fp = fails.setdefault("by_probe", {})
+            fp[l["probe"]] = fp.get(l["probe"], 0) + v
+        elif name == "krbwatch_hop_success":
+            clusters.setdefault(l["aws_region"], set()).add(l.get("db_cluster"))
+        elif name == "krbwatch_kdc_up":
+            kdcs.setdefault(l["aws_region"], set()).add((l["realm"], l["kdc"]))
+            kdcx[l["aws_region"]] = kdcx.get(l["aws_region"], 0) + 1
+    c = {"dns": 0.0, "kdc": 0.0, "kdcx": 0.0, "dns_runs": 0.0, "kdc_runs": 0.0}
+    c["runs_by_probe"] = {}
+    for (r, p), v in runs.items():
+        c["runs_by_probe"][p] = c["runs_by_probe"].get(p, 0) + v
+        if p == "chain":
+            c["chain_cluster_cycles"] = c.get("chain_cluster_cycles", 0) + v * len(clusters.get(r, ()))
+        if p == "dns":
+            c["dns"] += v * lookups.get(r, 0)
+            c["dns_runs"] += v
+        elif p == "kdc":
+            c["kdc"] += v * len(kdcs.get(r, ()))
+            c["kdcx"] += v * kdcx.get(r, 0)
+            c["kdc_runs"] += v
+    c["failures_by_probe"] = fails.get("by_probe", {})
+    c["dns_failed"] = fails.get("dns_failed", 0)
+    c["kdc_failed"] = fails.get("kdc_failed", 0)
+    c["dns_per_interval"] = sum(lookups.values())
+    c["kdc_per_interval"] = sum(len(s) for s in kdcs.values())
+    c["kdcx_per_interval"] = sum(kdcx.values())
+    return c
+
+
+# ---------------------------------------------------------------------------------------------
+def genconf_lab(a):
+    """N clusters over R Regions of krbwatch, each Region one of the lab's two (alternately): its
+    resolvers, KDCs and AD site, its MariaDB and PostgreSQL (the same servers behind many cluster
+    names).  For the chain at scale."""
+    D = a.lab_dir
+    net = {"use1": ("10.211.0", "us-east-1"), "usw2": ("10.212.0", "us-west-2")}
+    out = [f"listen: {a.listen}", f"interval: {a.interval}", f"timeout: {a.timeout}",
+           "identity:", "  principal: krbmon@ONPREM.EXAMPLE.COM", f"  keytab: {D}/keytabs/krbmon.keytab",
+           "realms:", "  ONPREM.EXAMPLE.COM:", "    domain: onprem.example.com",
+           "    kdcs: [10.210.0.11, 10.210.0.12]", "  AWSMAD.KERBEROS.COM:", "    domain: awsmad.kerberos.com",
+           "regions:"]
+    per, extra, n = a.clusters // a.regions, a.clusters % a.regions, 0
+    for ri in range(a.regions):
+        r = "use1" if ri % 2 == 0 else "usw2"
+        ip, long = net[r]
+        out += [f"  {long}-{ri + 1:02d}:", f"    site: {long}", f"    resolvers: [{ip}.11, {ip}.12]",
+                f"    kdcs: {{ AWSMAD.KERBEROS.COM: [{ip}.11, {ip}.12] }}"]
+        nc = per + (1 if ri < extra else 0)
+        if nc:
+            out.append("    clusters:")
+        for _ in range(nc):
+            n += 1
+            tls = f"tls: {{ mode: verify-identity, ca: {D}/tls/ca.pem }}"
+            if n % 2:
+                h = f"db-{r}.awsmad.kerberos.com"
+                out.append(f"      - {{ name: c{n:04d}, engine: mariadb, host: {h}, port: 3306, user: krbmon, "
+                           f"expect_user: \"krbmon@%\", spn: mariadb/{h}@AWSMAD.KERBEROS.COM, {tls} }}")
+            else:
+                h = f"pg-{r}.awsmad.kerberos.com"
+                out.append(f"      - {{ name: c{n:04d}, engine: postgresql, host: {h}, port: 5432, user: krbmon, "
+                           f"expect_user: krbmon, spn: postgres/{h}@AWSMAD.KERBEROS.COM, database: postgres, {tls} }}")
+    print("\n".join(out))
+
+
+def genconf(a):
+    if a.lab_dir:
+        return genconf_lab(a)
+    regions = [f"r{i:03d}" for i in range(1, a.regions + 1)]
+    kdc = lambda i: f"10.97.0.{10 + i}"
+    out = [f"listen: {a.listen}", f"interval: {a.interval}", f"timeout: {a.timeout}",
+           "identity:", "  principal: krbmon@BENCH.TEST", f"  keytab: {a.keytab}",
+           "realms:", "  BENCH.TEST:", "    domain: bench.test", f"    kdcs: [{kdc(1)}]",
+           "regions:"]
+    per_region = a.clusters // a.regions if a.regions else 0
+    extra = a.clusters - per_region * a.regions
+    n = 0
+    for ri, r in enumerate(regions):
+        res = ["10.97.0.53", "10.97.0.54"][:a.resolvers]
+        # spread the Regions over the KDC addresses so that no two Regions list the same set
+        ks = [kdc((ri * a.kdcs + j) % a.kdc_addrs + 1) for j in range(a.kdcs)]
+        out += [f"  {r}:", f"    resolvers: [{', '.join(res)}]",
+                f"    kdcs: {{ BENCH.TEST: [{', '.join(ks)}] }}"]
+        nc = per_region + (1 if ri < extra else 0)
+        if nc:
+            out.append("    clusters:")
+            for _ in range(nc):
+                n += 1
+                eng = "postgresql" if n % 2 else "mariadb"
+                out.append(f"      - {{ name: c{n:04d}, engine: {eng}, host: c{n:04d}.bench.test, "
+                           f"user: krbmon, tls: {{ mode: disable }} }}")
+    print("\n".join(out))
+
+
+# ---------------------------------------------------------------------------------------------
+def drive(a):
+    """Scrapes base/probe?target=T&module=M round-robin over the targets at a fixed total rate,
+    from a few keep-alive connections (as Prometheus does), and writes 'done ok failed' to the
+    count file every 0.5 s."""
+    targets = [t.split(",", 1) for t in a.targets]
+    host, port = a.base.split(":")
+    lock = threading.Lock()
+    st = {"next": 0, "done": 0, "ok": 0, "failed": 0}
+    t0 = time.monotonic()
+
+    def worker():
+        conn = None
+        while True:
+            with lock:
+                i = st["next"]
+                st["next"] += 1
+            due = t0 + i / a.rate
+            d = due - time.monotonic()
+            if d > 0:
+                time.sleep(d)
+            t, m = targets[i % len(targets)]
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                conn.request("GET", f"/probe?target={t}&module={m}")
+                body = conn.getresponse().read().decode()
+                good = "\nprobe_success 1" in "\n" + body
+            except Exception:
+                conn = None
+                good = False
+            with lock:
+                st["done"] += 1
+                st["ok" if good else "failed"] += 1
+
+    for _ in range(a.workers):
+        threading.Thread(target=worker, daemon=True).start()
+    while True:
+        time.sleep(0.5)
+        with lock:
+            s = f'{st["done"]} {st["ok"]} {st["failed"]}\n'
+        tmp = a.countfile + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(s)
+        os.replace(tmp, a.countfile)
+
+
+def bb_count(path):
+    with open(path) as f:
+        d, o, x = f.read().split()
+    return {"done": int(d), "ok": int(o), "failed": int(x)}
+
+
+# ---------------------------------------------------------------------------------------------
+def window(a):
+    """Every `step` seconds for `secs` seconds: CPU of krbwatch and blackbox, krbwatch's probe
+    counts (from its /metrics) and the driver's count.  Per sub-window: CPU per probe."""
+    samples = []
+    end = time.monotonic() + a.secs
+    nxt = time.monotonic()
+    while True:
+        s = {"t": time.monotonic(), "kw_cpu": cpu_s(a.kw_pid), "kw_ns": cpu_ns(a.kw_pid),
+             "kw_ut_st": cpu_us(a.kw_pid)}
+        if a.bb_pid:
+            s["bb_ut_st"] = cpu_us(a.bb_pid)
+            s["bb_cpu"] = cpu_s(a.bb_pid)
+            s["bb_ns"] = cpu_ns(a.bb_pid)
+            s["bb"] = bb_count(a.countfile)
+        s["kw"] = kw_counts(fetch(a.kw_url))
+        # the sampler's own scrape, so that it can be left out of krbwatch's figure
+        s["kw_cpu_after_scrape"] = cpu_s(a.kw_pid)
+        s["kw_ns_after_scrape"] = cpu_ns(a.kw_pid)
+        samples.append(s)
+        if s["t"] >= end - 0.01:
+            break
+        nxt += a.step
+        time.sleep(max(0, nxt - time.monotonic()))
+    res = {"kind": a.kind, "secs": samples[-1]["t"] - samples[0]["t"], "samples": samples,
+           "kw_rss": rss_kib(a.kw_pid)}
+    if a.bb_pid:
+        res["bb_rss"] = rss_kib(a.bb_pid)
+    json.dump(res, open(a.out, "w"), indent=1)
+
+
+def shellchain(a):
+    """Runs the cron-style shell probe (bench/shell_probe.sh) `cycles` times per cluster and
+    records, per invocation, the CPU of the whole process tree (RUSAGE_CHILDREN: every
+    descendant that was waited for, so kinit, kvno, mariadb/psql and the shells) and wall time."""
+    import resource, subprocess
+    runs = []
+    for i in range(a.cycles):
+        for spec in a.clusters:
+            eng, host, spn = spec.split(",")
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t0 = time.monotonic()
+            p = subprocess.run([a.script, eng, host, spn, a.ca], capture_output=True, text=True)
+            t1 = time.monotonic()
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            runs.append({"cluster": f"{eng}:{host}", "rc": p.returncode, "out": p.stdout.strip(),
+                         "cpu": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
+                         "wall": t1 - t0, "maxrss_kib": r1.ru_maxrss})
+    json.dump({"runs": runs}, open(a.out, "w"), indent=1)
+
+
+def isolate(a):
+    """Samples krbwatch's /metrics every `step` s for `secs` s: each KDC series' RTT as it
+    changes (one value per run), the runs and durations of every job."""
+    seen, out = {}, {"rtt": {}, "runs": [], "dur": {}}
+    end = time.monotonic() + a.secs
+    first = None
+    while time.monotonic() < end:
+        body = fetch(a.kw_url)
+        runs = {}
+        for name, l, v in parse(body):
+            if name == "krbwatch_kdc_rtt_seconds":
+                k = f'{l["aws_region"]} {l["kdc"]} {l["proto"]}/{l["port"]}'
+                rk = ("kdc", l["aws_region"])
+                out["rtt"].setdefault(k, [])
+                seen_key = (k, v)
+                if seen.get(k) != v:
+                    seen[k] = v
+                    out["rtt"][k].append(v)
+            elif name == "krbwatch_probe_runs_total":
+                runs[f'{l["aws_region"]} {l["probe"]}'] = v
+            elif name == "krbwatch_probe_duration_seconds":
+                k = f'{l["aws_region"]} {l["probe"]}'
+                if not out["dur"].get(k) or out["dur"][k][-1] != v:
+                    out["dur"].setdefault(k, []).append(v)
+        out["runs"].append({"t": time.monotonic(), "runs": runs})
+        time.sleep(a.step)
+    # the first value of each series predates the phase
+    out["rtt"] = {k: v[1:] for k, v in out["rtt"].items()}
+    out["dur"] = {k: v[1:] for k, v in out["dur"].items()}
+    json.dump(out, open(a.out, "w"), indent=1)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sp = p.add_subparsers(dest="cmd", required=True)
+    g = sp.add_parser("genconf")
+    g.add_argument("--regions", type=int, required=True)
+    g.add_argument("--kdcs", type=int, default=1)
+    g.add_argument("--kdc-addrs", type=int, default=40)
+    g.add_argument("--resolvers", type=int, default=1)
+    g.add_argument("--clusters", type=int, default=0)
+    g.add_argument("--interval", default="1s")
+    g.add_argument("--timeout", default="800ms")
+    g.add_argument("--listen", default="127.0.0.1:10088")
+    g.add_argument("--keytab")
+    g.add_argument("--lab-dir", help="clusters on the lab's databases (chain at scale)")
+    d = sp.add_parser("drive")
+    d.add_argument("--base", required=True)
+    d.add_argument("--rate", type=float, required=True)
+    d.add_argument("--workers", type=int, default=4)
+    d.add_argument("--countfile", required=True)
+    d.add_argument("targets", nargs="+")
+    w = sp.add_parser("window")
+    w.add_argument("--kind", required=True)
+    w.add_argument("--kw-pid", type=int, required=True)
+    w.add_argument("--kw-url", required=True)
+    w.add_argument("--bb-pid", type=int, default=0)
+    w.add_argument("--countfile")
+    w.add_argument("--secs", type=float, default=60)
+    w.add_argument("--step", type=float, default=10)
+    w.add_argument("--out", required=True)
+    c = sp.add_parser("shellchain")
+    c.add_argument("--cycles", type=int, default=5)
+    c.add_argument("--script", required=True)
+    c.add_argument("--ca", required=True)
+    c.add_argument("--out", required=True)
+    c.add_argument("clusters", nargs="+", help="ENGINE,HOST,SPN")
+    i = sp.add_parser("isolate")
+    i.add_argument("--kw-url", required=True)
+    i.add_argument("--secs", type=float, default=30)
+    i.add_argument("--step", type=float, default=0.5)
+    i.add_argument("--out", required=True)
+    r = sp.add_parser("rss")
+    r.add_argument("pid", type=int)
+    a = p.parse_args()
+    if a.cmd == "genconf":
+        genconf(a)
+    elif a.cmd == "drive":
+        drive(a)
+    elif a.cmd == "window":
+        window(a)
+    elif a.cmd == "shellchain":
+        shellchain(a)
+    elif a.cmd == "isolate":
+        isolate(a)
+    elif a.cmd == "rss":
+        print(json.dumps(rss_kib(a.pid)))
+
+
+if __name__ == "__main__":
+    main()
