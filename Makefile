@@ -57,6 +57,7 @@ LIB_SRCS := \
 	probes/chain.c \
 	probes/gss_token.c \
 	probes/kdc.c \
+	probes/kdc_locate.c \
 	probes/kdc_transport.c \
 	probes/krb5_env.c \
 	probes/krb5_reason.c \
@@ -85,7 +86,7 @@ ifeq ($(SANITIZE),1)
 krbwatch: $(BUILD)/krbwatch
 else
 krbwatch: $(BUILD)/krbwatch
-	cp $< $@
+	cp $< $@.new && mv -f $@.new $@	# a rename: a running krbwatch keeps its file
 endif
 
 $(BUILD)/krbwatch: $(LIB_OBJS) $(MAIN_OBJ)

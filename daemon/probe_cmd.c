@@ -108,7 +108,7 @@ text_job(const struct report *rep, const struct probe_job *j)
 	int per_item = strcmp(j->ops->name, "dns") == 0 || strcmp(j->ops->name, "kdc") == 0;
 
 	if (per_item)	/* the kind's own summary first: 42 lookups are one line when they pass */
-		text_step(rep, j->ops->name, j->reason, j->duration, j->detail, "");
+		text_step(rep, j->ops->name, j->reason, j->duration, j->detail, j->ops->name);
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct step *s = &rep->steps[i];
 		if (s->job != j || (per_item && s->reason == KW_OK && !rep->verbose))

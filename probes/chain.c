@@ -36,6 +36,7 @@
 #include "../daemon/log.h"
 #include "../daemon/metrics.h"
 #include "../daemon/xmalloc.h"
+#include "kdc_locate.h"
 #include "kdc_transport.h"
 #include "krb5_reason.h"
 #include "login.h"
@@ -82,6 +83,7 @@ struct stepper {
 	char etext[128];		/* e-text of the last KRB-ERROR seen */
 	int last_error;			/* its code, 0 if the last reply was not an error */
 	int requests;			/* sent to the user realm, for the referral path */
+	int parked;			/* waiting for its realm's KDCs to be looked up */
 	char realms[192];		/* the realms asked, in order, for a referral loop's words */
 	step_done_fn *done;
 	int (*watch)(struct stepper *, const char *realm);
@@ -119,6 +121,22 @@ struct chain {
 	int state;				/* CH_* */
 	struct event *finish;			/* ends the run from the loop, never from a callback chain */
 	char dns_servers[512];			/* the Region's resolvers, for the logins' lookups */
+	/*
+	 * The KDC lists this run looked up ("dns" or host names, through the Region's resolvers),
+	 * once per list, with the steppers that wait for them.
+	 */
+	struct located {
+		struct chain *ch;
+		const struct kw_kdcs *src;	/* the configured list */
+		struct kw_kdcs kdcs;		/* numeric, in the order to try */
+		struct kdc_locate *op;
+		int done;
+		enum kw_reason reason;
+		char detail[256];
+		struct stepper **waiting;
+		size_t nwaiting;
+	} loc[4];
+	size_t nloc;
 	/* per KDC list, the KDC that last answered: later requests of the run begin there */
 	struct { const struct kw_kdcs *kdcs; size_t good; } pref[4];
 	size_t npref;
@@ -144,6 +162,7 @@ static unsigned run_counter;
 static void chain_end(struct chain *);
 static void branch_next(struct branch *);
 static void stepper_step(struct stepper *, krb5_data *in);
+static void stepper_route(struct stepper *);
 
 static double
 since(const struct timespec *t0)
@@ -423,20 +442,94 @@ stepper_step(struct stepper *st, krb5_data *in)
 	/* requests made of the user realm, not sends: failover and TCP resend the same one */
 	if (!st->tcp && strcmp(st->realm, ch->user_realm) == 0)
 		st->requests++;
-	if (!st->tcp) {
-		const struct kw_kdcs *k = kdcs_for(ch, st->realm);
-		if (k == NULL || k->from_dns || k->n == 0) {
-			char detail[256];
-			snprintf(detail, sizeof detail, "no KDC known for realm %.100s in %.64s%s", st->realm,
-			    ch->job->region->name, k && k->from_dns ? " (kdcs: dns is not used by the chain yet)" : "");
-			stepper_fail(st, -1, k == NULL ? KW_R_NO_REFERRAL : KW_R_INTERNAL, detail);
+	if (st->tcp) {
+		stepper_send(st);
+		return;
+	}
+	stepper_route(st);
+}
+
+static void
+located_cb(void *arg, enum kw_reason r, const char *detail, struct kw_kdcs *found)
+{
+	struct located *lo = arg;
+
+	lo->done = 1;
+	lo->reason = r;
+	snprintf(lo->detail, sizeof lo->detail, "%s", detail);
+	lo->kdcs = *found;
+	/* each waiting stepper goes on (or fails); none is added while this runs */
+	for (size_t i = 0; i < lo->nwaiting; i++) {
+		struct stepper *st = lo->waiting[i];
+		st->parked = 0;
+		stepper_route(st);
+	}
+	lo->nwaiting = 0;
+}
+
+/*
+ * Sends a new request to the realm's KDCs for this Region, looking them up first when the
+ * configuration gives "dns" or names (the stepper waits meanwhile).
+ */
+static void
+stepper_route(struct stepper *st)
+{
+	struct chain *ch = st->ch;
+	const struct kw_kdcs *k = kdcs_for(ch, st->realm);
+	char detail[256];
+
+	if (k == NULL) {
+		snprintf(detail, sizeof detail, "no KDC known for realm %.100s in %.64s", st->realm,
+		    ch->job->region->name);
+		stepper_fail(st, -1, KW_R_NO_REFERRAL, detail);
+		return;
+	}
+	if (!kdc_list_numeric(k)) {
+		struct located *lo = NULL;
+		const struct kw_realm *realm = config_realm(ch->job->conf, st->realm);
+
+		for (size_t i = 0; i < ch->nloc; i++)
+			if (ch->loc[i].src == k)
+				lo = &ch->loc[i];
+		if (lo == NULL) {
+			if (ch->nloc == sizeof ch->loc / sizeof ch->loc[0]) {
+				stepper_fail(st, -1, KW_R_INTERNAL, "too many realms to look up");
+				return;
+			}
+			lo = &ch->loc[ch->nloc++];
+			lo->ch = ch;
+			lo->src = k;
+		}
+		if (!lo->done) {
+			lo->waiting = xreallocarray(lo->waiting, lo->nwaiting + 1, sizeof *lo->waiting);
+			lo->waiting[lo->nwaiting++] = st;
+			st->parked = 1;
+			st->kdcs = NULL;
+			if (lo->op == NULL) {
+				double left = probe_remaining(ch->job) * 1000 / 2;
+				lo->op = kdc_locate_start(probe_base(ch->job), ch->job->region, realm, k,
+				    left > 1 ? (unsigned)left : 1, located_cb, lo);
+			}
 			return;
 		}
-		/* a new request begins with the KDC that answered last in this run */
-		st->kdcs = k;
-		st->kdc_first = pref_get(ch, k);
-		st->kdc_tries = 0;
+		if (lo->reason != KW_OK) {
+			snprintf(detail, sizeof detail, "finding the KDCs of %.100s in %.64s: %.60s",
+			    st->realm, ch->job->region->name, lo->detail);
+			stepper_fail(st, -1, lo->reason, detail);
+			return;
+		}
+		k = &lo->kdcs;
 	}
+	if (k->n == 0) {
+		snprintf(detail, sizeof detail, "no KDC known for realm %.100s in %.64s", st->realm,
+		    ch->job->region->name);
+		stepper_fail(st, -1, KW_R_INTERNAL, detail);
+		return;
+	}
+	/* a new request begins with the KDC that answered last in this run */
+	st->kdcs = k;
+	st->kdc_first = pref_get(ch, k);
+	st->kdc_tries = 0;
 	stepper_send(st);
 }
 
@@ -1016,6 +1109,11 @@ chain_free(struct chain *ch)
 		stepper_cancel(&ch->br[i].st);
 	}
 	stepper_cancel(&ch->st);
+	for (size_t i = 0; i < ch->nloc; i++) {
+		kdc_locate_cancel(ch->loc[i].op);
+		kdc_list_clear(&ch->loc[i].kdcs);
+		free(ch->loc[i].waiting);
+	}
 	free(ch->br);
 	if (ch->opt != NULL)
 		krb5_get_init_creds_opt_free(ch->ctx, ch->opt);
@@ -1124,6 +1222,12 @@ static void
 stepper_timeout(struct stepper *st, struct hop_result *h, const struct timespec *t0, const char *what)
 {
 	const char *kdc = st->kdcs && st->kdcs->n ? st->kdcs->addrs[kdc_current(st)].host : "";
+
+	if (st->parked) {
+		hop_set(h, KW_R_TIMEOUT, since(t0), "%s: no answer within the deadline (looking up the "
+		    "KDCs of %.100s through the Region's resolvers)", what, st->realm);
+		return;
+	}
 
 	hop_set(h, KW_R_TIMEOUT, since(t0), "%s: no answer within the deadline%s%.64s%s%.100s%s", what,
 	    *kdc ? " (waiting for KDC " : "", kdc, *kdc ? " of " : "", *kdc ? st->realm : "",

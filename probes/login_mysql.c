@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <ares.h>
 #include <event2/buffer.h>
@@ -867,6 +868,89 @@ host_is_numeric(const char *host)
 }
 
 /* SSLRequest sent: everything from here goes through an OpenSSL filter over the socket. */
+/*
+ * One TLS context per CA file and mode, kept for the process: loading a CA bundle costs some
+ * 260 us a login (Aurora's global-bundle.pem holds over a hundred certificates), sharing it
+ * about 1 us.  A bundle that changes on disk (inode, size or time) is loaded again.  Each
+ * login holds its own reference.
+ */
+static struct tls_ctx_entry {
+	char *ca;		/* NULL: the system's trust store */
+	int verify;
+	struct stat st;
+	SSL_CTX *ctx;
+} tls_ctxs[8];
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* A context with one reference for the caller, or NULL with the words in err. */
+static SSL_CTX *
+tls_ctx_get(const char *ca, int verify, char *err, size_t errlen)
+{
+	struct tls_ctx_entry *slot = NULL;
+	struct stat st;
+	SSL_CTX *ctx;
+
+	memset(&st, 0, sizeof st);
+	if (verify && ca != NULL && stat(ca, &st) == -1) {
+		snprintf(err, errlen, "cannot load the CA bundle %s: %s", ca, strerror(errno));
+		return NULL;
+	}
+	for (size_t i = 0; i < sizeof tls_ctxs / sizeof tls_ctxs[0]; i++) {
+		struct tls_ctx_entry *e = &tls_ctxs[i];
+
+		if (e->ctx == NULL) {
+			if (slot == NULL)
+				slot = e;
+			continue;
+		}
+		if (e->verify != verify || (e->ca == NULL) != (ca == NULL) ||
+		    (ca != NULL && strcmp(e->ca, ca) != 0))
+			continue;
+		if (!verify || ca == NULL || same_file(&e->st, &st)) {
+			SSL_CTX_up_ref(e->ctx);
+			return e->ctx;
+		}
+		slot = e;	/* the file changed: this entry is made again */
+		break;
+	}
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err, errlen, "SSL_CTX_new failed");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (verify) {
+		if ((ca != NULL ? SSL_CTX_load_verify_locations(ctx, ca, NULL) :
+		    SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+			char e[160];
+
+			ERR_error_string_n(ERR_get_error(), e, sizeof e);
+			ERR_clear_error();
+			snprintf(err, errlen, "cannot load the CA bundle %s: %s",
+			    ca ? ca : "(system default)", e);
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	} else
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (slot == NULL)
+		slot = &tls_ctxs[0];	/* full: the oldest configuration's goes */
+	SSL_CTX_free(slot->ctx);
+	free(slot->ca);
+	slot->ca = ca != NULL ? xstrdup(ca) : NULL;
+	slot->verify = verify;
+	slot->st = st;
+	slot->ctx = ctx;
+	SSL_CTX_up_ref(ctx);
+	return ctx;
+}
+
 static void
 start_tls(struct login *l)
 {
@@ -877,29 +961,13 @@ start_tls(struct login *l)
 	put_client_caps(l, req);
 	send_packet(l, req, sizeof req);
 
-	l->ssl_ctx = SSL_CTX_new(TLS_client_method());
+	char err[256];
+
+	l->ssl_ctx = tls_ctx_get(l->tls_mode >= KW_TLS_VERIFY_CA ? l->tls_ca : NULL,
+	    l->tls_mode >= KW_TLS_VERIFY_CA, err, sizeof err);
 	if (l->ssl_ctx == NULL) {
-		finish(l, KW_R_INTERNAL, "SSL_CTX_new failed");
+		finish(l, strncmp(err, "SSL_CTX_new", 11) == 0 ? KW_R_INTERNAL : KW_R_TLS, "%s", err);
 		return;
-	}
-	SSL_CTX_set_min_proto_version(l->ssl_ctx, TLS1_2_VERSION);
-	if (l->tls_mode >= KW_TLS_VERIFY_CA) {
-		int ok = l->tls_ca != NULL ?
-		    SSL_CTX_load_verify_locations(l->ssl_ctx, l->tls_ca, NULL) :
-		    SSL_CTX_set_default_verify_paths(l->ssl_ctx);
-
-		if (ok != 1) {
-			char e[160];
-
-			ERR_error_string_n(ERR_get_error(), e, sizeof e);
-			ERR_clear_error();
-			finish(l, KW_R_TLS, "cannot load the CA bundle %s: %s",
-			    l->tls_ca ? l->tls_ca : "(system default)", e);
-			return;
-		}
-		SSL_CTX_set_verify(l->ssl_ctx, SSL_VERIFY_PEER, NULL);
-	} else {
-		SSL_CTX_set_verify(l->ssl_ctx, SSL_VERIFY_NONE, NULL);
 	}
 	if ((ssl = SSL_new(l->ssl_ctx)) == NULL) {
 		finish(l, KW_R_INTERNAL, "SSL_new failed");

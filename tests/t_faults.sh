@@ -492,6 +492,30 @@ cp "$CONF.good" "$CONF"
 reload_with
 check "$n: back to the good configuration, both Regions healthy" wait_for 20 healthy_now
 
+# kdcs: dns -- the chain finds both realms' KDCs through each Region's own resolvers (SRV, then
+# A), so each Region asks its own DCs; a Region whose resolvers are down cannot find them.
+n="kdcs: dns"
+sed -e 's/^    kdcs: \[.*\]$/    kdcs: dns/' -e "s/^      $KW_LAB_REALM_DB: \[.*\]$/      $KW_LAB_REALM_DB: dns/" "$CONF.good" >"$CONF"
+check_eq "$n: the configuration lists no KDC any more" 0 "$(grep -cE '^ *(kdcs|[A-Z.]+): \[' "$CONF")"
+reload_with
+check "$n: both Regions authenticate, their KDCs found through their own resolvers" wait_for 20 healthy_now
+kprobe
+check "$n: $E's service ticket comes from one of $E's DCs" grep -qE "mariadb-use1 service_ticket .* from 10\.211\.0\.1[12]," "$KW_TMP/probe.out"
+check "$n: $W's service ticket comes from one of $W's DCs" grep -qE "mariadb-usw2 service_ticket .* from 10\.212\.0\.1[12]," "$KW_TMP/probe.out"
+if inject dns-down us-west-2; then
+	# c-ares reports a resolver with nothing on port 53 as refused, or as timeout when the
+	# ICMP answer comes after its retry: either says the same
+	for c in $(clusters $W); do
+		w="$n, $W's resolvers down: $c tgt fails, refused or timeout (on-prem KDCs cannot be found)"
+		if [ "$(hop $W $c tgt)" = 0 ] && { grew $W $c tgt refused || grew $W $c tgt timeout; }; then
+			ok "$w"; else not_ok "$w"; fi
+	done
+	untouched $E "$n, $W's resolvers down"
+fi
+heal "$n"
+cp "$CONF.good" "$CONF"
+reload_with
+
 # ---------------------------------------------------------------------------------------------
 # the daemon after all of it
 

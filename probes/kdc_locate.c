@@ -1,0 +1,279 @@
+/*
+ * Where a realm's KDCs are, as one Region sees them: the configured list when it names
+ * addresses, else the realm's _kerberos._udp SRV records and their targets' addresses, asked
+ * of that Region's resolvers (the next one when one fails to answer), on the loop.  The chain
+ * uses it so that `kdcs: dns` and host names work without the Kerberos library ever looking
+ * anything up itself.
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+
+#include "../daemon/xmalloc.h"
+#include "dns_client.h"
+#include "kdc_locate.h"
+
+struct kdc_locate {
+	struct event_base *base;
+	const struct kw_region *region;
+	const struct kw_realm *realm;
+	const struct kw_kdcs *given;
+	unsigned timeout_ms;
+	kdc_locate_cb *cb;
+	void *arg;
+
+	struct dns_client **dc;		/* one per resolver, made when first needed */
+	size_t resolver;		/* the one being asked */
+	char **hosts;			/* to resolve: SRV targets or the configured names */
+	uint16_t *ports;
+	size_t nhosts, next;		/* next: the host being resolved */
+	int aaaa;			/* asking for AAAA after A had nothing */
+	struct kw_kdcs found;
+	int ended;
+};
+
+int
+kdc_list_numeric(const struct kw_kdcs *k)
+{
+	unsigned char buf[16];
+
+	if (k->from_dns)
+		return 0;
+	for (size_t i = 0; i < k->n; i++)
+		if (inet_pton(AF_INET, k->addrs[i].host, buf) != 1 &&
+		    inet_pton(AF_INET6, k->addrs[i].host, buf) != 1)
+			return 0;
+	return 1;
+}
+
+void
+kdc_list_clear(struct kw_kdcs *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		free(k->addrs[i].host);
+	free(k->addrs);
+	memset(k, 0, sizeof *k);
+}
+
+static void ask(struct kdc_locate *);
+
+static void
+finish(struct kdc_locate *lo, enum kw_reason r, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Hands the result over (the list is the callee's from then on) and ends the lookup. */
+static void
+finish(struct kdc_locate *lo, enum kw_reason r, const char *fmt, ...)
+{
+	char detail[256] = "";
+	va_list ap;
+
+	if (lo->ended)
+		return;
+	lo->ended = 1;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof detail, fmt, ap);
+		va_end(ap);
+	}
+	if (r != KW_OK)
+		kdc_list_clear(&lo->found);
+	lo->cb(lo->arg, r, detail, &lo->found);
+	memset(&lo->found, 0, sizeof lo->found);
+}
+
+static void
+add_found(struct kdc_locate *lo, const char *addr, uint16_t port)
+{
+	lo->found.addrs = xreallocarray(lo->found.addrs, lo->found.n + 1, sizeof *lo->found.addrs);
+	memset(&lo->found.addrs[lo->found.n], 0, sizeof lo->found.addrs[0]);
+	lo->found.addrs[lo->found.n].host = xstrdup(addr);
+	lo->found.addrs[lo->found.n].port = port;
+	lo->found.n++;
+}
+
+static void
+next_host(struct kdc_locate *lo)
+{
+	lo->next++;
+	lo->aaaa = 0;
+	if (lo->next < lo->nhosts) {
+		ask(lo);
+		return;
+	}
+	if (lo->found.n == 0)
+		finish(lo, KW_R_NXDOMAIN, "realm %s: no address for any of its %zu KDC name%s",
+		    lo->realm->name, lo->nhosts, lo->nhosts == 1 ? "" : "s");
+	else
+		finish(lo, KW_OK, NULL);
+}
+
+static int
+resolver_failed(int status)
+{
+	return status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED || status == ARES_ESERVFAIL ||
+	    status == ARES_EREFUSED;
+}
+
+static void
+addr_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+{
+	struct kdc_locate *lo = arg;
+	struct dns_addr *a = NULL;
+	size_t n = 0;
+	char text[INET6_ADDRSTRLEN];
+
+	(void)timeouts;
+	if (lo->ended || status == ARES_EDESTRUCTION)
+		return;
+	if (resolver_failed(status) && lo->resolver + 1 < lo->region->nresolvers) {
+		lo->resolver++;
+		ask(lo);
+		return;
+	}
+	if (status == ARES_SUCCESS)
+		status = dns_parse_addrs(abuf, alen, lo->aaaa ? ns_t_aaaa : ns_t_a, &a, &n);
+	if (status == ARES_ENODATA && !lo->aaaa) {
+		lo->aaaa = 1;
+		ask(lo);
+		return;
+	}
+	for (size_t i = 0; status == ARES_SUCCESS && i < n; i++)
+		if (inet_ntop(a[i].family, a[i].addr, text, sizeof text) != NULL)
+			add_found(lo, text, lo->ports[lo->next]);
+	free(a);
+	next_host(lo);
+}
+
+static void
+srv_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+{
+	struct kdc_locate *lo = arg;
+	struct dns_srv *srv = NULL;
+	size_t n = 0;
+
+	(void)timeouts;
+	if (lo->ended || status == ARES_EDESTRUCTION)
+		return;
+	if (resolver_failed(status) && lo->resolver + 1 < lo->region->nresolvers) {
+		lo->resolver++;
+		ask(lo);
+		return;
+	}
+	if (status == ARES_SUCCESS)
+		status = dns_parse_srv(abuf, alen, &srv, &n);
+	if (status != ARES_SUCCESS) {
+		enum kw_reason r = dns_reason(status);
+		finish(lo, r == KW_OK ? KW_R_PROTOCOL : r, "realm %s: SRV _kerberos._udp.%s: %s",
+		    lo->realm->name, lo->realm->domain, ares_strerror(status));
+		return;
+	}
+	/* dns_parse_srv sorts by priority: the order a client tries them in */
+	lo->hosts = xcalloc(n ? n : 1, sizeof *lo->hosts);
+	lo->ports = xcalloc(n ? n : 1, sizeof *lo->ports);
+	for (size_t i = 0; i < n; i++) {
+		size_t hl = srv[i].target ? strlen(srv[i].target) : 0;
+
+		if (hl > 0 && srv[i].target[hl - 1] == '.')
+			hl--;
+		if (hl == 0)
+			continue;	/* "." : decidedly no KDC */
+		lo->hosts[lo->nhosts] = xstrndup(srv[i].target, hl);
+		lo->ports[lo->nhosts++] = srv[i].port ? srv[i].port : 88;
+	}
+	dns_srv_free(srv, n);
+	if (lo->nhosts == 0) {
+		finish(lo, KW_R_NO_RECORDS, "realm %s: SRV _kerberos._udp.%s names no KDC",
+		    lo->realm->name, lo->realm->domain);
+		return;
+	}
+	lo->next = 0;
+	lo->resolver = 0;
+	ask(lo);
+}
+
+static void
+ask(struct kdc_locate *lo)
+{
+	unsigned char buf[16];
+	char name[300];
+
+	if (lo->region->nresolvers == 0) {
+		finish(lo, KW_R_INTERNAL, "realm %s: the Region has no resolver to find its KDCs",
+		    lo->realm->name);
+		return;
+	}
+	if (lo->dc[lo->resolver] == NULL)
+		lo->dc[lo->resolver] = dns_client_new(lo->base, &lo->region->resolvers[lo->resolver],
+		    lo->timeout_ms);
+	if (lo->hosts == NULL) {
+		snprintf(name, sizeof name, "_kerberos._udp.%s", lo->realm->domain);
+		dns_query(lo->dc[lo->resolver], name, ns_c_in, ns_t_srv, srv_answer, lo);
+		return;
+	}
+	/* a configured address needs no question */
+	while (lo->next < lo->nhosts && (inet_pton(AF_INET, lo->hosts[lo->next], buf) == 1 ||
+	    inet_pton(AF_INET6, lo->hosts[lo->next], buf) == 1)) {
+		add_found(lo, lo->hosts[lo->next], lo->ports[lo->next]);
+		lo->next++;
+	}
+	if (lo->next == lo->nhosts) {
+		lo->next--;
+		next_host(lo);
+		return;
+	}
+	dns_query(lo->dc[lo->resolver], lo->hosts[lo->next], ns_c_in, lo->aaaa ? ns_t_aaaa : ns_t_a,
+	    addr_answer, lo);
+}
+
+struct kdc_locate *
+kdc_locate_start(struct event_base *base, const struct kw_region *region,
+    const struct kw_realm *realm, const struct kw_kdcs *given, unsigned timeout_ms,
+    kdc_locate_cb *cb, void *arg)
+{
+	struct kdc_locate *lo = xcalloc(1, sizeof *lo);
+
+	lo->base = base;
+	lo->region = region;
+	lo->realm = realm;
+	lo->given = given;
+	lo->timeout_ms = timeout_ms ? timeout_ms : 1;
+	lo->cb = cb;
+	lo->arg = arg;
+	lo->dc = xcalloc(region->nresolvers ? region->nresolvers : 1, sizeof *lo->dc);
+	if (!given->from_dns) {
+		lo->hosts = xcalloc(given->n ? given->n : 1, sizeof *lo->hosts);
+		lo->ports = xcalloc(given->n ? given->n : 1, sizeof *lo->ports);
+		for (size_t i = 0; i < given->n; i++) {
+			lo->hosts[i] = xstrdup(given->addrs[i].host);
+			lo->ports[i] = given->addrs[i].port ? given->addrs[i].port : 88;
+		}
+		lo->nhosts = given->n;
+	}
+	ask(lo);
+	return lo;
+}
+
+void
+kdc_locate_cancel(struct kdc_locate *lo)
+{
+	if (lo == NULL)
+		return;
+	lo->ended = 1;
+	/* pending callbacks run inside dns_client_free with ARES_EDESTRUCTION: ignored */
+	for (size_t i = 0; i < lo->region->nresolvers; i++)
+		if (lo->dc[i] != NULL)
+			dns_client_free(lo->dc[i]);
+	free(lo->dc);
+	for (size_t i = 0; i < lo->nhosts; i++)
+		free(lo->hosts[i]);
+	free(lo->hosts);
+	free(lo->ports);
+	kdc_list_clear(&lo->found);
+	free(lo);
+}
