@@ -61,7 +61,11 @@ recv_pid=$!
 stop_receiver() { kill "$recv_pid" 2>/dev/null; }
 at_exit stop_receiver
 wait_for 10 test -s "$HOOKS/port"
-printf '  webhooks:\n    - url: http://127.0.0.1:%s/hook\n' "$(cat "$HOOKS/port")" >>"$CONF"
+TOKEN=$KW_TMP/hook.token
+echo "kw-token-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" >"$TOKEN"
+chmod 600 "$TOKEN"
+printf '  webhooks:\n    - url: http://127.0.0.1:%s/hook\n      bearer_token_file: %s\n' \
+	"$(cat "$HOOKS/port")" "$TOKEN" >>"$CONF"
 
 "$LAB" exec $E "$KW_BIN" -c "$CONF" -v 2>"$KWLOG" &
 kw_pid=$!
@@ -528,10 +532,12 @@ get / >"$KW_TMP/shown-status"
 kprobe -v; cp "$KW_TMP/probe.out" "$KW_TMP/shown-probe"
 kprobe -v --json; cp "$KW_TMP/probe.out" "$KW_TMP/shown-probe-json"
 cp "$KWLOG" "$KW_TMP/shown-log"
-if python3 "$KW_TOP/tests/secret_scan.py" "$KW_LAB_KEYTAB" "$KW_TMP"/shown-* >"$KW_TMP/scan.out" 2>&1; then
-	ok "no secret in the log, /metrics, the status page or krbwatch probe ($(tail -n 1 "$KW_TMP/scan.out" | sed 's/secret_scan: //'))"
+check "the webhooks carried the bearer token in their headers" grep -qF "Bearer $(cat "$TOKEN")" "$HOOKS"/0001.headers
+if python3 "$KW_TOP/tests/secret_scan.py" "$KW_LAB_KEYTAB" --token "$TOKEN" "$KW_TMP"/shown-* "$HOOKS"/*.json \
+	>"$KW_TMP/scan.out" 2>&1; then
+	ok "no key, ticket or webhook token in the log, /metrics, the status page, krbwatch probe or the webhook bodies ($(tail -n 1 "$KW_TMP/scan.out" | sed 's/secret_scan: //'))"
 else
-	not_ok "no secret in the log, /metrics, the status page or krbwatch probe"; sed 's/^/#   /' "$KW_TMP/scan.out"
+	not_ok "no key, ticket or webhook token in the log, /metrics, the status page, krbwatch probe or the webhook bodies"; sed 's/^/#   /' "$KW_TMP/scan.out"
 fi
 # the scan itself finds a key when there is one
 klist -kK "$KW_LAB_KEYTAB" | grep -o '0x[0-9a-f]*' | head -n 1 >"$KW_TMP/leak"
