@@ -11,47 +11,12 @@
 
 . "$(dirname "$0")/lib.sh"
 
-LAB=$KW_TOP/tests/lab/lab
-E=us-east-1
-W=us-west-2
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "ok - # SKIP the lab needs root (network namespaces)"
-	exit 0
-fi
-
-export KW_LAB_NS=${KW_FAULTS_NS:-tfa}
-export KW_LAB_DIR=/tmp/krbwatch-lab-$KW_LAB_NS
-LOG=$KW_TMP/lab.log
+. "$KW_TOP/tests/lab_session.sh"
 M=$KW_TMP/metrics
 B=$KW_TMP/before
-KWLOG=$KW_TMP/krbwatch.log
-CONF=$KW_TMP/krbwatch.yml
-
-if [ -e "$KW_LAB_DIR/state" ] || ip netns list 2>/dev/null | grep -q "^$KW_LAB_NS-"; then
-	"$LAB" down >/dev/null 2>&1
-fi
-
-kw_pid=""
-teardown() {
-	if [ -n "$kw_pid" ] && kill -0 "$kw_pid" 2>/dev/null; then
-		kill -TERM "$kw_pid"; wait "$kw_pid" 2>/dev/null
-	fi
-	"$LAB" down >>"$LOG" 2>&1
-	if [ "$KW_FAILED" -ne 0 ]; then
-		echo "# last lines of krbwatch's log:"
-		grep -v ' debug: ' "$KWLOG" 2>/dev/null | tail -n 25 | sed 's/^/#   /'
-	fi
-}
-at_exit teardown
-
-if ! "$LAB" up >>"$LOG" 2>&1; then
-	not_ok "lab up"; tail -n 20 "$LOG" | sed 's/^/#   /'; exit 1
-fi
-eval "$("$LAB" env)"
 
 # Every second, a short deadline: a fault shows within a few seconds.
-sed -e 's/^interval: .*/interval: 1s/' -e 's/^timeout: .*/timeout: 900ms/' "$KW_LAB_CONFIG" >"$CONF"
+lab_session "${KW_FAULTS_NS:-tfa}" 1s 900ms
 
 # A real webhook receiver in the client namespace: krbwatch posts its alerts there.
 HOOKS=$KW_TMP/hooks

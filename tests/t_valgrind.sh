@@ -7,36 +7,13 @@
 
 . "$(dirname "$0")/lib.sh"
 
-LAB=$KW_TOP/tests/lab/lab
-E=us-east-1
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "ok - # SKIP the lab needs root (network namespaces)"
-	exit 0
-fi
+. "$KW_TOP/tests/lab_session.sh"
 if ! command -v valgrind >/dev/null; then
 	not_ok "valgrind is installed (tests/deps.sh installs it)"; exit 1
 fi
-export KW_LAB_NS=${KW_VALGRIND_NS:-tvg}
-export KW_LAB_DIR=/tmp/krbwatch-lab-$KW_LAB_NS
-LOG=$KW_TMP/lab.log
-CONF=$KW_TMP/krbwatch.yml
 VG="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --log-file=$KW_TMP/vg.%p"
-
-"$LAB" down >/dev/null 2>&1
-kw_pid=""
-teardown() {
-	[ -n "$kw_pid" ] && kill -TERM "$kw_pid" 2>/dev/null && wait "$kw_pid" 2>/dev/null
-	"$LAB" down >>"$LOG" 2>&1
-}
-at_exit teardown
-
-if ! "$LAB" up >>"$LOG" 2>&1; then
-	not_ok "lab up"; tail -n 20 "$LOG" | sed 's/^/#   /'; exit 1
-fi
-eval "$("$LAB" env)"
 # valgrind runs some 20 times slower: deadlines to match
-sed -e 's/^interval: .*/interval: 20s/' -e 's/^timeout: .*/timeout: 15s/' "$KW_LAB_CONFIG" >"$CONF"
+lab_session "${KW_VALGRIND_NS:-tvg}" 20s 15s
 
 # vg_report: what valgrind said, for a failure
 vg_report() { cat "$KW_TMP"/vg.* 2>/dev/null | head -n 30 | sed 's/^/#   /'; }
@@ -69,7 +46,7 @@ vg_probe "krbwatch probe under valgrind, a Region blackholed (every probe to its
 rm -f "$KW_TMP"/vg.*
 sed -i -e 's/^interval: .*/interval: 3s/' -e 's/^timeout: .*/timeout: 2500ms/' "$CONF"
 # shellcheck disable=SC2086
-"$LAB" exec $E $VG "$KW_BIN" -c "$CONF" 2>"$KW_TMP/krbwatch.log" &
+"$LAB" exec $E $VG "$KW_BIN" -c "$CONF" 2>"$KWLOG" &
 kw_pid=$!
 get() { "$LAB" exec $E curl -fsS --max-time 5 "http://$KW_LAB_LISTEN$1"; }
 runs_at_least() { [ "$(get /metrics | awk '/^krbwatch_probe_runs_total\{aws_region="us-west-2",probe="chain"\}/ { print $2 }')" -ge "$1" ] 2>/dev/null; }
