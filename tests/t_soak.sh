@@ -9,45 +9,19 @@
 
 . "$(dirname "$0")/lib.sh"
 
-LAB=$KW_TOP/tests/lab/lab
-E=us-east-1
-W=us-west-2
+. "$KW_TOP/tests/lab_session.sh"
 CYCLES=${KW_SOAK_CYCLES:-400}
 RELOADS=${KW_SOAK_RELOADS:-40}
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "ok - # SKIP the lab needs root (network namespaces)"
-	exit 0
-fi
-export KW_LAB_NS=${KW_SOAK_NS:-tsk}
-export KW_LAB_DIR=/tmp/krbwatch-lab-$KW_LAB_NS
-LOG=$KW_TMP/lab.log
 M=$KW_TMP/metrics
-KWLOG=$KW_TMP/krbwatch.log
-CONF=$KW_TMP/krbwatch.yml
 SOCK=$KW_TMP/notify.sock
 NOTES=$KW_TMP/notify.out
 
-"$LAB" down >/dev/null 2>&1
-kw_pid="" nl_pid=""
-teardown() {
-	[ -n "$kw_pid" ] && kill -TERM "$kw_pid" 2>/dev/null && wait "$kw_pid" 2>/dev/null
-	[ -n "$nl_pid" ] && kill "$nl_pid" 2>/dev/null
-	"$LAB" down >>"$LOG" 2>&1
-	if [ "$KW_FAILED" -ne 0 ]; then
-		echo "# last lines of krbwatch's log:"
-		grep -v ' debug: ' "$KWLOG" 2>/dev/null | tail -n 15 | sed 's/^/#   /'
-	fi
-}
-at_exit teardown
-
-if ! "$LAB" up >>"$LOG" 2>&1; then
-	not_ok "lab up"; tail -n 20 "$LOG" | sed 's/^/#   /'; exit 1
-fi
-eval "$("$LAB" env)"
 # short, with room: a chain with three TLS logins per Region takes some 30 ms (more under ASan)
-sed -e 's/^interval: .*/interval: 200ms/' -e 's/^timeout: .*/timeout: 190ms/' "$KW_LAB_CONFIG" >"$CONF"
+lab_session "${KW_SOAK_NS:-tsk}" 200ms 190ms
 
+nl_pid=""
+stop_listener() { [ -n "$nl_pid" ] && kill "$nl_pid" 2>/dev/null; }
+at_exit stop_listener
 python3 "$KW_TOP/tests/notify_listen.py" "$SOCK" "$NOTES" &
 nl_pid=$!
 wait_for 5 grep -q listening "$NOTES"
