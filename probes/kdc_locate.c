@@ -120,6 +120,23 @@ resolver_failed(int status)
 	    status == ARES_EREFUSED;
 }
 
+/*
+ * An answer that needs no handling here: the lookup has ended (or is being freed), or the
+ * resolver did not answer at all and the question went to the Region's next one.
+ */
+static int
+settled_elsewhere(struct kdc_locate *lo, int status)
+{
+	if (lo->ended || status == ARES_EDESTRUCTION)
+		return 1;
+	if (resolver_failed(status) && lo->resolver + 1 < lo->region->nresolvers) {
+		lo->resolver++;
+		ask(lo);
+		return 1;
+	}
+	return 0;
+}
+
 static void
 addr_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
 {
@@ -129,13 +146,8 @@ addr_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int 
 	char text[INET6_ADDRSTRLEN];
 
 	(void)timeouts;
-	if (lo->ended || status == ARES_EDESTRUCTION)
+	if (settled_elsewhere(lo, status))
 		return;
-	if (resolver_failed(status) && lo->resolver + 1 < lo->region->nresolvers) {
-		lo->resolver++;
-		ask(lo);
-		return;
-	}
 	if (status == ARES_SUCCESS)
 		status = dns_parse_addrs(abuf, alen, lo->aaaa ? ns_t_aaaa : ns_t_a, &a, &n);
 	if (status == ARES_ENODATA && !lo->aaaa) {
@@ -158,13 +170,8 @@ srv_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int a
 	size_t n = 0;
 
 	(void)timeouts;
-	if (lo->ended || status == ARES_EDESTRUCTION)
+	if (settled_elsewhere(lo, status))
 		return;
-	if (resolver_failed(status) && lo->resolver + 1 < lo->region->nresolvers) {
-		lo->resolver++;
-		ask(lo);
-		return;
-	}
 	if (status == ARES_SUCCESS)
 		status = dns_parse_srv(abuf, alen, &srv, &n);
 	if (status != ARES_SUCCESS) {

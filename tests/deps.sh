@@ -1,9 +1,11 @@
 #!/bin/sh
-# Installs every Debian package that build, tests and demo need. Idempotent: installs only what is
-# missing, and never lets a distro service start (policy-rc.d), because the lab runs its own.
+# Installs every Debian package that build, tests and demo need, and any named as arguments (the
+# bench's, from bench/deps.sh). Idempotent: installs only what is missing, and never lets a distro
+# service start (policy-rc.d), because the lab and the bench run their own.
 set -eu
 
-PKGS="
+PKGS="$*
+
 gcc make pkg-config libc6-dev
 libevent-dev libc-ares-dev libkrb5-dev libcurl4-openssl-dev libsystemd-dev libyaml-dev libssl-dev libpq-dev
 libcrypt-dev clang libclang-rt-dev
