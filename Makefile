@@ -100,13 +100,13 @@ $(BUILD)/tests/unit_%: tests/unit_%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
-$(BUILD)/tests/login_main: tests/login_main.c $(LIB_OBJS)
+$(BUILD)/tests/login_main: tests/login_main.c tests/driver_util.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< tests/driver_util.c $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
-$(BUILD)/tests/login_pg_main: tests/login_pg_main.c $(LIB_OBJS)
+$(BUILD)/tests/login_pg_main: tests/login_pg_main.c tests/driver_util.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< tests/driver_util.c $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
 # alerts (issue 7): the driver of tests/t_alerts.sh
 $(BUILD)/tests/alert_main: tests/alert_main.c $(LIB_OBJS)

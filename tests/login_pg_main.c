@@ -20,6 +20,7 @@
 
 #include "../daemon/log.h"
 #include "../probes/login.h"
+#include "driver_util.h"
 
 #define MEM_CCACHE "MEMORY:kw-login-pg-test"
 
@@ -28,58 +29,6 @@ static struct login *login;
 static const char *fetch_file;
 static char default_user[] = "krbmon", default_db[] = "postgres";
 static int finished, exit_code = 2, need_calls;
-
-static char *
-opt(int argc, char **argv, int *i)
-{
-	if (*i + 1 >= argc) {
-		fprintf(stderr, "%s needs a value\n", argv[*i]);
-		exit(2);
-	}
-	return argv[++*i];
-}
-
-/* Copies every credential of src into dst (dst initialised for src's client when init). */
-static int
-copy_cache(const char *src, const char *dst, int init)
-{
-	krb5_context ctx;
-	krb5_ccache in = NULL, out = NULL;
-	krb5_principal p = NULL;
-	krb5_error_code rc;
-
-	if ((rc = krb5_init_context(&ctx)) != 0)
-		return -1;
-	if ((rc = krb5_cc_resolve(ctx, src, &in)) != 0 ||
-	    (rc = krb5_cc_get_principal(ctx, in, &p)) != 0 ||
-	    (rc = krb5_cc_resolve(ctx, dst, &out)) != 0 ||
-	    (init && (rc = krb5_cc_initialize(ctx, out, p)) != 0) ||
-	    (rc = krb5_cc_copy_creds(ctx, in, out)) != 0) {
-		const char *e = krb5_get_error_message(ctx, rc);
-		fprintf(stderr, "copying %s to %s: %s\n", src, dst, e);
-		krb5_free_error_message(ctx, e);
-	}
-	krb5_free_principal(ctx, p);
-	if (in)
-		krb5_cc_close(ctx, in);
-	if (out)
-		krb5_cc_close(ctx, out);
-	krb5_free_context(ctx);
-	return rc ? -1 : 0;
-}
-
-static void
-destroy_cache(const char *name)
-{
-	krb5_context ctx;
-	krb5_ccache cc;
-
-	if (krb5_init_context(&ctx) != 0)
-		return;
-	if (krb5_cc_resolve(ctx, name, &cc) == 0)
-		krb5_cc_destroy(ctx, cc);
-	krb5_free_context(ctx);
-}
 
 static void
 done(void *arg, const struct login_result *r)
@@ -168,15 +117,7 @@ main(int argc, char **argv)
 			cancel_ms = (unsigned)atoi(opt(argc, argv, &i));
 		else if (strcmp(a, "--tls") == 0) {
 			const char *m = opt(argc, argv, &i);
-			if (strcmp(m, "disable") == 0)
-				c.tls_mode = KW_TLS_DISABLE;
-			else if (strcmp(m, "require") == 0)
-				c.tls_mode = KW_TLS_REQUIRE;
-			else if (strcmp(m, "verify-ca") == 0)
-				c.tls_mode = KW_TLS_VERIFY_CA;
-			else if (strcmp(m, "verify-identity") == 0)
-				c.tls_mode = KW_TLS_VERIFY_IDENTITY;
-			else {
+			if (parse_tls(m, &c.tls_mode) == -1) {
 				fprintf(stderr, "unknown TLS mode %s\n", m);
 				return 2;
 			}

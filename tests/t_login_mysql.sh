@@ -10,21 +10,10 @@
 # build).  KW_LOGIN_MYSQL_WRAP: a command to run it under (e.g. "valgrind -q --error-exitcode=97").
 . "$(dirname "$0")/lib.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "ok - # SKIP the lab needs root (network namespaces)"
-	exit 0
-fi
-
 export KW_LAB_NS=${KW_LAB_NS:-tlm}
-LAB=$KW_TOP/tests/lab/lab
 DRV=${KW_LOGIN_MYSQL_DRIVER:-${KW_UNITS:-$KW_TOP/build/tests}/login_main}
 WRAP=${KW_LOGIN_MYSQL_WRAP:-}
-[ -x "$DRV" ] || { not_ok "driver $DRV is built"; exit 1; }
-
-lab_down() { "$LAB" down >/dev/null 2>&1; }
-"$LAB" up >"$KW_TMP/lab-up.log" 2>&1 || { sed 's/^/#   /' "$KW_TMP/lab-up.log"; not_ok "lab up"; exit 1; }
-at_exit lab_down
-eval "$("$LAB" env)"
+. "$KW_TOP/tests/login_lib.sh"
 
 R=$KW_LAB_REALM_DB
 DB1=$KW_LAB_USE1_DB_HOST
@@ -34,67 +23,6 @@ SPN2=mariadb/$DB2@$R
 MY1=$KW_LAB_USE1_MYSQL_HOST
 MYSPN1=mysql/$MY1@$R
 
-# cache NAME [kvno args...]: a FILE cache with krbmon's TGT and the tickets kvno fetched, as
-# stock tools fetch them from the us-east-1 client (through the lab's KDCs and DNS).
-cache() {
-	_f=$KW_TMP/$1.cc; shift
-	"$LAB" exec us-east-1 sh -c 'kinit -k -c "FILE:$0" "$1" && shift 2 && { [ $# -eq 0 ] || kvno -q -c "FILE:$0" "$@"; }' \
-	    "$_f" "$KW_LAB_PRINCIPAL" x "$@" >"$KW_TMP/cache.log" 2>&1 || { sed 's/^/#   /' "$KW_TMP/cache.log"; return 1; }
-}
-
-# login [--from REGION] [--hosts "IP NAME"] [--silent PORT] ARGS...: runs the driver in a
-# Region's client namespace (default us-east-1); sets OUT (its result line), RC and ERR (its
-# stderr).  --hosts binds an /etc/hosts with that line (lab exec gives the command its own mount
-# namespace; c-ares reads the file); --silent starts a peer on 127.0.0.1:PORT that accepts and
-# never answers.
-login() {
-	_from=us-east-1; _hosts=""; _silent=""
-	while :; do
-		case $1 in
-		--from) _from=$2; shift 2 ;;
-		--hosts) _hosts=$2; shift 2 ;;
-		--silent) _silent=$2; shift 2 ;;
-		*) break ;;
-		esac
-	done
-	printf '127.0.0.1 localhost\n%s\n' "$_hosts" >"$KW_TMP/hosts"
-	"$LAB" exec "$_from" sh -c '
-		h=$1 s=$2; shift 2
-		if [ -n "$s" ]; then
-			f=$(mktemp)
-			python3 -c "
-import socket, sys
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind((\"127.0.0.1\", int(sys.argv[1]))); l.listen(8); l.settimeout(10)
-print(\"up\", flush=True)
-c, _ = l.accept(); c.settimeout(10)
-while c.recv(512): pass
-" "$s" >"$f" 2>/dev/null &
-			while [ ! -s "$f" ]; do sleep 0.02; done
-			rm -f "$f"
-		fi
-		mount --bind "$h" /etc/hosts || exit 125
-		exec env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" KRB5CCNAME=MEMORY:driver-default "$@"' \
-	    login "$KW_TMP/hosts" "$_silent" $WRAP "$DRV" "$@" >"$KW_TMP/out" 2>"$KW_TMP/err"
-	RC=$?
-	OUT=$(cat "$KW_TMP/out"); ERR=$(cat "$KW_TMP/err")
-	[ -z "$ERR" ] || printf '#   stderr: %s\n' "$ERR" | head -20
-}
-field() { printf '%s\n' "$OUT" | sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
-
-# check_login "what" REASON ARGS...: the driver's reason is REASON (exit 0 exactly for ok)
-check_login() {
-	_what=$1 _want=$2; shift 2
-	login "$@"
-	_got=$(field reason)
-	_rc=1; [ "$_want" = ok ] && _rc=0
-	if [ "$_got" = "$_want" ] && [ "$RC" -eq "$_rc" ]; then
-		ok "$_what ($OUT)"
-	else
-		not_ok "$_what"
-		printf '#   expected reason=%s, got rc=%s: %s\n' "$_want" "$RC" "$OUT"
-	fi
-}
 # check_detail "what" WORDS: the last result's detail contains WORDS (case-insensitive)
 check_detail() {
 	if printf '%s\n' "$OUT" | grep -qi -- "$2"; then ok "$1"; else not_ok "$1: $OUT"; fi

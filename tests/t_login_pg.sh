@@ -10,81 +10,15 @@
 . "$(dirname "$0")/lib.sh"
 
 export KW_LAB_NS=${KW_LAB_NS:-tlp}
-LAB=$KW_TOP/tests/lab/lab
 DRV=${KW_LOGIN_PG_DRIVER:-${KW_UNITS:-$KW_TOP/build/tests}/login_pg_main}
 WRAP=${KW_LOGIN_PG_WRAP:-}
-[ -x "$DRV" ] || { not_ok "driver $DRV is built"; exit 1; }
-
-lab_down() { "$LAB" down >/dev/null 2>&1; }
-"$LAB" up >"$KW_TMP/lab-up.log" 2>&1 || { cat "$KW_TMP/lab-up.log"; not_ok "lab up"; exit 1; }
-at_exit lab_down
-eval "$("$LAB" env)"
+. "$KW_TOP/tests/login_lib.sh"
 
 R=AWSMAD.KERBEROS.COM
 PG1=$KW_LAB_USE1_PG_HOST
 PG2=$KW_LAB_USW2_PG_HOST
 SPN1=postgres/$PG1@$R
 SPN2=postgres/$PG2@$R
-
-# cache NAME [kvno args...]: a FILE cache with krbmon's TGT and the tickets kvno fetched,
-# as stock tools fetch them from the us-east-1 client (the lab's KDCs, not the driver's profile).
-cache() {
-	_f=$KW_TMP/$1.cc; shift
-	"$LAB" exec us-east-1 sh -c 'kinit -k -c "FILE:$0" "$1" && shift 2 && { [ $# -eq 0 ] || kvno -q -c "FILE:$0" "$@"; }' \
-	    "$_f" "$KW_LAB_PRINCIPAL" x "$@" >"$KW_TMP/cache.log" 2>&1 || { cat "$KW_TMP/cache.log"; return 1; }
-}
-
-# login [--hosts "IP NAME"] [--silent PORT] ARGS...: runs the driver from the us-east-1 client;
-# sets OUT (its result line), RC and ERR (its stderr).  --hosts binds an /etc/hosts with that line
-# (the command has its own mount namespace); --silent starts a peer on 127.0.0.1:PORT that
-# accepts and never answers.
-login() {
-	_hosts=""; _silent=""
-	while :; do
-		case $1 in
-		--hosts) _hosts=$2; shift 2 ;;
-		--silent) _silent=$2; shift 2 ;;
-		*) break ;;
-		esac
-	done
-	printf '127.0.0.1 localhost\n%s\n' "$_hosts" >"$KW_TMP/hosts"
-	"$LAB" exec us-east-1 sh -c '
-		h=$1 s=$2; shift 2
-		if [ -n "$s" ]; then
-			f=$(mktemp)
-			python3 -c "
-import socket, sys
-l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind((\"127.0.0.1\", int(sys.argv[1]))); l.listen(8); l.settimeout(10)
-print(\"up\", flush=True)
-c, _ = l.accept(); c.settimeout(10)
-while c.recv(512): pass
-" "$s" >"$f" 2>/dev/null &
-			while [ ! -s "$f" ]; do sleep 0.02; done
-			rm -f "$f"
-		fi
-		mount --bind "$h" /etc/hosts || exit 125
-		exec env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" KRB5CCNAME=MEMORY:driver-default "$@"' \
-	    sh "$KW_TMP/hosts" "$_silent" $WRAP "$DRV" "$@" >"$KW_TMP/out" 2>"$KW_TMP/err"
-	RC=$?
-	OUT=$(cat "$KW_TMP/out"); ERR=$(cat "$KW_TMP/err")
-	[ -z "$ERR" ] || printf '#   stderr: %s\n' "$ERR" | head -20
-}
-field() { printf '%s\n' "$OUT" | sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
-
-# check_login "what" REASON ARGS...: the driver's reason is REASON (exit 0 exactly for ok)
-check_login() {
-	_what=$1 _want=$2; shift 2
-	login "$@"
-	_got=$(field reason)
-	_rc=1; [ "$_want" = ok ] && _rc=0
-	if [ "$_got" = "$_want" ] && [ "$RC" -eq "$_rc" ]; then
-		ok "$_what ($OUT)"
-	else
-		not_ok "$_what"
-		printf '#   expected reason=%s, got rc=%s: %s\n' "$_want" "$RC" "$OUT"
-	fi
-}
 
 T0=$(date +%s%N)
 # the chain's form: the explicit SPN only (MIT's GSS looks for postgres/HOST@, which the login adds)
