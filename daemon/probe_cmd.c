@@ -113,19 +113,8 @@ text_job(const struct report *rep, const struct probe_job *j)
 		const struct step *s = &rep->steps[i];
 		if (s->job != j || (per_item && s->reason == KW_OK && !rep->verbose))
 			continue;
-		if (per_item) {
-			printf("  %s  %-30s %8.1f ms  %s\n", paint(rep, s->reason), "", s->seconds * 1000,
-			    s->detail);
-			if (s->reason != KW_OK) {
-				const char *means = explain_means(s->kind, s->reason);
-				const char *check = explain_check(s->kind, s->reason);
-				if (means)
-					printf("        %-30s %s: %s\n", "", reason_name(s->reason), means);
-				if (check)
-					printf("        %-30s check: %s\n", "", check);
-			}
-		} else
-			text_step(rep, s->name, s->reason, s->seconds, s->detail, s->kind);
+		/* a lookup or KDC line goes under its kind's summary, unnamed: its detail names it */
+		text_step(rep, per_item ? "" : s->name, s->reason, s->seconds, s->detail, s->kind);
 	}
 	/* a run that traced nothing (it could not start, or a kind without steps): its result */
 	if (!per_item) {

@@ -192,12 +192,6 @@ hop_set(struct hop_result *h, enum kw_reason r, double duration, const char *fmt
 
 /* ---- routing ------------------------------------------------------------------------------ */
 
-static const struct kw_realm *
-realm_named(const struct kw_config *conf, const char *name)
-{
-	return config_realm(conf, name);
-}
-
 /* The database realm: the one whose domain holds the host, else the one that is not the user's. */
 static const char *
 db_realm_for(const struct kw_config *conf, const char *user_realm, const char *host)
@@ -377,7 +371,7 @@ stepper_send(struct stepper *st)
 static const struct kw_kdcs *
 kdcs_for(struct chain *ch, const char *realm)
 {
-	const struct kw_realm *r = realm_named(ch->job->conf, realm);
+	const struct kw_realm *r = config_realm(ch->job->conf, realm);
 
 	if (r == NULL)
 		return NULL;

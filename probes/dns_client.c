@@ -486,3 +486,10 @@ dns_rrtype_name(int rrtype)
 		return "OTHER";
 	}
 }
+
+int
+dns_resolver_failed(int status)
+{
+	return status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED || status == ARES_ESERVFAIL ||
+	    status == ARES_EREFUSED;
+}

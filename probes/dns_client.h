@@ -59,6 +59,8 @@ size_t dns_client_pending(const struct dns_client *);
 
 /* The failure reason of an ARES_* status (KW_OK for ARES_SUCCESS). */
 enum kw_reason dns_reason(int status);
+/* 1 when the resolver did not answer at all (as opposed to an answer that says "no"): ask the next. */
+int dns_resolver_failed(int status);
 
 /* One SRV record. */
 struct dns_srv {

@@ -511,14 +511,6 @@ realm_fail(struct kdc_run *run, enum kw_reason r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The resolver failed to answer at all (as opposed to an answer that says "no"). */
-static int
-resolver_failed(int status)
-{
-	return status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED || status == ARES_ESERVFAIL ||
-	    status == ARES_EREFUSED;
-}
-
 /* Returns 1: the lookup has ended (a lookup that asks again returns 0). */
 static int
 lookup_srv_answer(struct lookup *lk, int status, const unsigned char *abuf, int alen)
@@ -609,7 +601,7 @@ lookup_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int al
 	(void)timeouts;
 	if (run->ending || lk->done)
 		return;
-	if (resolver_failed(status) && lk->resolver + 1 < run->job->region->nresolvers &&
+	if (dns_resolver_failed(status) && lk->resolver + 1 < run->job->region->nresolvers &&
 	    probe_remaining(run->job) > 0.1) {
 		lk->resolver++;
 		lookup_send(lk);

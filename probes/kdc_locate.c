@@ -113,13 +113,6 @@ next_host(struct kdc_locate *lo)
 		finish(lo, KW_OK, NULL);
 }
 
-static int
-resolver_failed(int status)
-{
-	return status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED || status == ARES_ESERVFAIL ||
-	    status == ARES_EREFUSED;
-}
-
 /*
  * An answer that needs no handling here: the lookup has ended (or is being freed), or the
  * resolver did not answer at all and the question went to the Region's next one.
@@ -129,7 +122,7 @@ settled_elsewhere(struct kdc_locate *lo, int status)
 {
 	if (lo->ended || status == ARES_EDESTRUCTION)
 		return 1;
-	if (resolver_failed(status) && lo->resolver + 1 < lo->region->nresolvers) {
+	if (dns_resolver_failed(status) && lo->resolver + 1 < lo->region->nresolvers) {
 		lo->resolver++;
 		ask(lo);
 		return 1;
