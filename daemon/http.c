@@ -33,6 +33,7 @@
 struct http_conn {
 	struct bufferevent *bev;
 	int evicted;
+	int asked;		/* has sent a whole request: a scraper, not an idle socket */
 };
 
 struct http {
@@ -40,6 +41,9 @@ struct http {
 	struct web *web;		/* TLS and basic authentication; ours */
 	struct evhttp *evh;
 	struct event *reaper;
+	struct evconnlistener *lev;	/* owned by evh */
+	struct event *accept_resume;
+	int accepted;		/* in this turn of the loop */
 	char address[128];
 	struct http_conn conns[HTTP_MAX_CONNS * 2];
 	size_t nconns;		/* oldest first */
@@ -91,21 +95,85 @@ conns_live(const struct http *h)
 	return n;
 }
 
-/* Makes room by shutting the oldest connection down; evhttp then sees EOF and frees it. */
 static void
-conns_evict_oldest(struct http *h)
+conn_evict(struct http_conn *c)
 {
-	for (size_t i = 0; i < h->nconns; i++) {
-		evutil_socket_t fd;
+	evutil_socket_t fd;
 
-		if (h->conns[i].evicted)
+	c->evicted = 1;
+	if ((fd = bufferevent_getfd(c->bev)) >= 0)
+		shutdown(fd, SHUT_RDWR);
+}
+
+/*
+ * Makes room by shutting a connection down; evhttp then sees EOF and frees it.  The victim is
+ * the oldest connection that never sent a whole request (an idle socket, a slowloris), so that a
+ * flood of them cannot cut off a scrape being answered; only when every connection has asked
+ * does the oldest of all go.
+ */
+static void
+conns_evict_one(struct http *h)
+{
+	struct http_conn *oldest = NULL;
+
+	for (size_t i = 0; i < h->nconns; i++) {
+		struct http_conn *c = &h->conns[i];
+
+		if (c->evicted)
 			continue;
-		h->conns[i].evicted = 1;
-		if ((fd = bufferevent_getfd(h->conns[i].bev)) >= 0)
-			shutdown(fd, SHUT_RDWR);
-		log_debug("http: %d connections open, closed the oldest", HTTP_MAX_CONNS);
-		return;
+		if (!c->asked) {
+			conn_evict(c);
+			log_debug("http: %d connections open, closed the oldest idle one",
+			    HTTP_MAX_CONNS);
+			return;
+		}
+		if (oldest == NULL)
+			oldest = c;
 	}
+	if (oldest != NULL) {
+		conn_evict(oldest);
+		log_debug("http: %d connections open, all busy, closed the oldest", HTTP_MAX_CONNS);
+	}
+}
+
+static void
+conn_mark_asked(struct http *h, struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+	for (size_t i = 0; bev != NULL && i < h->nconns; i++)
+		if (h->conns[i].bev == bev)
+			h->conns[i].asked = 1;
+}
+
+static void
+accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+
+	(void)fd;
+	(void)what;
+	h->accepted = 0;
+	evconnlistener_enable(h->lev);
+}
+
+/*
+ * libevent accepts everything in the backlog in one go.  Under a connection flood, a scraper's
+ * connection would then be accepted and, before the loop ever read its request, pushed out by
+ * the flood behind it.  Taking at most HTTP_ACCEPT_BURST connections a turn lets each new
+ * connection be read once before the next batch, and HTTP_ACCEPT_BURST < HTTP_MAX_CONNS keeps
+ * it from being the oldest by then.
+ */
+static void
+accept_count(struct http *h)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (++h->accepted < HTTP_ACCEPT_BURST)
+		return;
+	evconnlistener_disable(h->lev);
+	evtimer_add(h->accept_resume, &now);
 }
 
 static struct bufferevent *
@@ -116,8 +184,9 @@ new_conn_cb(struct event_base *base, void *arg)
 	struct timeval tv = { .tv_sec = 1 };
 
 	conns_reap(h);
+	accept_count(h);
 	if (conns_live(h) >= HTTP_MAX_CONNS)
-		conns_evict_oldest(h);
+		conns_evict_one(h);
 	if (h->nconns == sizeof h->conns / sizeof h->conns[0]) {
 		/* evicted sockets not yet freed by evhttp fill the table: drop the oldest record */
 		bufferevent_decref(h->conns[0].bev);
@@ -141,6 +210,7 @@ new_conn_cb(struct event_base *base, void *arg)
 	bufferevent_incref(bev);
 	h->conns[h->nconns].bev = bev;
 	h->conns[h->nconns].evicted = 0;
+	h->conns[h->nconns].asked = 0;
 	h->nconns++;
 	evtimer_add(h->reaper, &tv);
 	return bev;
@@ -205,6 +275,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 
+	conn_mark_asked(h, req);
 	/* like exporter-toolkit, authentication guards every path, /-/healthy included */
 	if (!web_authorized(h->web, evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization"))) {
@@ -262,11 +333,13 @@ http_setup(struct http *h, struct event_base *base, struct evconnlistener *lev)
 
 	if ((h->evh = evhttp_new(base)) == NULL ||
 	    (h->reaper = evtimer_new(base, reaper_cb, h)) == NULL ||
+	    (h->accept_resume = evtimer_new(base, accept_resume_cb, h)) == NULL ||
 	    evhttp_bind_listener(h->evh, lev) == NULL) {
 		log_err("cannot set up the HTTP server");
 		evconnlistener_free(lev);
 		return -1;
 	}
+	h->lev = lev;
 	evconnlistener_set_error_cb(lev, accept_error_cb);
 	evhttp_set_bevcb(h->evh, new_conn_cb, h);
 	evhttp_set_max_headers_size(h->evh, HTTP_MAX_HEADERS);
@@ -333,6 +406,8 @@ http_free(struct http *h)
 		bufferevent_decref(h->conns[i].bev);
 	if (h->reaper != NULL)
 		event_free(h->reaper);
+	if (h->accept_resume != NULL)
+		event_free(h->accept_resume);
 	web_free(h->web);
 	free(h);
 }

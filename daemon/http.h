@@ -15,6 +15,7 @@
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_TIMEOUT_S 5
 #define HTTP_MAX_CONNS 64
+#define HTTP_ACCEPT_BURST 16	/* connections accepted in one turn of the loop */
 
 struct kwd;
 struct kw_addr;

@@ -6,12 +6,16 @@
                                          (or "open" if it is still open after SECONDS)
   http_client.py flood PORT N SECONDS    open N idle connections, then print how many the server
                                          closed within SECONDS
-  http_client.py hostile PORT SECONDS    for SECONDS: 1,000 idle connections, 20 slowloris clients
+  http_client.py hostile PORT SECONDS PID
+                                         for SECONDS: 1,000 idle connections, 20 slowloris clients
                                          (a header byte a second), oversized headers and garbage in
                                          a loop, while a normal scraper asks for /metrics every
-                                         100 ms with a 2 s timeout; prints its figures as
-                                         "scrapes OK TOTAL p50_ms p99_ms max_ms"
+                                         100 ms with Prometheus' default 10 s scrape timeout;
+                                         prints "scrapes OK TOTAL p50_ms p99_ms max_ms MAXFDS",
+                                         MAXFDS the most descriptors PID held meanwhile, and on
+                                         stderr how the failed scrapes failed
 """
+import os
 import resource
 import threading
 import socket
@@ -76,8 +80,11 @@ def flood(port, n, seconds):
     print(len(closed))
 
 
+FAILURES = {}
+
+
 def scrape(port, timeout):
-    """One normal scrape; its latency in ms, or None."""
+    """One normal scrape; its latency in ms, or None (the kind of failure counted in FAILURES)."""
     start = time.monotonic()
     try:
         s = socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)
@@ -91,13 +98,17 @@ def scrape(port, timeout):
             data += chunk
         s.close()
         if not data.startswith(b"HTTP/1.1 200") or b"krbwatch_build_info" not in data:
+            kind = "status " + data.split(b" ", 2)[1].decode("latin-1") if data else "closed"
+            FAILURES[kind] = FAILURES.get(kind, 0) + 1
             return None
-    except OSError:
+    except OSError as e:
+        kind = type(e).__name__
+        FAILURES[kind] = FAILURES.get(kind, 0) + 1
         return None
     return (time.monotonic() - start) * 1000
 
 
-def hostile(port, seconds):
+def hostile(port, seconds, pid):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
     end = time.monotonic() + float(seconds)
@@ -169,17 +180,19 @@ def hostile(port, seconds):
     for t in threads:
         t.start()
     time.sleep(1)  # let the attack build up
-    lat, total = [], 0
+    lat, total, maxfds = [], 0, 0
     while time.monotonic() < end:
         total += 1
-        ms = scrape(port, 2.0)
+        maxfds = max(maxfds, len(os.listdir("/proc/%s/fd" % pid)))
+        ms = scrape(port, 10.0)
         if ms is not None:
             lat.append(ms)
         time.sleep(0.1)
     stop.set()
     lat.sort()
     pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else -1
-    print("scrapes %d %d %.1f %.1f %.1f" % (len(lat), total, pick(0.5), pick(0.99), lat[-1] if lat else -1))
+    print("scrapes %d %d %.1f %.1f %.1f %d" % (len(lat), total, pick(0.5), pick(0.99), lat[-1] if lat else -1, maxfds))
+    print("failures: %s" % (", ".join("%s %d" % kv for kv in sorted(FAILURES.items())) or "none"), file=sys.stderr)
 
 
 if __name__ == "__main__":

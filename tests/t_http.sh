@@ -63,13 +63,16 @@ check "a scrape works after a connection flood" sh -c \
 	"curl -fsS --max-time 2 http://127.0.0.1:$port/metrics | grep -q '^krbwatch_build_info'"
 
 # All of it at once for 10 s: 1,000 idle connections (reopened as they are closed), 20
-# slowloris clients, oversized headers and garbage in a loop; a normal scraper every 100 ms.
-set -- $(python3 "$KW_TOP/tests/http_client.py" hostile "$port" 10)
-echo "# figure: under attack, $2 of $3 scrapes answered within 2 s; latency p50 $4 ms, p99 $5 ms, max $6 ms"
-check "under 1,000 idle connections, slowloris, oversized headers and garbage, 95% of scrapes get /metrics within 2 s ($2 of $3)" \
-	[ "$2" -ge $(( $3 * 95 / 100 )) ]
-check "... and krbwatch holds at most 64 client connections (+ listener, loop, log)" \
-	[ "$(ls /proc/$KW_PID/fd | wc -l)" -le 80 ]
+# slowloris clients, oversized headers and garbage in a loop; a normal scraper every 100 ms
+# with Prometheus' default scrape timeout (10 s).  Every scrape must get /metrics: the idle
+# sockets are closed first, and no new connection is pushed out before its request is read.
+set -- $(python3 "$KW_TOP/tests/http_client.py" hostile "$port" 10 "$KW_PID" 2>"$KW_TMP/hostile.err")
+echo "# figure: under attack, $2 of $3 scrapes answered; latency p50 $4 ms, p99 $5 ms, max $6 ms; at most $7 descriptors open"
+check "under 1,000 idle connections, slowloris, oversized headers and garbage, every scrape gets /metrics ($2 of $3; $(cat "$KW_TMP/hostile.err"))" \
+	[ "$3" -gt 0 -a "$2" -eq "$3" ]
+# 64 open and at most 64 being closed (shut down, not yet freed by evhttp), plus krbwatch's own
+check "... and krbwatch never holds more than 128 client sockets (at most $7 descriptors)" \
+	[ "$7" -le 144 ]
 
 stop_krbwatch
 check_eq "SIGTERM: exit status 0" "0" "$KW_RC"
