@@ -378,6 +378,12 @@ alerts_pending(const struct alerts *a)
 }
 
 void
+alerts_on_idle(struct alerts *a, void (*cb)(void *), void *arg)
+{
+	webhooks_on_idle(a->hooks, cb, arg);
+}
+
+void
 alerts_free(struct alerts *a)
 {
 	struct astate *st;

@@ -42,6 +42,9 @@ void alerts_observe(struct alerts *, const char *aws_region, const char *db_clus
 /* Notifications queued or in flight (0: all delivered, failed or dropped). */
 size_t alerts_pending(const struct alerts *);
 
+/* See webhooks_on_idle(). */
+void alerts_on_idle(struct alerts *, void (*cb)(void *), void *arg);
+
 /* Cancels the posts in flight. NULL is fine. */
 void alerts_free(struct alerts *);
 

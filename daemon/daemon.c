@@ -126,6 +126,52 @@ kwd_alerts(struct kwd *d)
 	return d->alerts;
 }
 
+/* Within the unit's TimeoutStopSec=5s, so that systemd never has to SIGKILL a draining daemon. */
+#define STOP_DRAIN_S 3
+
+static void
+drained(void *arg)
+{
+	struct kwd *d = arg;
+
+	log_info("stopping: the queued notifications are delivered or given up");
+	event_base_loopexit(d->base, NULL);
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct kwd *d = arg;
+	size_t n = alerts_pending(d->alerts);
+
+	(void)fd;
+	(void)what;
+	log_warn("stopping: %zu notification%s not delivered within %d s", n, n == 1 ? "" : "s",
+	    STOP_DRAIN_S);
+	event_base_loopexit(d->base, NULL);
+}
+
+/*
+ * A notification still queued at SIGTERM is often the resolved one: dropping it would leave
+ * the alert firing in every receiver.  So the loop runs on, probes stopped, until the webhooks
+ * are idle or STOP_DRAIN_S has passed.
+ */
+static void
+stop_after_webhooks(struct kwd *d)
+{
+	struct timeval tv = { .tv_sec = STOP_DRAIN_S };
+	size_t n = alerts_pending(d->alerts);
+
+	if (n == 0 || (d->drain = evtimer_new(d->base, drain_timeout_cb, d)) == NULL) {
+		event_base_loopexit(d->base, NULL);
+		return;
+	}
+	log_notice("stopping: delivering %zu queued notification%s first (at most %d s)", n,
+	    n == 1 ? "" : "s", STOP_DRAIN_S);
+	alerts_on_idle(d->alerts, drained, d);
+	evtimer_add(d->drain, &tv);
+}
+
 static void
 on_stop(evutil_socket_t sig, short what, void *arg)
 {
@@ -141,7 +187,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	http_free(d->http);
 	d->http = NULL;
 	sched_clear(d->sched);
-	event_base_loopexit(d->base, NULL);
+	stop_after_webhooks(d);
 }
 
 /* Series of a Region or cluster that the new configuration no longer has must vanish. */
@@ -237,9 +283,16 @@ reload(struct kwd *d)
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct kwd *d = arg;
+
 	(void)sig;
 	(void)what;
-	reload(arg);
+	/* while the webhooks drain, a reload would start the probes and the listener again */
+	if (d->stopping) {
+		log_info("SIGHUP: ignored, stopping");
+		return;
+	}
+	reload(d);
 }
 
 static struct event *
@@ -311,6 +364,7 @@ out:
 	if (d.sig_int) event_free(d.sig_int);
 	if (d.sig_hup) event_free(d.sig_hup);
 	if (d.watchdog) event_free(d.watchdog);
+	if (d.drain) event_free(d.drain);
 	metrics_free(d.metrics);
 	config_free(d.conf);
 	event_base_free(d.base);

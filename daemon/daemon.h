@@ -30,6 +30,7 @@ struct kwd {
 	struct alerts *alerts;		/* krbwatch's own alerts and their webhooks */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog;
+	struct event *drain;		/* stopping: the webhooks' last chance */
 	time_t started;
 	int stopping;
 	int once;			/* krbwatch probe: each job runs once, now, then the loop ends */

@@ -70,6 +70,8 @@ struct webhooks {
 	size_t nhooks;
 	LIST_HEAD(, wsock) socks;
 	struct mfamily *m_notes, *m_retries, *m_queue;
+	void (*idle_cb)(void *);
+	void *idle_arg;
 };
 
 static void hook_kick(struct hook *);
@@ -219,6 +221,8 @@ attempt_done(struct post *p, int ok, int retryable, const char *why)
 		post_remove(p);
 	}
 	hook_kick(h);
+	if (h->w->idle_cb != NULL && webhooks_pending(h->w) == 0)
+		h->w->idle_cb(h->w->idle_arg);
 }
 
 /* Starts the head of the queue unless it is in flight or waiting to retry. */
@@ -566,6 +570,13 @@ webhooks_pending(const struct webhooks *w)
 	for (size_t i = 0; i < w->nhooks; i++)
 		n += w->hooks[i]->n;
 	return n;
+}
+
+void
+webhooks_on_idle(struct webhooks *w, void (*cb)(void *), void *arg)
+{
+	w->idle_cb = cb;
+	w->idle_arg = arg;
 }
 
 void

@@ -32,6 +32,12 @@ void webhooks_post(struct webhooks *, const char *body);
 /* Notifications queued or in flight on all webhooks. */
 size_t webhooks_pending(const struct webhooks *);
 
+/*
+ * cb(arg) runs each time the last notification queued or in flight is delivered or given up
+ * (the daemon waits for that when it stops); cb NULL: nothing runs.
+ */
+void webhooks_on_idle(struct webhooks *, void (*cb)(void *), void *arg);
+
 /* Cancels every attempt in flight and discards the queues. */
 void webhooks_free(struct webhooks *);
 

@@ -296,3 +296,47 @@ else
 	not_ok "krbwatch starts with a webhook"
 	sed 's/^/#   /' "$KW_TMP/krbwatch.log"
 fi
+
+# --- 7. SIGTERM with notifications queued: delivered first, or given up within 3 s ---------
+# A receiver that takes 1 s to answer: SIGTERM arrives while the firing is in flight.
+receiver slowstop --delay 1
+KPORT=$(free_port)
+write_config "$KW_TMP/k7.yml" "$KPORT" "alerts:
+  after_failures: 1
+  webhooks:
+    - { url: http://127.0.0.1:$PORT/hook }"
+: >"$KW_TMP/krbwatch.log"
+if start_krbwatch "$KW_TMP/k7.yml" "$KPORT" && wait_for 10 test -e "$KW_TMP/slowstop/0001.json"; then
+	stop_krbwatch
+	check_eq "SIGTERM while a notification is in flight: exit 0" 0 "$KW_RC"
+	check "... it says it delivers the queue first" \
+	    grep -qE 'stopping: delivering [0-9]+ queued notifications? first \(at most 3 s\)' "$KW_TMP/krbwatch.log"
+	check "... the receiver answered it before krbwatch left" grep -qx "0001 200" "$KW_TMP/slowstop/requests"
+	check "... and krbwatch saw the answer" grep -q "webhook 1: notification delivered" "$KW_TMP/krbwatch.log"
+	check "... then stopped" grep -q "stopping: the queued notifications are delivered or given up" "$KW_TMP/krbwatch.log"
+else
+	not_ok "krbwatch fires a webhook to the slow receiver"
+	sed 's/^/#   /' "$KW_TMP/krbwatch.log"
+fi
+
+# No receiver at all, and retries for minutes: krbwatch gives up after 3 s, within the unit's
+# TimeoutStopSec=5s (stop_krbwatch's own limit: KW_RC would be 124).
+KPORT=$(free_port)
+write_config "$KW_TMP/k8.yml" "$KPORT" "alerts:
+  after_failures: 1
+  webhooks:
+    - { url: http://127.0.0.1:$(free_port)/hook, max_retries: 20, backoff: 1s }"
+: >"$KW_TMP/krbwatch.log"
+if start_krbwatch "$KW_TMP/k8.yml" "$KPORT" && wait_for 10 grep -q "webhook 1: attempt 1 of 21 failed" "$KW_TMP/krbwatch.log"; then
+	kill -TERM "$KW_PID"
+	wait_for 5 grep -q "SIGTERM: stopping" "$KW_TMP/krbwatch.log" && kill -HUP "$KW_PID"
+	check "SIGHUP while draining is ignored" wait_for 5 grep -q "SIGHUP: ignored, stopping" "$KW_TMP/krbwatch.log"
+	stop_krbwatch
+	check_eq "SIGTERM with the receiver down: exit 0 before systemd would kill it" 0 "$KW_RC"
+	check "... saying how many notifications it could not deliver" \
+	    grep -qE 'stopping: [0-9]+ notifications? not delivered within 3 s' "$KW_TMP/krbwatch.log"
+	check "... and did not reload on the way" sh -c "! grep -q 'SIGHUP: reloading' '$KW_TMP/krbwatch.log'"
+else
+	not_ok "krbwatch retries a webhook to a closed port"
+	sed 's/^/#   /' "$KW_TMP/krbwatch.log"
+fi
