@@ -772,6 +772,34 @@ load_identity(struct loader *l, const yaml_node_t *n)
 	}
 }
 
+/*
+ * A cluster's service ticket comes through the referral from the user realm to the realm its
+ * database is joined to: without a second realm there is no chain to watch, and every run would
+ * fail.  Said once, at the first cluster.
+ */
+static void
+check_database_realm(struct loader *l)
+{
+	const struct kw_config *c = l->conf;
+	const char *user;
+
+	if (!l->realms_ok || c->principal == NULL || c->nrealms > 1)
+		return;
+	user = strrchr(c->principal, '@') + 1;
+	if (strcmp(c->realms[0].name, user) != 0)
+		return;		/* the principal's realm is missing: said already */
+	for (size_t i = 0; i < c->nregions; i++) {
+		if (c->regions[i].nclusters == 0)
+			continue;
+		cl_error_at(l, c->regions[i].clusters[0].line, c->regions[i].clusters[0].col,
+		    "cluster \"%s\" needs the realm its database is joined to, but realms has only "
+		    "%s, the principal's; add the database realm (the one that trusts %s) with its "
+		    "domain", c->regions[i].clusters[0].name ? c->regions[i].clusters[0].name : "",
+		    user, user);
+		return;
+	}
+}
+
 static int
 is_http_url(const char *s)
 {
@@ -1197,6 +1225,7 @@ cs_load(struct loader *l, yaml_node_t *root)
 		load_regions(l, f[REGIONS].val);
 	if (f[IDENTITY].val != NULL)
 		load_identity(l, f[IDENTITY].val);
+	check_database_realm(l);
 	if (f[ALERTS].val != NULL)
 		load_alerts(l, f[ALERTS].val);
 	if (f[WEB].val != NULL)
