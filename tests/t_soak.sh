@@ -118,7 +118,10 @@ else
 	check "RSS flat: the end is within 2 MiB of the start ($rss0 -> $rss1 kB)" [ $((rss1 - rss0)) -le 2048 ]
 fi
 check "descriptors flat ($fd0 -> $fd1)" [ "$fd1" -le $((fd0 + 2)) ]
-check "no probe outlived its 190 ms deadline (longest seen: $max_dur ms)" [ "$max_dur" -le 200 ]
+# A run ends in its deadline's own callback (the scheduler stops krbwatch if it does not, checked
+# next): what the duration adds to 190 ms is the loop's lateness, tens of ms under ASan on a busy
+# machine.  A probe that the deadline failed to end would run on to its own timeouts, far beyond.
+check "no probe outlived its 190 ms deadline by more than the loop's lateness (longest seen: $max_dur ms, at most 285)" [ "$max_dur" -le 285 ]
 check "the scheduler never had to end a run late" sh -c "! grep -E 'did not end at its deadline|past their deadline' '$KWLOG'"
 check "no watchdog ping missed ($pings in ${elapsed} s)" [ "$pings" -ge $((elapsed - 2)) ]
 check_eq "no false alarm: no failure counted in any of $healthy_phases healthy phases" 0 "$false_alarms"
