@@ -163,8 +163,11 @@ def genconf(a):
     kdc = lambda i: f"10.97.0.{10 + i}"
     out = [f"listen: {a.listen}", f"interval: {a.interval}", f"timeout: {a.timeout}",
            "identity:", "  principal: krbmon@BENCH.TEST", f"  keytab: {a.keytab}",
-           "realms:", "  BENCH.TEST:", "    domain: bench.test", f"    kdcs: [{kdc(1)}]",
-           "regions:"]
+           "realms:", "  BENCH.TEST:", "    domain: bench.test", f"    kdcs: [{kdc(1)}]"]
+    if a.clusters:
+        # clusters need a database realm (no trust here: their chains stop at the referral)
+        out += ["  DB.BENCH.TEST:", "    domain: db.bench.test"]
+    out += ["regions:"]
     per_region = a.clusters // a.regions if a.regions else 0
     extra = a.clusters - per_region * a.regions
     n = 0

@@ -39,7 +39,7 @@ receiver() {
 conf() {
 	cat >"$1" <<EOC
 identity: { principal: krbmon@ONPREM.EXAMPLE.COM, keytab: $KW_TMP/krbmon.keytab }
-realms: { ONPREM.EXAMPLE.COM: { domain: onprem.example.com } }
+realms: { ONPREM.EXAMPLE.COM: { domain: onprem.example.com }, AWSMAD.KERBEROS.COM: { domain: example } }
 regions:
 $2
 alerts:
