@@ -5,7 +5,10 @@
  *   - GET and HEAD only (405 otherwise), no request body (413);
  *   - request line and headers at most HTTP_MAX_HEADERS bytes (400 from libevent);
  *   - HTTP_TIMEOUT_S to send a request or read a reply, then the connection is closed;
- *   - at most HTTP_MAX_CONNS connections: a new one beyond that closes the oldest.
+ *   - at most HTTP_MAX_CONNS connections: a new one beyond that closes the oldest that has
+ *     not sent a request, and at most HTTP_ACCEPT_BURST are taken per turn of the loop.  The
+ *     cap is high enough that, under a flood of thousands of connections a second, a new
+ *     connection lives some 100 ms before it can be closed: time for a scraper to ask.
  * With `web:` in the configuration it speaks only TLS and asks every request, whatever its
  * path, for basic authentication (daemon/web.c).
  */
@@ -14,7 +17,7 @@
 
 #define HTTP_MAX_HEADERS 8192
 #define HTTP_TIMEOUT_S 5
-#define HTTP_MAX_CONNS 64
+#define HTTP_MAX_CONNS 256
 #define HTTP_ACCEPT_BURST 16	/* connections accepted in one turn of the loop */
 
 struct kwd;
