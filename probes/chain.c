@@ -1189,10 +1189,7 @@ chain_start(struct probe_job *job)
 		ch->db_realm = db_realm_for(conf, ch->user_realm, "");
 	for (int h = 0; h < HOP_COUNT; h++)
 		ch->hops[h].kvno = -1;
-	/*
-	 * Only the user realm is configured (the loader then allows no cluster): the TGT is all
-	 * there is to check.
-	 */
+	/* db_realm NULL: realms has the user realm alone and no cluster; tgt_done ends there */
 	return tgt_start(ch);
 fail:
 	job->run = NULL;

@@ -112,12 +112,11 @@ def hostile(port, seconds, pid):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
     end = time.monotonic() + float(seconds)
-    stop = threading.Event()
 
     def idle():
         socks = []
-        while not stop.is_set():
-            while len(socks) < 1000 and not stop.is_set():
+        while True:
+            while len(socks) < 1000:
                 try:
                     socks.append(socket.create_connection(("127.0.0.1", int(port)), timeout=2))
                 except OSError:
@@ -138,12 +137,10 @@ def hostile(port, seconds, pid):
                 alive.append(s)
             socks = alive
             time.sleep(0.2)
-        for s in socks:
-            s.close()
 
     def slowloris():
         socks = []
-        while not stop.is_set():
+        while True:
             while len(socks) < 20:
                 try:
                     s = socket.create_connection(("127.0.0.1", int(port)), timeout=2)
@@ -160,12 +157,10 @@ def hostile(port, seconds, pid):
                     s.close()
             socks = alive
             time.sleep(1)
-        for s in socks:
-            s.close()
 
     def junk():
         big = b"GET /metrics HTTP/1.1\r\nX-Big: " + b"a" * 65536 + b"\r\n\r\n"
-        while not stop.is_set():
+        while True:
             for payload in (big, b"\x16\x03\x01\x00\xff garbage \x00\x01\r\n\r\n"):
                 try:
                     s = socket.create_connection(("127.0.0.1", int(port)), timeout=2)
@@ -176,9 +171,9 @@ def hostile(port, seconds, pid):
                     pass
             time.sleep(0.01)
 
-    # The attackers run in a child process: sharing the scraper's interpreter lock, they held
-    # its request back for tens of ms after connecting; a real scraper is not slowed down by
-    # its attacker.
+    # The attackers run, until killed, in a child process: sharing the scraper's interpreter
+    # lock, they held its request back for tens of ms after connecting; a real scraper is not
+    # slowed down by its attacker.  Their sockets close with the process.
     child = os.fork()
     if child == 0:
         threads = [threading.Thread(target=f, daemon=True) for f in (idle, slowloris, junk)]

@@ -29,10 +29,11 @@ at_exit() { kw_cleanup_hooks="$1 $kw_cleanup_hooks"; }
 ok() { printf 'ok - %s\n' "$*"; }
 not_ok() { printf 'not ok - %s\n' "$*"; KW_FAILED=1; }
 
-# check "what" CMD...: ok when CMD succeeds.
+# check "what" CMD...: ok when CMD succeeds; a failure also returns 1, so that
+# `check ... || show-why` can print what the reader needs.
 check() {
 	what=$1; shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
+	if "$@"; then ok "$what"; else not_ok "$what"; return 1; fi
 }
 
 # check_eq "what" EXPECTED ACTUAL

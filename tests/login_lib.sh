@@ -1,18 +1,12 @@
 # What the login tests (t_login_mysql.sh, t_login_pg.sh) share, sourced after lib.sh with DRV
 # (the driver) and WRAP (a command to run it under, or nothing) set: a lab of their own
-# (KW_LAB_NS), tickets fetched by stock tools, and the driver run in a client namespace.
+# (KW_LAB_NS, through tests/lab_session.sh), tickets fetched by stock tools, and the driver run
+# in a client namespace.
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "ok - # SKIP the lab needs root (network namespaces)"
-	exit 0
-fi
-LAB=$KW_TOP/tests/lab/lab
+. "$KW_TOP/tests/lab_session.sh"
 [ -x "$DRV" ] || { not_ok "driver $DRV is built"; exit 1; }
-
-lab_down() { "$LAB" down >/dev/null 2>&1; }
-"$LAB" up >"$KW_TMP/lab-up.log" 2>&1 || { sed 's/^/#   /' "$KW_TMP/lab-up.log"; not_ok "lab up"; exit 1; }
-at_exit lab_down
-eval "$("$LAB" env)"
+# no krbwatch runs here: the interval and deadline of the lab's configuration do not matter
+lab_session "$KW_LAB_NS" 2s 1500ms
 
 # cache NAME [kvno args...]: a FILE cache with krbmon's TGT and the tickets kvno fetched, as
 # stock tools fetch them from the us-east-1 client (through the lab's KDCs and DNS).
