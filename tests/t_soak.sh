@@ -16,8 +16,13 @@ M=$KW_TMP/metrics
 SOCK=$KW_TMP/notify.sock
 NOTES=$KW_TMP/notify.out
 
-# short, with room: a chain with three TLS logins per Region takes some 30 ms (more under ASan)
-lab_session "${KW_SOAK_NS:-tsk}" 200ms 190ms
+# Short, with room: a chain with three TLS logins per Region takes some 30 ms.  Under ASan
+# krbwatch takes two to three times the CPU, and on two cores the lab's KDCs then answer late
+# more often: once, both on-prem KDCs stayed silent past a 190 ms deadline in a healthy phase
+# (seen by the KDC probe of both Regions too).  The instrumented build gets twice the time.
+if [ "${KW_SANITIZED:-0}" = 1 ]; then INTERVAL_MS=400 DEADLINE_MS=380; else INTERVAL_MS=200 DEADLINE_MS=190; fi
+LATE_MS=$((DEADLINE_MS * 3 / 2))
+lab_session "${KW_SOAK_NS:-tsk}" "${INTERVAL_MS}ms" "${DEADLINE_MS}ms"
 
 nl_pid=""
 stop_listener() { [ -n "$nl_pid" ] && kill "$nl_pid" 2>/dev/null; }
@@ -105,7 +110,7 @@ pings=$(grep -c '^WATCHDOG=1$' "$NOTES")
 
 echo "# figure: $((c1 - c0)) chain cycles in ${elapsed} s, $reloads reloads, $healthy_phases healthy and as many fault phases"
 echo "# figure: RSS ${rss0} kB at the start, ${rss1} kB at the end (max ${max_rss} kB); descriptors ${fd0} -> ${fd1}"
-echo "# figure: longest probe run seen at the end of a fault phase: $max_dur ms (deadline 190 ms)"
+echo "# figure: longest probe run seen at the end of a fault phase: $max_dur ms (deadline $DEADLINE_MS ms)"
 echo "# figure: $pings watchdog pings for ${elapsed} s at WATCHDOG_USEC=2 s (one per second expected)"
 
 check "ran at least $CYCLES chain cycles ($((c1 - c0)))" [ $((c1 - c0)) -ge "$CYCLES" ]
@@ -119,9 +124,9 @@ else
 fi
 check "descriptors flat ($fd0 -> $fd1)" [ "$fd1" -le $((fd0 + 2)) ]
 # A run ends in its deadline's own callback (the scheduler stops krbwatch if it does not, checked
-# next): what the duration adds to 190 ms is the loop's lateness, tens of ms under ASan on a busy
+# next): what the duration adds to the deadline is the loop's lateness, tens of ms under ASan on a busy
 # machine.  A probe that the deadline failed to end would run on to its own timeouts, far beyond.
-check "no probe outlived its 190 ms deadline by more than the loop's lateness (longest seen: $max_dur ms, at most 285)" [ "$max_dur" -le 285 ]
+check "no probe outlived its $DEADLINE_MS ms deadline by more than the loop's lateness (longest seen: $max_dur ms, at most $LATE_MS)" [ "$max_dur" -le "$LATE_MS" ]
 check "the scheduler never had to end a run late" sh -c "! grep -E 'did not end at its deadline|past their deadline' '$KWLOG'"
 check "no watchdog ping missed ($pings in ${elapsed} s)" [ "$pings" -ge $((elapsed - 2)) ]
 check_eq "no false alarm: no failure counted in any of $healthy_phases healthy phases" 0 "$false_alarms"
