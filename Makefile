@@ -63,6 +63,8 @@ LIB_SRCS := \
 	probes/krb5_reason.c \
 	probes/login.c \
 	probes/login_mysql.c \
+	probes/lockout.c \
+	probes/lockout_store.c \
 	probes/login_pg.c \
 	probes/reason.c \
 	probes/table.c
