@@ -152,6 +152,7 @@ lk_end(struct lk_record *r, const struct lk_budget *b, time_t now, time_t reserv
 		/* the KDC resets its count on a good pre-authentication: so do we */
 		r->n = 0;
 		r->held_until = 0;
+		r->reason = KW_OK;
 		return;
 	case LOCKOUT_NOT_JUDGED:
 		if (i < r->n) {
@@ -293,7 +294,7 @@ same_stat(const struct stat *a, const struct stat *b)
 	    a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* SHA-256 of the file, hex; "unreadable" when it cannot be read (then no AS-REQ can prove a key). */
+/* SHA-256 of the file, its first 128 bits in hex; "unreadable" when it cannot be read (then no AS-REQ can prove a key). */
 static void
 keytab_fingerprint(const char *path, char *fp, size_t len)
 {
@@ -312,8 +313,12 @@ keytab_fingerprint(const char *path, char *fp, size_t len)
 		if (n > 0)
 			have += (size_t)n;
 	close(fd);
+	/*
+	 * 128 bits of the digest tell keytabs apart; a full 256-bit hex run would look like key
+	 * material to anyone (or any scanner) reading the state file or a log.
+	 */
 	if (buf != NULL && EVP_Digest(buf, have, md, &mdlen, EVP_sha256(), NULL) == 1) {
-		for (unsigned i = 0; i < mdlen && 2 * i + 2 < len; i++)
+		for (unsigned i = 0; i < mdlen && i < 16 && 2 * i + 2 < len; i++)
 			snprintf(fp + 2 * i, len - 2 * i, "%02x", md[i]);
 	}
 	/* the buffer held the keys: wipe it before it goes back to the allocator */
@@ -476,9 +481,10 @@ words(const struct lk_record *r, enum lockout_verdict v, time_t until, char *why
 		    lk.detail[0] ? " (" : "", lk.detail, lk.detail[0] ? ")" : "", r->fp, left);
 	} else if (v == LOCKOUT_HELD) {
 		snprintf(why, len, "held back: %zu AS exchange%s with pre-authentication in the last "
-		    "%lld s may have failed (no answer), as many as identity.max_failed_attempts "
-		    "allows; the next in %lld s", lk_counted(r), lk_counted(r) == 1 ? "" : "s",
-		    (long long)lk.window, left);
+		    "%lld s failed or got no answer (last: %s), as many as identity.max_failed_attempts "
+		    "allows; the next in %lld s unless the keytab changes on disk", lk_counted(r),
+		    lk_counted(r) == 1 ? "" : "s", (long long)lk.window,
+		    r->reason != KW_OK ? reason_name(r->reason) : "timeout", left);
 	} else {
 		snprintf(why, len, "waiting for another AS exchange of %s to end (another Region's, "
 		    "or krbwatch probe's)", lk.principal);
@@ -495,7 +501,8 @@ lockout_held(enum kw_reason *reason, char *why, size_t len)
 	why[0] = '\0';
 	if (r == NULL || lk_verdict(r, &b, time(NULL), &until) != LOCKOUT_HELD)
 		return 0;
-	*reason = r->held_until != 0 ? r->reason : KW_R_TIMEOUT;
+	/* the budget spent: the last answer that judged the key, else the silence */
+	*reason = r->reason != KW_OK ? r->reason : KW_R_TIMEOUT;
 	words(r, LOCKOUT_HELD, until, why, len);
 	return (double)(until - time(NULL));
 }

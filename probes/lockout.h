@@ -98,7 +98,7 @@ struct lk_attempt {
 
 struct lk_record {
 	char principal[256];
-	char fp[65];		/* SHA-256 of the keytab file, hex */
+	char fp[65];		/* SHA-256 of the keytab file, first 128 bits, hex */
 	time_t held_until;	/* 0: not held */
 	time_t held_since;
 	enum kw_reason reason;	/* why held */
