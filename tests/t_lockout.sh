@@ -20,6 +20,8 @@ M=$KW_TMP/metrics
 STATE=$KW_TMP/state
 MAX=2
 mkdir -p "$STATE"
+# owned by another user, as StateDirectory= makes it: what root writes there must be that user's
+chown 65534:65534 "$STATE"
 # the bound, explicit, and the state where a restart finds it
 sed -i "s|^  keytab: .*|&\n  max_failed_attempts: $MAX\n  lockout_window: 30m|" "$CONF"
 echo "state_directory: $STATE" >>"$CONF"
@@ -64,6 +66,8 @@ check "healthy first: both Regions authenticate" wait_for 30 up
 check_eq "healthy: not held back" 0 "$(v krbwatch_identity_backoff_seconds)"
 check_eq "healthy: the KDC counts no failure" 0 "$(failed)"
 check "healthy: the lockout state is on disk" grep -q "^identity $KW_LAB_PRINCIPAL " "$STATE/lockout.state"
+check_eq "healthy: root wrote it, but it belongs to the state directory's owner" "65534 65534 65534" \
+	"$(stat -c '%u %g' "$STATE/lockout.state") $(stat -c '%u' "$STATE/lockout.lock")"
 
 # the password is changed on the directory's side: krbwatch's keytab is now stale
 kadm "cpw -randkey $KW_LAB_PRINCIPAL" >/dev/null
