@@ -11,7 +11,9 @@
  *
  * MIT's step APIs make each KDC request; we carry it ourselves (kdc_transport) to the KDC we
  * choose: the user realm's KDCs, or for the database realm the Region's KDCs only, never another
- * Region's.  Tickets live in a MEMORY cache made for the run and destroyed with it, so a cached
+ * Region's.  An AS-REQ with pre-authentication (the one a wrong key fails, and a directory
+ * counts against the account) asks the identity's lockout budget first (lockout.h) and goes to
+ * one KDC, once.  Tickets live in a MEMORY cache made for the run and destroyed with it, so a cached
  * ticket never hides a locked principal or a broken trust.
  *
  * A run is one tree of small state machines: the chain (tgt, then the explicit referral), then
@@ -426,6 +428,8 @@ as_reply_seen(struct stepper *st, int is_error)
 	st->reserved = 0;
 	if (!is_error)
 		lockout_end(LOCKOUT_SUCCESS, KW_OK, detail);
+	else if (st->last_error == 0)	/* a KRB-ERROR we could not read: it may say "wrong key" */
+		lockout_end(LOCKOUT_MAYBE, KW_R_PROTOCOL, detail);
 	else if (key_answer)
 		lockout_end(LOCKOUT_KEY_FAILED, r, detail);
 	else
