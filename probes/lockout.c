@@ -362,9 +362,12 @@ store_load(void)
 		lk.table = t;
 }
 
-/* Runs fn on the current table under the state file's lock, then writes it back. */
+/*
+ * Runs fn on the current table under the state file's lock, then writes it back when fn says
+ * it changed something (a Region polling while another exchange runs writes nothing).
+ */
 static int
-store_update(void (*fn)(struct lk_table *, void *), void *arg, int wait)
+store_update(int (*fn)(struct lk_table *, void *), void *arg, int wait)
 {
 	int fd = -1, rc = 0;
 
@@ -383,9 +386,10 @@ store_update(void (*fn)(struct lk_table *, void *), void *arg, int wait)
 		if (lks_load(lk.dir, &lk.table) == -1)
 			memset(&lk.table, 0, sizeof lk.table);
 	}
-	fn(&lk.table, arg);
+	int changed = fn(&lk.table, arg);
 	if (lk.dir[0] != '\0') {
-		rc = lks_save(lk.dir, &lk.table);
+		if (changed)
+			rc = lks_save(lk.dir, &lk.table);
 		lks_unlock(fd);
 	}
 	return rc;
@@ -402,7 +406,7 @@ current(int create)
 	return r;
 }
 
-static void
+static int
 forget_own_pending(struct lk_table *t, void *arg)
 {
 	long self = (long)getpid();
@@ -413,6 +417,7 @@ forget_own_pending(struct lk_table *t, void *arg)
 		for (size_t a = 0; a < t->rec[i].n; a++)
 			if (t->rec[i].attempts[a].pid == self)
 				t->rec[i].attempts[a].pid = 0;
+	return 1;
 }
 
 void
@@ -443,7 +448,7 @@ lockout_use(const struct kw_config *conf)
 	lk.started = 1;
 }
 
-static void
+static int
 lift_hold(struct lk_table *t, void *arg)
 {
 	struct lk_record *r;
@@ -455,6 +460,7 @@ lift_hold(struct lk_table *t, void *arg)
 		    lk.principal, lk_counted(r), lk.max);
 		r->held_until = 0;
 	}
+	return 1;
 }
 
 void
@@ -515,7 +521,7 @@ struct reserve_arg {
 	size_t len;
 };
 
-static void
+static int
 do_reserve(struct lk_table *t, void *arg)
 {
 	struct reserve_arg *a = arg;
@@ -533,9 +539,10 @@ do_reserve(struct lk_table *t, void *arg)
 		lk.inflight_at = now;
 		snprintf(lk.inflight_principal, sizeof lk.inflight_principal, "%s", lk.principal);
 		snprintf(lk.inflight_fp, sizeof lk.inflight_fp, "%s", lk.fp);
-	} else {
-		words(r, a->v, a->until, a->why, a->len);
+		return 1;
 	}
+	words(r, a->v, a->until, a->why, a->len);
+	return 0;
 }
 
 enum lockout_verdict
@@ -574,7 +581,7 @@ struct end_arg {
 	enum kw_reason reason;
 };
 
-static void
+static int
 do_end(struct lk_table *t, void *arg)
 {
 	struct end_arg *a = arg;
@@ -592,6 +599,7 @@ do_end(struct lk_table *t, void *arg)
 	else if (a->o == LOCKOUT_MAYBE)
 		log_warn("an AS exchange of %s got no answer: counted as a failed attempt (%zu of %u "
 		    "in the window)", lk.inflight_principal, lk_counted(r), b.max);
+	return 1;
 }
 
 void
@@ -609,7 +617,7 @@ lockout_end(enum lockout_outcome o, enum kw_reason reason, const char *detail)
 	lk.inflight = 0;
 }
 
-static void
+static int
 do_locked(struct lk_table *t, void *arg)
 {
 	enum kw_reason *reason = arg;
@@ -624,6 +632,7 @@ do_locked(struct lk_table *t, void *arg)
 	r->held_since = time(NULL);
 	r->held_until = r->held_since + b.window;
 	r->reason = *reason;
+	return 1;
 }
 
 void
