@@ -79,7 +79,7 @@ runs0=$(chain_runs)
 
 check "the stale keytab: krbwatch holds the identity back" wait_for 30 sh -c \
 	"\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/metrics | grep -q '^krbwatch_identity_backoff_seconds [1-9]'"
-runs_past 12
+runs_past 20
 kprobe
 check_eq "krbwatch probe while held back: exit 1" 1 "$prc"
 check "krbwatch probe says the identity is held back, and why" \
