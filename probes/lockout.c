@@ -566,11 +566,11 @@ lockout_reserve(double deadline_s, char *why, size_t len)
 		    lk.dir);
 		return LOCKOUT_WAIT;
 	}
-	if (rc == -1 && a.v == LOCKOUT_GO) {
+	if (rc == -1) {
 		/* an attempt that cannot be recorded is not sent: a restart would not know of it */
 		lk.inflight = 0;
-		snprintf(why, len, "held back: the lockout state cannot be written in %s (see the log)",
-		    lk.dir);
+		snprintf(why, len, "held back: the lockout state in %s cannot be locked or written "
+		    "(see the log)", lk.dir);
 		return LOCKOUT_HELD;
 	}
 	return a.v;
