@@ -63,6 +63,8 @@ LIB_SRCS := \
 	probes/krb5_reason.c \
 	probes/login.c \
 	probes/login_mysql.c \
+	probes/lockout.c \
+	probes/lockout_store.c \
 	probes/login_pg.c \
 	probes/reason.c \
 	probes/table.c
@@ -70,6 +72,7 @@ MAIN_SRC := daemon/main.c
 
 UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 UNIT_TESTS += unit_json
+UNIT_TESTS += unit_lockout
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main

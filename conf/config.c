@@ -363,6 +363,7 @@ config_free(struct kw_config *c)
 	free(c->listen.host);
 	free(c->principal);
 	free(c->keytab);
+	free(c->state_directory);
 	for (size_t i = 0; i < c->nrealms; i++) {
 		free(c->realms[i].name);
 		free(c->realms[i].domain);

@@ -23,6 +23,10 @@
 #define KW_MAX_HOOK_QUEUE 10000
 #define KW_MAX_HOOK_RETRIES 100
 #define KW_MAX_HOOK_HEADERS 32
+#define KW_DEFAULT_MAX_FAILED_ATTEMPTS 2
+#define KW_MAX_FAILED_ATTEMPTS 100      /* LK_MAX_ATTEMPTS */
+#define KW_DEFAULT_LOCKOUT_WINDOW_MS (30ULL * 60 * 1000)
+#define KW_MIN_LOCKOUT_WINDOW_MS (60ULL * 1000)
 
 /* A host with an optional port, as written in the file ("10.0.0.1", "[::1]:88", "kdc1.example:88"). */
 struct kw_addr {
@@ -140,6 +144,9 @@ struct kw_config {
 	uint64_t timeout_ms;
 	char *principal;
 	char *keytab;           /* resolved path (see config_keytab_path) */
+	unsigned max_failed_attempts; /* AS exchanges with pre-authentication that may fail ... */
+	uint64_t lockout_window_ms;   /* ... per this window (probes/lockout.h) */
+	char *state_directory;  /* absolute; NULL: the lockout state is kept in memory only */
 	struct kw_realm *realms;
 	size_t nrealms;
 	struct kw_region *regions;

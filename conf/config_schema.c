@@ -4,11 +4,14 @@
  * reported and the walk goes on, so that one run shows them all.  The shape (DESIGN.md,
  * "Configuration") is a contract: keys may be added here, never renamed.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "../daemon/xmalloc.h"
@@ -738,38 +741,102 @@ load_regions(struct loader *l, const yaml_node_t *n)
 	}
 }
 
+static int whole(struct loader *, const yaml_node_t *, const char *, const char *, uint64_t,
+    uint64_t, uint64_t *);
+
 static void
 load_identity(struct loader *l, const yaml_node_t *n)
 {
-	static const char *const keys[] = { "principal", "keytab" };
+	enum { PRINCIPAL, KEYTAB, MAX_FAILED, WINDOW };
+	static const char *const keys[] = {
+		"principal", "keytab", "max_failed_attempts", "lockout_window",
+	};
 	struct kw_config *c = l->conf;
 	struct field f[NELEM(keys)];
 	const char *s, *at;
 	char *resolved;
+	uint64_t v;
 
 	if (fields(l, n, "a mapping with principal and keytab", "identity", keys, NELEM(keys),
 	    f) == -1)
 		return;
-	if (need(l, n, &f[0], "principal", "identity") == 0 &&
-	    (s = text(l, f[0].val, "a principal like krbmon@ONPREM.EXAMPLE.COM", "principal"))
-	    != NULL) {
+	if (need(l, n, &f[PRINCIPAL], "principal", "identity") == 0 &&
+	    (s = text(l, f[PRINCIPAL].val, "a principal like krbmon@ONPREM.EXAMPLE.COM",
+	    "principal")) != NULL) {
 		if ((at = strrchr(s, '@')) == NULL || at == s || at[1] == '\0' ||
 		    !is_word(s, ""))
-			cl_error(l, f[0].val->start_mark, "bad principal \"%s\", expected NAME@REALM "
-			    "(e.g. krbmon@ONPREM.EXAMPLE.COM)", s);
+			cl_error(l, f[PRINCIPAL].val->start_mark, "bad principal \"%s\", expected "
+			    "NAME@REALM (e.g. krbmon@ONPREM.EXAMPLE.COM)", s);
 		else {
 			c->principal = xstrdup(s);
 			if (l->realms_ok && config_realm(c, at + 1) == NULL)
-				unknown_realm(l, f[0].val->start_mark, at + 1, "of the principal");
+				unknown_realm(l, f[PRINCIPAL].val->start_mark, at + 1,
+				    "of the principal");
 		}
 	}
-	if (need(l, n, &f[1], "keytab", "identity") == 0 &&
-	    (s = text(l, f[1].val, "a keytab file", "keytab")) != NULL) {
+	if (need(l, n, &f[KEYTAB], "keytab", "identity") == 0 &&
+	    (s = text(l, f[KEYTAB].val, "a keytab file", "keytab")) != NULL) {
 		resolved = cf_resolve(l, s, 1);
-		cf_check(l, f[1].val->start_mark, "keytab", s, resolved, 1);
+		cf_check(l, f[KEYTAB].val->start_mark, "keytab", s, resolved, 1);
 		c->keytab = cf_absolute(resolved);
 		free(resolved);
 	}
+	/* the lockout budget: at least one attempt, or krbwatch could never get a TGT */
+	if (f[MAX_FAILED].val != NULL &&
+	    whole(l, f[MAX_FAILED].val, "max_failed_attempts", "identity", 1,
+	    KW_MAX_FAILED_ATTEMPTS, &v) == 0)
+		c->max_failed_attempts = (unsigned)v;
+	/*
+	 * Shorter than a minute would let krbwatch try again before any directory's observation
+	 * window (AD's "reset account lockout counter after", MIT's failurecountinterval) is over.
+	 */
+	if (f[WINDOW].val != NULL &&
+	    duration(l, f[WINDOW].val, "lockout_window", &c->lockout_window_ms) == 0 &&
+	    c->lockout_window_ms < KW_MIN_LOCKOUT_WINDOW_MS)
+		cl_error(l, f[WINDOW].val->start_mark, "bad duration \"%s\" for lockout_window, "
+		    "expected at least 1m (the directory's lockout observation window, e.g. 30m)",
+		    sval(f[WINDOW].val));
+}
+
+/*
+ * state_directory: where the lockout budget survives a restart.  Written or not, a directory
+ * that exists; krbwatch must be able to create files in it.  Unset: $STATE_DIRECTORY (systemd's
+ * StateDirectory=, the first of a colon-separated list), else memory only.
+ */
+static void
+load_state_directory(struct loader *l, const yaml_node_t *n)
+{
+	struct kw_config *c = l->conf;
+	const char *env = getenv("STATE_DIRECTORY"), *s;
+	struct stat st;
+	char *dir;
+
+	if (n == NULL) {
+		if (env != NULL && *env == '/')
+			c->state_directory = strndup(env, strcspn(env, ":"));
+		return;
+	}
+	if ((s = text(l, n, "a directory", "state_directory")) == NULL)
+		return;
+	if (s[0] != '/') {
+		cl_error(l, n->start_mark, "bad state_directory \"%s\", expected an absolute path "
+		    "(e.g. /var/lib/krbwatch)", s);
+		return;
+	}
+	dir = xstrdup(s);
+	if (stat(dir, &st) == -1)
+		cl_error(l, n->start_mark, "state_directory \"%s\" cannot be examined: %s, expected "
+		    "an existing directory (systemd: StateDirectory=krbwatch)", s, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		cl_error(l, n->start_mark, "state_directory \"%s\" is not a directory", s);
+	else if (access(dir, W_OK | X_OK) == -1)
+		cl_error(l, n->start_mark, "state_directory \"%s\" is not writable by uid %u: %s",
+		    s, (unsigned)getuid(), strerror(errno));
+	else {
+		c->state_directory = dir;
+		return;
+	}
+	free(dir);
 }
 
 /*
@@ -1195,9 +1262,10 @@ load_web(struct loader *l, const yaml_node_t *n)
 void
 cs_load(struct loader *l, yaml_node_t *root)
 {
-	enum { LISTEN, INTERVAL, TIMEOUT, IDENTITY, REALMS, REGIONS, ALERTS, WEB };
+	enum { LISTEN, INTERVAL, TIMEOUT, IDENTITY, REALMS, REGIONS, ALERTS, WEB, STATE_DIR };
 	static const char *const keys[] = {
 		"listen", "interval", "timeout", "identity", "realms", "regions", "alerts", "web",
+		"state_directory",
 	};
 	struct kw_config *c = l->conf;
 	struct field f[NELEM(keys)];
@@ -1206,6 +1274,8 @@ cs_load(struct loader *l, yaml_node_t *root)
 	c->interval_ms = KW_DEFAULT_INTERVAL_MS;
 	c->timeout_ms = KW_DEFAULT_TIMEOUT_MS;
 	c->after_failures = KW_DEFAULT_AFTER_FAILURES;
+	c->max_failed_attempts = KW_DEFAULT_MAX_FAILED_ATTEMPTS;
+	c->lockout_window_ms = KW_DEFAULT_LOCKOUT_WINDOW_MS;
 	c->web.min_version = 12;
 	if (fields(l, root, "a mapping of settings", "the top level", keys, NELEM(keys), f) == -1)
 		return;
@@ -1230,4 +1300,5 @@ cs_load(struct loader *l, yaml_node_t *root)
 		load_alerts(l, f[ALERTS].val);
 	if (f[WEB].val != NULL)
 		load_web(l, f[WEB].val);
+	load_state_directory(l, f[STATE_DIR].val);
 }

@@ -6,6 +6,7 @@
 
 #include <event2/event.h>
 
+#include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "alert.h"
 #include "daemon.h"
@@ -101,6 +102,11 @@ daemon_summary(struct kwd *d, char *buf, size_t len)
 			break;
 		}
 	}
+	/* the cause every Region shares: said once, after them */
+	char held[400];
+	lockout_summary(held, sizeof held);
+	if (held[0] != '\0' && off < len)
+		snprintf(buf + off, len - off, "; %s", held);
 }
 
 void
@@ -271,6 +277,9 @@ reload(struct kwd *d)
 	config_free(d->conf);
 	d->conf = conf;
 	alerts_reconfigure(d->alerts, d->conf);		/* alerts (issue 7) */
+	/* a reload lifts a hold of the identity (the operator says "try again"); its budget stays */
+	lockout_use(d->conf);
+	lockout_reloaded();
 	sched_build(d->sched, d->conf);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));

@@ -38,7 +38,7 @@ static const struct explanation table[] = {
 	  "that the address really is a domain controller" },
 	{ NULL, KW_R_PREAUTH_FAILED, "the KDC rejected the monitoring principal's key",
 	  "the keytab: its key must match the account's current password (re-export it after a password change)" },
-	{ NULL, KW_R_CLIENT_REVOKED, "the monitoring account is locked out or disabled; krbwatch backs off so as not to lock it further",
+	{ NULL, KW_R_CLIENT_REVOKED, "the monitoring account is locked out or disabled; krbwatch holds its AS exchanges back so as not to lock it further",
 	  "the account in the user realm's directory (lockout, disabled, logon hours)" },
 	{ NULL, KW_R_PRINCIPAL_UNKNOWN, "the KDC does not know a principal of the request",
 	  "the principal's name and realm; for a service ticket, that the database's SPN is registered in the database realm" },

@@ -23,6 +23,8 @@ usage(FILE *fp)
 	    "Watches Kerberos authentication to database clusters, per AWS Region, hop by hop:\n"
 	    "DNS, KDCs, TGT, cross-realm referral, service ticket and the database login.\n"
 	    "Results are served as Prometheus metrics at http://LISTEN/metrics.\n"
+	    "It never locks out its own account: at most identity.max_failed_attempts failed\n"
+	    "pre-authentications per identity.lockout_window, kept in state_directory.\n"
 	    "\n"
 	    "  -c, --config FILE        the configuration (default " KW_DEFAULT_CONFIG ")\n"
 	    "  -t, --check-config FILE  validate FILE, print every error as FILE:LINE:COL: ...,\n"

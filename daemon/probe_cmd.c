@@ -19,6 +19,7 @@
 
 #include "../conf/config.h"
 #include "../probes/krb5_env.h"
+#include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "daemon.h"
 #include "explain.h"
@@ -93,6 +94,12 @@ text_step(const struct report *rep, const char *name, enum kw_reason r, double s
 {
 	const char *means, *check;
 
+	/* a hop held back with the TGT did not fail by itself: its words say why it did not run */
+	if (strcmp(kind, "held") == 0) {
+		printf("  %s  %-30s %8s     %s\n", rep->colour ? "\033[33mheld\033[0m" : "held", name,
+		    "", detail);
+		return;
+	}
 	printf("  %s  %-30s %8.1f ms  %s\n", paint(rep, r), name, secs * 1000, detail);
 	if (r == KW_OK)
 		return;
@@ -248,6 +255,10 @@ report(const struct report *rep, const struct kwd *d, const char *path)
 	}
 	printf("krbwatch probe: %s, %zu Region%s, deadline %llu ms per probe\n", path, c->nregions,
 	    c->nregions == 1 ? "" : "s", (unsigned long long)c->timeout_ms);
+	char held[300];
+	enum kw_reason hr;
+	if (lockout_held(&hr, held, sizeof held) > 0)
+		printf("identity %s: %s\n", c->principal, held);
 	for (size_t r = 0; r < c->nregions; r++) {
 		const struct kw_region *reg = &c->regions[r];
 		printf("\n%s: %s\n", reg->name, region_ok(d->sched, reg) ? "every step passed" :

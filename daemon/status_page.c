@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "daemon.h"
 #include "log.h"
@@ -86,7 +87,16 @@ status_page_render(struct kwd *d, char **out)
 	    ".ok{background:#c8f0c8}.bad{background:#f4c2c2}.wait{background:#eee}</style>"
 	    "</head><body>\n<h1>krbwatch</h1>\n<p>", fp);
 	html(fp, summary);
-	fputs("</p>\n<p>Configuration: ", fp);
+	fputs("</p>\n", fp);
+	/* the words, not only the summary: why the TGT is held back and what lifts it */
+	char held[300];
+	enum kw_reason why;
+	if (lockout_held(&why, held, sizeof held) > 0) {
+		fputs("<p class=\"bad\">Monitoring identity: ", fp);
+		html(fp, held);
+		fputs("</p>\n", fp);
+	}
+	fputs("<p>Configuration: ", fp);
 	html(fp, d->conf_path);
 	fprintf(fp, " &middot; version %s &middot; <a href=\"/metrics\">metrics</a></p>\n",
 	    KRBWATCH_VERSION);

@@ -11,7 +11,9 @@
  *
  * MIT's step APIs make each KDC request; we carry it ourselves (kdc_transport) to the KDC we
  * choose: the user realm's KDCs, or for the database realm the Region's KDCs only, never another
- * Region's.  Tickets live in a MEMORY cache made for the run and destroyed with it, so a cached
+ * Region's.  An AS-REQ with pre-authentication (the one a wrong key fails, and a directory
+ * counts against the account) asks the identity's lockout budget first (lockout.h) and goes to
+ * one KDC, once.  Tickets live in a MEMORY cache made for the run and destroyed with it, so a cached
  * ticket never hides a locked principal or a broken trust.
  *
  * A run is one tree of small state machines: the chain (tgt, then the explicit referral), then
@@ -39,12 +41,13 @@
 #include "kdc_locate.h"
 #include "kdc_transport.h"
 #include "krb5_reason.h"
+#include "lockout.h"
 #include "login.h"
 #include "probe.h"
 
 #define UDP_PREFERENCE_LIMIT 1465	/* MIT's default: larger requests go over TCP first */
 #define KDC_TRY_MS 1000			/* per KDC before failing over to the next one */
-#define BACKOFF_CAP_S 3600
+#define BUDGET_POLL_MS 25		/* asking the lockout budget again while another exchange runs */
 
 enum hop { HOP_TGT, HOP_REFERRAL, HOP_SERVICE_TICKET, HOP_LOGIN, HOP_COUNT };
 static const char *const hop_names[HOP_COUNT] = { "tgt", "referral", "service_ticket", "login" };
@@ -85,6 +88,16 @@ struct stepper {
 	int requests;			/* sent to the user realm, for the referral path */
 	int parked;			/* waiting for its realm's KDCs to be looked up */
 	char realms[192];		/* the realms asked, in order, for a referral loop's words */
+	/*
+	 * A pre-authenticated AS-REQ (lockout.h): it holds a reservation of the identity's budget
+	 * and goes to one KDC only, once.
+	 */
+	int once;
+	int reserved;
+	int waiting;			/* for the budget: another exchange of the identity runs */
+	int held;			/* the budget said no */
+	struct event *budget_ev;
+	char budget_why[256];
 	step_done_fn *done;
 	int (*watch)(struct stepper *, const char *realm);
 	void *arg;
@@ -119,6 +132,7 @@ struct chain {
 	struct branch *br;
 	size_t nbr, pending;
 	int state;				/* CH_* */
+	int held;				/* the TGT was held back by the lockout budget */
 	struct event *finish;			/* ends the run from the loop, never from a callback chain */
 	char dns_servers[512];			/* the Region's resolvers, for the logins' lookups */
 	/*
@@ -144,14 +158,6 @@ struct chain {
 
 enum { CH_TGT, CH_REFERRAL, CH_BRANCHES, CH_FINISHED };
 
-/* Lockout safety: one monitoring principal for every Region, so one back-off for all. */
-static struct {
-	time_t until;		/* no AS exchange before this (wall clock) */
-	unsigned level;
-	enum kw_reason reason;
-	char detail[256];
-} backoff;
-
 static struct {
 	struct mfamily *success, *duration, *last_success, *failures, *enctype, *kvno;
 	struct mfamily *login_success, *region_up, *backoff, *announced;
@@ -163,6 +169,8 @@ static void chain_end(struct chain *);
 static void branch_next(struct branch *);
 static void stepper_step(struct stepper *, krb5_data *in);
 static void stepper_route(struct stepper *);
+static void stepper_cancel(struct stepper *);
+static void as_reply_seen(struct stepper *, int is_error);
 
 static double
 since(const struct timespec *t0)
@@ -298,17 +306,29 @@ stepper_reply(void *arg, enum kw_reason r, const unsigned char *reply, size_t le
 
 	st->req = NULL;
 	if (r != KW_OK) {
-		/* fail over to the next KDC of the realm while the deadline allows */
-		if (st->kdc_tries + 1 < st->kdcs->n && probe_remaining(st->ch->job) > 0.05) {
+		/*
+		 * Fail over to the next KDC of the realm while the deadline allows.  A pre-authenticated
+		 * AS-REQ does so only when no KDC can have judged it (refused, unreachable): a slow KDC
+		 * may still count it, and the next one would count it again.
+		 */
+		int reached = r != KW_R_REFUSED && r != KW_R_UNREACHABLE;
+		if (st->kdc_tries + 1 < st->kdcs->n && probe_remaining(st->ch->job) > 0.05 &&
+		    !(st->once && reached)) {
 			log_debug("%s: KDC %s for %s: %s, trying the next one", st->ch->job->region->name,
 			    kdc->host, st->realm, reason_name(r));
 			st->kdc_tries++;
 			stepper_send(st);
 			return;
 		}
-		char detail[256];
-		snprintf(detail, sizeof detail, "no KDC of %.100s answered (last: %.64s over %s: %s)",
-		    st->realm, kdc->host, st->tcp ? "TCP" : "UDP", reason_name(r));
+		char detail[400];
+		snprintf(detail, sizeof detail, "no KDC of %.100s answered (last: %.64s over %s: %s)%s",
+		    st->realm, kdc->host, st->tcp ? "TCP" : "UDP", reason_name(r),
+		    st->once && reached ? "; with pre-authentication it is sent to one KDC only, and "
+		    "counted as a failed attempt" : "");
+		if (st->reserved) {
+			st->reserved = 0;
+			lockout_end(reached ? LOCKOUT_MAYBE : LOCKOUT_NOT_JUDGED, r, detail);
+		}
 		stepper_fail(st, -1, r, detail);
 		return;
 	}
@@ -327,6 +347,8 @@ stepper_reply(void *arg, enum kw_reason r, const unsigned char *reply, size_t le
 			krb5_free_error(st->ch->ctx, err);
 		}
 	}
+	if (st->kind == KRB5_HOP_AS)
+		as_reply_seen(st, len > 0 && reply[0] == 0x7e);
 	krb5_free_data_contents(st->ch->ctx, &st->out);
 	in.magic = KV5M_DATA;
 	in.length = (unsigned)len;
@@ -348,8 +370,8 @@ stepper_send(struct stepper *st)
 	double try = share < KDC_TRY_MS ? share : KDC_TRY_MS;
 	unsigned try_ms = (unsigned)(left < try ? left : try);
 
-	/* the last KDC of the list may use all the time that is left */
-	if (st->kdc_tries + 1 == st->kdcs->n)
+	/* the last KDC of the list may use all the time that is left, and so may a request sent once */
+	if (st->kdc_tries + 1 == st->kdcs->n || st->once)
 		try_ms = (unsigned)left;
 	if (try_ms < 10)
 		try_ms = 10;
@@ -361,7 +383,8 @@ stepper_send(struct stepper *st)
 		return;
 	}
 	st->req = kdc_send(probe_base(ch->job), (struct sockaddr *)&ss, sslen,
-	    st->tcp || st->out.length > UDP_PREFERENCE_LIMIT, (const unsigned char *)st->out.data,
+	    (st->tcp || st->out.length > UDP_PREFERENCE_LIMIT ? KDC_SEND_TCP : 0) |
+	    (st->once ? KDC_SEND_ONCE : 0), (const unsigned char *)st->out.data,
 	    st->out.length, try_ms, stepper_reply, st);
 	if (st->req == NULL)
 		stepper_fail(st, -1, KW_R_INTERNAL, "cannot send to the KDC");
@@ -376,6 +399,87 @@ kdcs_for(struct chain *ch, const char *realm)
 	if (r == NULL)
 		return NULL;
 	return config_region_kdcs(ch->job->conf, ch->job->region, r);
+}
+
+/*
+ * An AS reply seen (lockout.h).  To a pre-authenticated request: an AS-REP proves the key, a
+ * KRB-ERROR saying the key is wrong or the account locked counts and holds, RESPONSE_TOO_BIG
+ * keeps the reservation for the TCP resend (the KDC accepted the key: the reply was just too
+ * long), anything else did not judge the key.  Without pre-authentication only "locked" matters.
+ */
+static void
+as_reply_seen(struct stepper *st, int is_error)
+{
+	enum kw_reason r = krb5_reason(ERROR_TABLE_BASE_krb5 + st->last_error, KRB5_HOP_AS, st->etext);
+	int key_answer = is_error && (st->last_error == KRB5KDC_ERR_PREAUTH_FAILED - ERROR_TABLE_BASE_krb5 ||
+	    st->last_error == KRB5KRB_AP_ERR_BAD_INTEGRITY - ERROR_TABLE_BASE_krb5 ||
+	    st->last_error == KRB5KDC_ERR_CLIENT_REVOKED - ERROR_TABLE_BASE_krb5);
+	char detail[200];
+
+	snprintf(detail, sizeof detail, "KDC %.64s%s%.100s", st->kdc_used, st->etext[0] ? ": " : "",
+	    st->etext);
+	if (!st->reserved) {
+		if (is_error && st->last_error == KRB5KDC_ERR_CLIENT_REVOKED - ERROR_TABLE_BASE_krb5)
+			lockout_note_locked(KW_R_CLIENT_REVOKED, detail);
+		return;
+	}
+	if (is_error && st->last_error == KRB5KRB_ERR_RESPONSE_TOO_BIG - ERROR_TABLE_BASE_krb5)
+		return;
+	st->reserved = 0;
+	if (!is_error)
+		lockout_end(LOCKOUT_SUCCESS, KW_OK, detail);
+	else if (st->last_error == 0)	/* a KRB-ERROR we could not read: it may say "wrong key" */
+		lockout_end(LOCKOUT_MAYBE, KW_R_PROTOCOL, detail);
+	else if (key_answer)
+		lockout_end(LOCKOUT_KEY_FAILED, r, detail);
+	else
+		lockout_end(LOCKOUT_NOT_JUDGED, r, detail);
+}
+
+static void stepper_reserve(struct stepper *);
+
+static void
+budget_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	stepper_reserve(arg);
+}
+
+/*
+ * A pre-authenticated AS-REQ asks the identity's budget before it leaves: go, wait for another
+ * exchange of the identity to end (polled: it ends within its own run's deadline), or held.
+ */
+static void
+stepper_reserve(struct stepper *st)
+{
+	struct chain *ch = st->ch;
+	enum kw_reason r = KW_R_INTERNAL;
+	char why[256];
+	struct timeval tv = { 0, BUDGET_POLL_MS * 1000 };
+
+	switch (lockout_reserve(probe_remaining(ch->job), st->budget_why, sizeof st->budget_why)) {
+	case LOCKOUT_GO:
+		st->waiting = 0;
+		st->reserved = 1;
+		stepper_route(st);
+		return;
+	case LOCKOUT_WAIT:
+		st->waiting = 1;
+		if (st->budget_ev == NULL &&
+		    (st->budget_ev = evtimer_new(probe_base(ch->job), budget_poll_cb, st)) == NULL) {
+			stepper_fail(st, -1, KW_R_INTERNAL, "cannot wait for the lockout budget");
+			return;
+		}
+		evtimer_add(st->budget_ev, &tv);
+		return;
+	case LOCKOUT_HELD:
+		st->waiting = 0;
+		st->held = 1;
+		lockout_held(&r, why, sizeof why);
+		stepper_fail(st, -1, r, st->budget_why);
+		return;
+	}
 }
 
 static void
@@ -437,7 +541,13 @@ stepper_step(struct stepper *st, krb5_data *in)
 	if (!st->tcp && strcmp(st->realm, ch->user_realm) == 0)
 		st->requests++;
 	if (st->tcp) {
-		stepper_send(st);
+		stepper_send(st);	/* the same request again, under the same reservation */
+		return;
+	}
+	st->once = st->kind == KRB5_HOP_AS &&
+	    lockout_as_req_has_preauth((const unsigned char *)st->out.data, st->out.length);
+	if (st->once) {
+		stepper_reserve(st);
 		return;
 	}
 	stepper_route(st);
@@ -534,6 +644,16 @@ stepper_cancel(struct stepper *st)
 		kdc_req_cancel(st->req);
 		st->req = NULL;
 	}
+	if (st->reserved) {
+		/* ended before its answer (deadline, reload, stop): the KDC may have judged it */
+		st->reserved = 0;
+		lockout_end(LOCKOUT_MAYBE, KW_R_TIMEOUT, "no answer within the deadline");
+	}
+	if (st->budget_ev != NULL) {
+		event_free(st->budget_ev);
+		st->budget_ev = NULL;
+	}
+	st->waiting = 0;
 	if (st->ch != NULL && st->ch->ctx != NULL) {
 		krb5_free_data_contents(st->ch->ctx, &st->out);
 		if (st->icc != NULL)
@@ -872,32 +992,6 @@ referral_start(struct chain *ch)
 }
 
 static void
-backoff_note(const struct kw_config *conf, enum kw_reason r, const char *detail)
-{
-	if (r == KW_R_PREAUTH_FAILED || r == KW_R_CLIENT_REVOKED) {
-		uint64_t s = conf->interval_ms / 1000;
-		if (s == 0)
-			s = 1;
-		for (unsigned i = 0; i < backoff.level && s < BACKOFF_CAP_S; i++)
-			s *= 2;
-		if (s > BACKOFF_CAP_S)
-			s = BACKOFF_CAP_S;
-		backoff.level++;
-		backoff.until = time(NULL) + (time_t)s;
-		backoff.reason = r;
-		snprintf(backoff.detail, sizeof backoff.detail, "%s", detail);
-		log_warn("%s for the monitoring principal: backing off, next AS exchange in %llu s",
-		    reason_name(r), (unsigned long long)s);
-	} else if (r == KW_OK) {
-		if (backoff.level)
-			log_notice("the monitoring principal gets tickets again: back-off ended");
-		backoff.level = 0;
-		backoff.until = 0;
-	}
-	mfamily_set(m.backoff, NULL, backoff.until > time(NULL) ? (double)(backoff.until - time(NULL)) : 0);
-}
-
-static void
 tgt_done(struct stepper *st, krb5_error_code code, enum kw_reason r, const char *detail)
 {
 	struct chain *ch = st->arg;
@@ -918,7 +1012,7 @@ tgt_done(struct stepper *st, krb5_error_code code, enum kw_reason r, const char 
 		hop_set(h, r == KW_OK ? KW_R_PROTOCOL : r, since(&ch->t0), "%s: %s",
 		    ch->job->conf->principal, detail);
 	}
-	backoff_note(ch->job->conf, h->reason, h->detail);
+	ch->held = st->held;
 	stepper_cancel(st);
 	if (h->reason != KW_OK || ch->db_realm == NULL) {
 		event_active(ch->finish, 0, 0);
@@ -934,11 +1028,14 @@ tgt_start(struct chain *ch)
 
 	ch->state = CH_TGT;
 	clock_gettime(CLOCK_MONOTONIC, &ch->t0);
-	if (backoff.until > time(NULL)) {
-		hop_set(&ch->hops[HOP_TGT], backoff.reason, 0,
-		    "backing off after \"%s\": next AS exchange in %lld s", backoff.detail,
-		    (long long)(backoff.until - time(NULL)));
-		mfamily_set(m.backoff, NULL, (double)(backoff.until - time(NULL)));
+	/* the keytab checked (stat; hashed when it moved), the state file read when it moved */
+	lockout_use(ch->job->conf);
+	enum kw_reason held_reason = KW_OK;
+	char why[256];
+	if (lockout_held(&held_reason, why, sizeof why) > 0) {
+		/* no AS exchange at all, not even the one without pre-authentication */
+		hop_set(&ch->hops[HOP_TGT], held_reason, 0, "%s: %s", ch->job->conf->principal, why);
+		ch->held = 1;
 		event_active(ch->finish, 0, 0);
 		return 0;
 	}
@@ -997,6 +1094,19 @@ trace_run(const struct chain *ch)
 		if (ch->hops[h].ran)
 			probe_trace(job, hop_names[h], hop_names[h], ch->hops[h].reason,
 			    ch->hops[h].duration, "%s", ch->hops[h].detail);
+	if (ch->held) {
+		/* every hop that needs the TGT says why it did not run */
+		const char *need = "not tried: it needs the TGT of the monitoring identity, held back "
+		    "so as not to lock the account out (see tgt)";
+		if (ch->db_realm != NULL)
+			probe_trace(job, "held", "referral", ch->hops[HOP_TGT].reason, 0, "%s", need);
+		for (size_t i = 0; i < ch->nbr; i++) {
+			snprintf(step, sizeof step, "%.64s service_ticket", ch->br[i].c->name);
+			probe_trace(job, "held", step, ch->hops[HOP_TGT].reason, 0, "%s", need);
+			snprintf(step, sizeof step, "%.64s login", ch->br[i].c->name);
+			probe_trace(job, "held", step, ch->hops[HOP_TGT].reason, 0, "%s", need);
+		}
+	}
 	for (size_t i = 0; i < ch->nbr; i++) {
 		const struct branch *b = &ch->br[i];
 		const struct { const char *kind, *what; const struct hop_result *r; } st[] = {
@@ -1027,6 +1137,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	trace_run(ch);
+	mfamily_set(m.backoff, NULL, lockout_backoff_seconds());
 	for (size_t i = 0; i < ch->nbr; i++) {
 		struct branch *b = &ch->br[i];
 		struct hop_result ref = ch->hops[HOP_REFERRAL];
@@ -1214,6 +1325,11 @@ stepper_timeout(struct stepper *st, struct hop_result *h, const struct timespec 
 {
 	const char *kdc = st->kdcs && st->kdcs->n ? st->kdcs->addrs[kdc_current(st)].host : "";
 
+	if (st->waiting) {
+		hop_set(h, KW_R_TIMEOUT, since(t0), "%s: no answer within the deadline (%s)", what,
+		    st->budget_why);
+		return;
+	}
 	if (st->parked) {
 		hop_set(h, KW_R_TIMEOUT, since(t0), "%s: no answer within the deadline (looking up the "
 		    "KDCs of %.100s through the Region's resolvers)", what, st->realm);
@@ -1293,7 +1409,7 @@ chain_init(struct metrics *reg)
 	    "1 when every cluster of the Region could be logged in to with Kerberos in the last run.",
 	    METRIC_GAUGE, 1, r_l);
 	m.backoff = metrics_family(reg, "krbwatch_identity_backoff_seconds",
-	    "Seconds until the next AS exchange while backing off after preauth_failed or client_revoked (0: not backing off).",
+	    "Seconds until the monitoring identity may send an AS exchange again: held back after preauth_failed or client_revoked, or its identity.max_failed_attempts spent (0: not held back).",
 	    METRIC_GAUGE, 0, NULL);
 	mfamily_set(m.backoff, NULL, 0);
 	m.announced = metrics_family(reg, "krbwatch_login_announced_spn_info",

@@ -376,7 +376,8 @@ target_send(struct target *t)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t->sent);
 	t->state = T_SENT;
-	t->req = kdc_send(probe_base(run->job), (const struct sockaddr *)&t->ss, t->sslen, t->tcp, p,
+	t->req = kdc_send(probe_base(run->job), (const struct sockaddr *)&t->ss, t->sslen,
+	    t->tcp ? KDC_SEND_TCP : 0, p,
 	    len, target_timeout_ms(run), target_reply, t);
 	krb5_free_data_contents(kctx, &msg);
 	if (t->req == NULL)

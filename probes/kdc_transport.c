@@ -271,11 +271,13 @@ kr_io_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct kdc_req *
-kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen, int use_tcp,
+kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen, int flags,
     const void *msg, size_t len, unsigned timeout_ms, kdc_reply_cb *cb, void *arg)
 {
 	struct kdc_req *req;
 	struct timeval tv;
+
+	int use_tcp = (flags & KDC_SEND_TCP) != 0;
 
 	if (len == 0 || (use_tcp ? len > UINT32_MAX >> 1 : len > UDP_MAX_DGRAM))
 		return NULL;
@@ -337,7 +339,7 @@ kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen
 		goto fail;
 	if (kr_wait(req, req->tcp ? EV_WRITE : EV_READ) == -1)
 		goto fail;
-	if (!req->tcp) {
+	if (!req->tcp && !(flags & KDC_SEND_ONCE)) {
 		req->resend_ms = UDP_FIRST_RESEND_MS;
 		if (req->resend_ms < timeout_ms) {
 			if ((req->resend = evtimer_new(base, kr_resend_cb, req)) == NULL)

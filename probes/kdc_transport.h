@@ -31,13 +31,20 @@ struct kdc_req;
  */
 typedef void kdc_reply_cb(void *arg, enum kw_reason r, const unsigned char *reply, size_t len);
 
+#define KDC_SEND_TCP 1	/* TCP rather than UDP */
 /*
- * Sends msg (copied; the caller may free it at once) to addr over UDP or TCP.  cb is called
+ * UDP: send the datagram once, never again.  A pre-authenticated AS-REQ that a slow KDC gets
+ * twice is judged twice, and each wrong key counts against the account (probes/lockout.h).
+ */
+#define KDC_SEND_ONCE 2
+
+/*
+ * Sends msg (copied; the caller may free it at once) to addr over UDP or TCP (flags: KDC_SEND_*).  cb is called
  * exactly once, from the loop and never from inside kdc_send, unless kdc_req_cancel comes first.
  * Returns NULL only when the request could not be set up at all (then cb is never called).
  */
 struct kdc_req *kdc_send(struct event_base *, const struct sockaddr *addr, socklen_t addrlen,
-    int use_tcp, const void *msg, size_t len, unsigned timeout_ms, kdc_reply_cb *cb, void *arg);
+    int flags, const void *msg, size_t len, unsigned timeout_ms, kdc_reply_cb *cb, void *arg);
 
 /* Ends a request before its callback ran: closes its socket, frees it; cb is never called. */
 void kdc_req_cancel(struct kdc_req *);

@@ -78,7 +78,8 @@ check "at least 20 bad and 3 good configurations ($nbad, $ngood)" \
 # The annotated example is valid once the files it names exist.
 sed -e "s|/etc/krbwatch/krbmon.keytab|$KW_TOP/$conf/keytabs/ok.keytab|" \
     -e "s|/etc/krbwatch/global-bundle.pem|$KW_TOP/$conf/files/ca.pem|g" \
-    -e "s|/etc/krbwatch/hook.token|$KW_TOP/$conf/keytabs/hook.token|" conf/krbwatch.yml \
+    -e "s|/etc/krbwatch/hook.token|$KW_TOP/$conf/keytabs/hook.token|" \
+    -e "s|^state_directory: /var/lib/krbwatch|state_directory: $KW_TMP|" conf/krbwatch.yml \
     >"$KW_TMP/example.yml"
 "$KW_BIN" --check-config "$KW_TMP/example.yml" >/dev/null 2>"$KW_TMP/err"
 check_eq "conf/krbwatch.yml is valid (with its files in place)" "" "$(cat "$KW_TMP/err")"
