@@ -267,18 +267,16 @@ run_free(struct dns_run *r)
 	free(r);
 }
 
+/* Publishes every lookup and ends the run: when all answered, or at the deadline. */
 static void
-finish_cb(evutil_socket_t fd, short what, void *arg)
+run_end(struct dns_run *r)
 {
-	struct dns_run *r = arg;
 	struct probe_job *j = r->job;
 	const struct dns_lookup *first = NULL;
 	enum kw_reason why = KW_OK;
 	size_t failed = 0;
 	char detail[256];
 
-	(void)fd;
-	(void)what;
 	publish(r);
 	for (size_t i = 0; i < r->nlk; i++) {
 		enum kw_reason w = judge(r, &r->lk[i]);
@@ -296,12 +294,21 @@ finish_cb(evutil_socket_t fd, short what, void *arg)
 		const struct dns_question *q = &r->q[first->question];
 		snprintf(detail, sizeof detail, "resolver %s, %s %s: %s (%s); %zu of %zu lookups failed",
 		    dns_client_resolver(r->clients[first->resolver]), q->name,
-		    dns_rrtype_name(q->rrtype), reason_name(why), ares_strerror(first->status), failed,
-		    r->nlk);
+		    dns_rrtype_name(q->rrtype), reason_name(why),
+		    first->answered ? ares_strerror(first->status) : "no answer by the deadline",
+		    failed, r->nlk);
 	}
 	j->run = NULL;
 	run_free(r);
 	probe_done(j, why, "%s", detail);
+}
+
+static void
+finish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run_end(arg);
 }
 
 static void
@@ -378,10 +385,21 @@ dns_start(struct probe_job *j)
 	return 0;
 }
 
-/*
- * The deadline (or the next turn) ended the run: what was answered is published and the rest
- * counts as timed out.  A reload or shutdown ends it with time left: nothing is published.
- */
+/* The deadline: what was answered is published, the rest as timed out. */
+static void
+dns_expire(struct probe_job *j)
+{
+	struct dns_run *r = j->run;
+
+	if (r == NULL) {
+		probe_done(j, KW_R_TIMEOUT, "no answer within the %llu ms deadline",
+		    (unsigned long long)j->conf->timeout_ms);
+		return;
+	}
+	run_end(r);
+}
+
+/* A reload or shutdown: nothing is published (probe.h's cancel contract). */
 static void
 dns_cancel(struct probe_job *j)
 {
@@ -390,8 +408,6 @@ dns_cancel(struct probe_job *j)
 	if (r == NULL)
 		return;
 	j->run = NULL;
-	if (probe_remaining(j) < 0.02)
-		publish(r);
 	run_free(r);
 }
 
@@ -401,4 +417,5 @@ const struct probe_ops probe_dns = {
 	.init = dns_init,
 	.start = dns_start,
 	.cancel = dns_cancel,
+	.expire = dns_expire,
 };

@@ -748,18 +748,16 @@ run_record(struct kdc_run *run)
 	}
 }
 
+/* Publishes what the run learnt and ends it: from the finish event, or at the deadline. */
 static void
-run_finish_cb(evutil_socket_t fd, short what, void *arg)
+run_end(struct kdc_run *run)
 {
-	struct kdc_run *run = arg;
 	struct probe_job *job = run->job;
 	const struct target *bad = NULL;
 	enum kw_reason reason = run->realm_reason;
 	char detail[256];
 	size_t down = 0;
 
-	(void)fd;
-	(void)what;
 	run_record(run);
 	for (size_t i = 0; i < run->nt; i++)
 		if (run->t[i]->reason != KW_OK) {
@@ -782,6 +780,14 @@ run_finish_cb(evutil_socket_t fd, short what, void *arg)
 	job->run = NULL;
 	run_free(run);
 	probe_done(job, reason, "%s", detail);
+}
+
+static void
+run_finish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	run_end(arg);
 }
 
 static int
@@ -857,10 +863,53 @@ kdc_init(struct metrics *reg)
 	    "KDC probes that got no protocol answer, by reason.", METRIC_COUNTER, 6, fail_l);
 }
 
+/*
+ * The deadline: every KDC still unanswered (or still being resolved, or whose SRV records
+ * never came) is down with reason timeout in this run's series, so that no krbwatch_kdc_up of
+ * an earlier run outlives it.
+ */
+static void
+kdc_expire(struct probe_job *job)
+{
+	struct kdc_run *run = job->run;
+	unsigned ms = (unsigned)job->conf->timeout_ms;
+
+	if (run == NULL) {
+		probe_done(job, KW_R_TIMEOUT, "no answer within the %u ms deadline", ms);
+		return;
+	}
+	run->ending = 1;		/* target_end and lookup_end no longer fire the finish */
+	for (size_t i = 0; i < run->nt; i++) {
+		struct target *t = run->t[i];
+
+		if (t->state == T_ENDED)
+			continue;
+		if (t->req != NULL) {
+			kdc_req_cancel(t->req);
+			t->req = NULL;
+		}
+		if (t->state == T_RESOLVING)
+			target_end(t, KW_R_TIMEOUT, "%s not resolved within the %u ms deadline",
+			    t->host, ms);
+		else
+			target_end(t, KW_R_TIMEOUT, "no answer within the %u ms deadline", ms);
+	}
+	for (size_t i = 0; i < run->nlk; i++) {
+		struct lookup *lk = run->lk[i];
+
+		if (!lk->done && lk->kind == LK_SRV)
+			realm_fail(run, KW_R_TIMEOUT, "realm %s in %s: SRV %s: no answer within the "
+			    "%u ms deadline", lk->realm->name, job->region->name, lk->name, ms);
+		lk->done = 1;
+	}
+	run_end(run);
+}
+
 const struct probe_ops probe_kdc = {
 	.name = "kdc",
 	.scope = PROBE_PER_REGION,
 	.init = kdc_init,
 	.start = kdc_start,
 	.cancel = kdc_cancel,
+	.expire = kdc_expire,
 };

@@ -1,0 +1,207 @@
+/*
+ * How a run ends, for the probe kinds that talk to resolvers and KDCs: a job is started by
+ * hand against a resolver that never answers (a bound UDP socket nobody reads), and ended the
+ * two ways the scheduler ends it.
+ *   expire (the deadline): the run ends in probe_done with "timeout", and what was still
+ *          unanswered is published as down with reason timeout: no stale krbwatch_kdc_up
+ *          from a previous run, every DNS lookup with its series.
+ *   cancel (a reload, a shutdown): nothing is published and probe_done is not called, even
+ *          when the clock says the deadline is near.
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "../conf/config.h"
+#include "../daemon/daemon.h"
+#include "../daemon/metrics.h"
+#include "../probes/probe.h"
+
+extern const struct probe_ops probe_dns;
+extern const struct probe_ops probe_kdc;
+
+static int failed;
+
+static void
+check(int cond, const char *what)
+{
+	printf("%s - %s\n", cond ? "ok" : "not ok", what);
+	failed |= !cond;
+}
+
+static void
+noop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* A UDP port on 127.0.0.1 that takes queries and never answers them. */
+static int
+silent_resolver(unsigned *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof sin;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
+		perror("silent resolver");
+		exit(1);
+	}
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+static struct kwd d;
+
+static void
+job_start(struct probe_job *j, const struct probe_ops *ops, const struct kw_config *c)
+{
+	memset(j, 0, sizeof *j);
+	j->ops = ops;
+	j->d = &d;
+	j->conf = c;
+	j->region = &c->regions[0];
+	j->timer = evtimer_new(d.base, noop_cb, NULL);
+	j->deadline = evtimer_new(d.base, noop_cb, NULL);
+	if (j->timer == NULL || j->deadline == NULL) {
+		fprintf(stderr, "evtimer_new failed\n");
+		exit(1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &j->started);
+	j->running = 1;
+	if (ops->start(j) == -1) {
+		fprintf(stderr, "%s: start failed\n", ops->name);
+		exit(1);
+	}
+	/* let the queries leave */
+	for (int i = 0; i < 5; i++)
+		event_base_loop(d.base, EVLOOP_NONBLOCK);
+}
+
+static void
+job_end(struct probe_job *j)
+{
+	if (j->running) {
+		j->ops->cancel(j);
+		j->running = 0;
+	}
+	event_free(j->timer);
+	event_free(j->deadline);
+}
+
+static int
+rendered(const char *needle)
+{
+	size_t len;
+	const char *text = metrics_render(d.metrics, &len);
+
+	return strstr(text, needle) != NULL;
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/unit_probe_end.XXXXXX", path[300], keytab[300], yml[1024];
+	struct kw_errors errs = { 0 };
+	struct kw_config *c;
+	struct probe_job j;
+	unsigned port;
+	int fd;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	fd = silent_resolver(&port);
+	snprintf(keytab, sizeof keytab, "%s/k.keytab", dir);
+	write_file(keytab, "x");
+	chmod(keytab, 0600);
+	snprintf(path, sizeof path, "%s/c.yml", dir);
+	snprintf(yml, sizeof yml,
+	    "timeout: 2s\n"
+	    "identity: { principal: m@T.TEST, keytab: k.keytab }\n"
+	    "realms:\n"
+	    "  T.TEST: { domain: t.test, kdcs: [kdc.silent.test] }\n"
+	    "regions:\n"
+	    "  t-1:\n"
+	    "    resolvers: [\"127.0.0.1:%u\"]\n", port);
+	write_file(path, yml);
+	unsetenv("CREDENTIALS_DIRECTORY");
+	if ((c = config_load(path, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			printf("#   %s\n", errs.msg[i]);
+		printf("not ok - the configuration loads\n");
+		return 1;
+	}
+	d.base = event_base_new();
+	d.stopping = 1;		/* no STATUS=, no sd_notify from probe_done */
+	daemon_register_metrics(&d);
+
+	/* the KDC probe at its deadline, its one KDC still being resolved */
+	job_start(&j, &probe_kdc, c);
+	check(j.running, "kdc: the run waits on the silent resolver");
+	check(probe_kdc.expire != NULL, "kdc: the probe has an expire (the deadline ends it itself)");
+	if (probe_kdc.expire != NULL)
+		probe_kdc.expire(&j);
+	check(!j.running && j.reason == KW_R_TIMEOUT, "kdc: expire ends the run, as timeout");
+	check(rendered("krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"kdc.silent.test\","
+	    "proto=\"udp\",port=\"88\"} 0"), "kdc: the unanswered KDC is published as down");
+	check(rendered("krbwatch_kdc_failures_total{aws_region=\"t-1\",realm=\"T.TEST\","
+	    "kdc=\"kdc.silent.test\",proto=\"tcp\",port=\"464\",reason=\"timeout\"} 1"),
+	    "kdc: ... with reason timeout");
+	job_end(&j);
+
+	/* the DNS probe cancelled (a reload) when its clock says the deadline is near */
+	job_start(&j, &probe_dns, c);
+	check(j.running, "dns: the run waits on the silent resolver");
+	j.started.tv_sec -= (time_t)(c->timeout_ms / 1000) + 1;
+	probe_dns.cancel(&j);
+	j.running = 0;
+	check(!rendered("krbwatch_dns_lookup_success{aws_region=\"t-1\""),
+	    "dns: cancel publishes nothing, whatever the clock says");
+	check(j.has_result == 0, "dns: cancel does not end the run through probe_done");
+	job_end(&j);
+
+	/* the DNS probe at its deadline */
+	job_start(&j, &probe_dns, c);
+	check(probe_dns.expire != NULL, "dns: the probe has an expire");
+	if (probe_dns.expire != NULL)
+		probe_dns.expire(&j);
+	check(!j.running && j.reason == KW_R_TIMEOUT, "dns: expire ends the run, as timeout");
+	check(rendered("krbwatch_dns_lookup_failures_total{aws_region=\"t-1\""),
+	    "dns: expire publishes the unanswered lookups");
+	check(strstr(j.detail, "127.0.0.1") != NULL, "dns: the detail names the resolver");
+	job_end(&j);
+
+	metrics_free(d.metrics);
+	config_free(c);
+	event_base_free(d.base);
+	close(fd);
+	unlink(keytab);
+	unlink(path);
+	rmdir(dir);
+	return failed;
+}
