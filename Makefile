@@ -4,9 +4,13 @@
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share
 UNITDIR  ?= /lib/systemd/system
 SYSCONFDIR ?= /etc
 DESTDIR  ?=
+# Where README.md (its Runbook section) is published: the rules' runbook_url is this + "#alert".
+RUNBOOK_URL_DEFAULT := https://github.com/krbwatch/krbwatch/blob/main/README.md
+RUNBOOK_URL_BASE ?= $(RUNBOOK_URL_DEFAULT)
 
 CC       ?= cc
 PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libpq libcrypt
@@ -80,7 +84,7 @@ MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/%.o)
 DEPS     := $(LIB_OBJS:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_TESTS:%=$(BUILD)/tests/%.d) \
 	$(TEST_DRIVERS:%=$(BUILD)/tests/%.d)
 
-.PHONY: all deps check check-plain check-asan demo soak install clean
+.PHONY: all deps check install-monitoring check-plain check-asan demo soak install clean
 all: krbwatch
 
 ifeq ($(SANITIZE),1)
@@ -203,7 +207,15 @@ bench: deps
 	bash bench/run.sh
 # --- end bench
 
-install: krbwatch
+# The alerting rules (with RUNBOOK_URL_BASE in every runbook_url) and the dashboard.
+install-monitoring:
+	install -d $(DESTDIR)$(DATADIR)/krbwatch
+	sed 's|"$(RUNBOOK_URL_DEFAULT)#|"$(RUNBOOK_URL_BASE)#|' monitoring/krbwatch.rules.yml \
+	    >$(DESTDIR)$(DATADIR)/krbwatch/krbwatch.rules.yml
+	chmod 644 $(DESTDIR)$(DATADIR)/krbwatch/krbwatch.rules.yml
+	install -m 644 monitoring/krbwatch-dashboard.json $(DESTDIR)$(DATADIR)/krbwatch/krbwatch-dashboard.json
+
+install: krbwatch install-monitoring
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/krbwatch
 	install -m 755 krbwatch $(DESTDIR)$(BINDIR)/krbwatch

@@ -54,7 +54,7 @@ for f in "$RULES" "$DASH"; do
 done
 for m in krbwatch_region_auth_up krbwatch_hop_success krbwatch_kdc_up \
     krbwatch_kdc_clock_skew_seconds krbwatch_ticket_enctype_info krbwatch_dns_lookup_success \
-    krbwatch_hop_last_success_timestamp_seconds krbwatch_config_last_reload_success; do
+    krbwatch_hop_last_success_timestamp_seconds krbwatch_config_last_reload_success 'up{job=~'; do
 	check "$RULES alerts on $m" grep -q "expr:.*$m" "$RULES"
 done
 for m in krbwatch_hop_success krbwatch_hop_duration_seconds krbwatch_kdc_up \
@@ -62,13 +62,42 @@ for m in krbwatch_hop_success krbwatch_hop_duration_seconds krbwatch_kdc_up \
 	check "$DASH shows $m" grep -q "$m" "$DASH"
 done
 
-# runbook_url: README.md#ANCHOR, where ANCHOR is a heading of the runbook as GitHub makes it
-# (lower case, spaces to -, other punctuation dropped).
+# runbook_url: RUNBOOK_URL_BASE#ANCHOR, the default base as the Makefile names it, ANCHOR a heading
+# of the runbook as GitHub makes it (lower case, spaces to -, other punctuation dropped).
+base=$(sed -n 's/^RUNBOOK_URL_DEFAULT := //p' Makefile)
+check "the Makefile names the default RUNBOOK_URL_BASE ($base), an absolute https link" \
+    sh -c "case '$base' in https://?*/README.md) true ;; *) false ;; esac"
+check "the rules file documents that default" grep -q "RUNBOOK_URL_BASE = $base\$" "$RULES"
 sed -n 's/^#\{1,6\} \(.*\)/\1/p' "$RUNBOOK" | tr 'A-Z ' 'a-z-' | tr -cd 'a-z0-9_\n-' \
     >"$KW_TMP/anchors"
-grep -o 'runbook_url: .*' "$RULES" | tr -d '"' | sed 's/runbook_url: //' >"$KW_TMP/urls"
+grep -o '^ *runbook_url: .*' "$RULES" | sed 's/^ *//' | tr -d '"' | sed 's/runbook_url: //' >"$KW_TMP/urls"
 check_eq "every alert has a runbook_url" "$(grep -c -- '- alert:' "$RULES")" \
     "$(wc -l <"$KW_TMP/urls")"
 while read -r u; do
-	check "$u is a heading of $RUNBOOK" sh -c "case '$u' in README.md#*) grep -qx '${u#README.md#}' $KW_TMP/anchors ;; *) false ;; esac"
+	check "$u: the default base, then a heading of $RUNBOOK" sh -c "case '$u' in '$base#'*) grep -qx '${u#"$base#"}' $KW_TMP/anchors ;; *) false ;; esac"
 done <"$KW_TMP/urls"
+# each alert's runbook_url is that alert's own section
+python3 - "$RULES" "$base" >"$KW_TMP/own" <<'EOP'
+import sys, yaml
+for g in yaml.safe_load(open(sys.argv[1]))["groups"]:
+    for r in g["rules"]:
+        if "alert" in r and r["annotations"]["runbook_url"] != sys.argv[2] + "#" + r["alert"].lower():
+            print(r["alert"], r["annotations"]["runbook_url"])
+EOP
+check_eq "each runbook_url is BASE#<its alert's name in lower case>" "" "$(cat "$KW_TMP/own")"
+
+# make install-monitoring RUNBOOK_URL_BASE=...: the one setting reaches every runbook_url, and
+# the installed rules are still valid and test the same
+dest=$KW_TMP/dest
+mine=https://wiki.example.com/krb/README.md
+make -s -C "$KW_TOP" install-monitoring DESTDIR="$dest" PREFIX=/usr RUNBOOK_URL_BASE="$mine" \
+    >"$KW_TMP/install.log" 2>&1
+check_eq "make install-monitoring PREFIX=/usr RUNBOOK_URL_BASE=...: exit 0" 0 "$?"
+inst=$dest/usr/share/krbwatch/krbwatch.rules.yml
+check "it installs /usr/share/krbwatch/krbwatch.rules.yml and krbwatch-dashboard.json" \
+    test -s "$inst" -a -s "$dest/usr/share/krbwatch/krbwatch-dashboard.json"
+check_eq "every installed runbook_url starts with RUNBOOK_URL_BASE" "$(wc -l <"$KW_TMP/urls")" \
+    "$(grep -c "runbook_url: \"$mine#[a-z0-9]*\"$" "$inst")"
+check_eq "... and nothing else changed" "" \
+    "$(sed "s|$mine#|$base#|" "$inst" | diff "$RULES" - )"
+check "promtool check rules accepts the installed file" sh -c "promtool check rules '$inst' >/dev/null 2>&1"
