@@ -101,3 +101,34 @@ check_eq "every installed runbook_url starts with RUNBOOK_URL_BASE" "$(wc -l <"$
 check_eq "... and nothing else changed" "" \
     "$(sed "s|$mine#|$base#|" "$inst" | diff "$RULES" - )"
 check "promtool check rules accepts the installed file" sh -c "promtool check rules '$inst' >/dev/null 2>&1"
+
+# The README's "Prometheus and Alertmanager" examples are configurations the real tools accept:
+# amtool for Alertmanager's; promtool for Prometheus', its files pointed at this tree's.
+python3 - "$RUNBOOK" "$KW_TMP" <<'EOP'
+import re, sys
+text = open(sys.argv[1]).read()
+sec = text[text.index("## Prometheus and Alertmanager"):]
+sec = sec[:sec.index("\n## ", 3)]
+blocks = re.findall(r"```yaml\n(.*?)```", sec, re.S)
+for name, b in zip(("krbwatch", "prometheus", "alertmanager"), blocks):
+    open("%s/readme-%s.yml" % (sys.argv[2], name), "w").write(b)
+EOP
+check "the README shows krbwatch's, Prometheus' and Alertmanager's configuration" \
+    test -s "$KW_TMP/readme-alertmanager.yml"
+check "amtool check-config accepts the README's Alertmanager configuration" \
+    sh -c "amtool check-config '$KW_TMP/readme-alertmanager.yml' >'$KW_TMP/amtool.log' 2>&1" ||
+    sed 's/^/#   /' "$KW_TMP/amtool.log"
+check "... which groups by alertname and aws_region" \
+    grep -q 'group_by: \[alertname, aws_region\]' "$KW_TMP/readme-alertmanager.yml"
+: >"$KW_TMP/ca.crt"; : >"$KW_TMP/pass"
+sed -e "s|/etc/prometheus/rules/krbwatch.rules.yml|$KW_TOP/$RULES|" \
+    -e "s|/etc/prometheus/krbwatch-ca.crt|$KW_TMP/ca.crt|" -e "s|/etc/prometheus/krbwatch.pass|$KW_TMP/pass|" \
+    "$KW_TMP/readme-prometheus.yml" >"$KW_TMP/prom.yml"
+check "promtool check config accepts the README's Prometheus configuration (with the rules)" \
+    sh -c "promtool check config '$KW_TMP/prom.yml' >'$KW_TMP/promtool.log' 2>&1" ||
+    sed 's/^/#   /' "$KW_TMP/promtool.log"
+check "... a job named krbwatch, as KrbwatchDown's up{job=~\".*krbwatch.*\"} needs" \
+    grep -q 'job_name: krbwatch$' "$KW_TMP/readme-prometheus.yml"
+check "the README's krbwatch web: block is the one tests/t_prometheus.sh runs (TLS, basic auth)" \
+    sh -c "grep -q '^  tls_server_config:' '$KW_TMP/readme-krbwatch.yml' && grep -q '^  basic_auth_users:' '$KW_TMP/readme-krbwatch.yml' &&
+           grep -q '^  tls_server_config:' '$KW_TOP/tests/t_prometheus.sh' && grep -q '^  basic_auth_users:' '$KW_TOP/tests/t_prometheus.sh'"
