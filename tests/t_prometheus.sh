@@ -271,6 +271,10 @@ check "krbwatch A keeps watching: both Regions up, scraped in the last 10 s" wai
 check_eq "no Region alert fires with one instance gone" "none" \
     "$(qv 'count(ALERTS{alertname="KrbwatchRegionAuthDown"})')"
 
+kill -TERM "$kw_a"
+wait "$kw_a"
+check_eq "krbwatch A stops: exit 0 (under ASan: no leak, no error)" 0 "$?"
+
 # --- over the whole run ---------------------------------------------------------------------
 check_eq "nothing was ever posted for $E" "" "$(notes | grep " aws_region=$E ")"
 check "no rule ever failed to evaluate (prometheus_rule_evaluation_failures_total all 0)" sh -c \
