@@ -180,13 +180,14 @@ check "the rules and the dashboard have expressions ($(wc -l <"$KW_TMP/exprs"))"
 # increase(...[5m]) and rate(...[1m]) need two samples: wait until a second scrape is in
 waited() { [ "$(qv 'count(count_over_time(krbwatch_build_info[1m]) >= 3)')" = 2 ]; }
 wait_for 60 waited
+has_series() { [ "${1%% *}" = ok ] && [ "${1#ok }" -gt 0 ]; }
 while IFS='	' read -r where e; do
 	r=$(q "$e")
 	case $where in
 	rules*)
 		check_eq "$where evaluates: $e" "ok" "${r%% *}" ;;
 	*)
-		check "$where has series on the healthy lab ($r): $e" [ "${r%% *}" = ok ] && [ "${r#ok }" -gt 0 ] ;;
+		check "$where has series on the healthy lab ($r): $e" has_series "$r" ;;
 	esac
 done <"$KW_TMP/exprs"
 check_eq "no alert of the rules is firing on the healthy lab" "none" \
