@@ -47,8 +47,9 @@ check "process_virtual_memory_bytes >= the resident memory ($vsz)" \
     python3 -c "import sys; sys.exit(not float(sys.argv[1]) >= float(sys.argv[2]))" "$vsz" "$rss"
 fds=$(v process_open_fds "$KW_TMP/m1.txt")
 fds_proc=$(ls "/proc/$KW_PID/fd" | wc -l)
-check "process_open_fds > 2 and within 3 of /proc/PID/fd's $fds_proc ($fds: a scrape opens its own socket)" \
-    sh -c "[ $fds -gt 2 ] && [ $fds -ge $((fds_proc - 3)) ] && [ $fds -le $((fds_proc + 3)) ]"
+# probes open and close sockets every second, and the scrape has its own: a margin of 8
+check "process_open_fds > 2 and within 8 of /proc/PID/fd's $fds_proc ($fds)" \
+    sh -c "[ $fds -gt 2 ] && [ $fds -ge $((fds_proc - 8)) ] && [ $fds -le $((fds_proc + 8)) ]"
 check_eq "process_max_fds is the soft limit of /proc/PID/limits" \
     "$(awk '/^Max open files/ { print $4 }' "/proc/$KW_PID/limits")" "$(v process_max_fds "$KW_TMP/m1.txt")"
 
@@ -64,6 +65,6 @@ cpu_moved() {
 check "process_cpu_seconds_total goes up with work" wait_for 60 cpu_moved
 echo "# figure: process_cpu_seconds_total $cpu1 -> $(v process_cpu_seconds_total "$KW_TMP/m2.txt") s"
 check "process_open_fds after them: none leaked ($fds -> $(v process_open_fds "$KW_TMP/m2.txt"))" \
-    [ "$(v process_open_fds "$KW_TMP/m2.txt")" -le $((fds + 3)) ]
+    [ "$(v process_open_fds "$KW_TMP/m2.txt")" -le $((fds + 8)) ]
 stop_krbwatch
 check_eq "krbwatch stops cleanly" 0 "$KW_RC"
