@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "process_metrics.h"
 #include "sched.h"
 #include "web.h"
 
@@ -47,6 +48,7 @@ daemon_register_metrics(struct kwd *d)
 	for (size_t k = 0; probe_table[k] != NULL; k++)
 		if (probe_table[k]->init != NULL)
 			probe_table[k]->init(d->metrics);
+	process_metrics_init(d->metrics);
 
 	mfamily_set(d->m.build_info, version_v, 1);
 	mfamily_set(d->m.start_time, NULL, (double)d->started);

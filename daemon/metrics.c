@@ -29,6 +29,8 @@ struct metrics {
 	size_t nfam;
 	char *text;		/* cached rendering, NULL when stale */
 	size_t textlen;
+	void (*on_render)(void *);
+	void *on_render_arg;
 };
 
 struct metrics *
@@ -342,11 +344,20 @@ write_help(FILE *fp, const char *s)
 	}
 }
 
+void
+metrics_on_render(struct metrics *m, void (*fn)(void *), void *arg)
+{
+	m->on_render = fn;
+	m->on_render_arg = arg;
+}
+
 const char *
 metrics_render(struct metrics *m, size_t *len)
 {
 	FILE *fp;
 
+	if (m->on_render != NULL)
+		m->on_render(m->on_render_arg);
 	if (m->text != NULL) {
 		*len = m->textlen;
 		return m->text;

@@ -36,6 +36,13 @@ void mfamily_drop_match(struct mfamily *, const char *const *values);
 /* mfamily_drop on every family that has the label. */
 void metrics_drop_label_value(struct metrics *, const char *label, const char *value);
 
+/*
+ * fn(arg) runs at the start of every metrics_render(), before the cached text is looked at, so
+ * that values read at scrape time (the process's own CPU, memory, descriptors) are current.
+ * One hook per registry; NULL removes it.
+ */
+void metrics_on_render(struct metrics *, void (*fn)(void *), void *arg);
+
 /* The exposition text; valid until the next change to the registry. */
 const char *metrics_render(struct metrics *, size_t *len);
 

@@ -12,6 +12,7 @@ units=${KW_UNITS:-$top/build/tests}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 pass=0 fail=0 failed_scripts=""
+run_start=$(date +%s)
 
 run_one() {
 	name=$1; shift
@@ -42,5 +43,6 @@ for t in ${KW_TESTS:-$(cd "$top/tests" && ls t_*.sh)}; do
 	[ "${KW_SANITIZED:-0}" = 1 ] && sed -n 2p "$top/tests/$t" | grep -q plain-only && continue
 	run_one "$t" sh "$top/tests/$t"
 done
-echo "== $pass checks passed, $fail failed${KW_SANITIZED:+ (ASan+UBSan build)}"
+secs=$(( $(date +%s) - run_start ))
+echo "== $pass checks passed, $fail failed${KW_SANITIZED:+ (ASan+UBSan build)}, in $((secs / 60)) min $((secs % 60)) s"
 [ -z "$failed_scripts" ] || { echo "== failed:$failed_scripts"; exit 1; }

@@ -4,23 +4,26 @@
 # flat, that no probe outlives its deadline, that no watchdog ping is missed, and that a healthy
 # lab raises no failure at all.  Prints its figures as "# figure: ..." lines.
 #
-#   KW_SOAK_CYCLES   chain cycles, both Regions together (make check: 400; make soak: 10000)
-#   KW_SOAK_RELOADS  SIGHUPs spread over the run (make check: 40; make soak: 1000)
+#   KW_SOAK_CYCLES    chain cycles, both Regions together (make check: 150; make soak: 10000)
+#   KW_SOAK_RELOADS   SIGHUPs spread over the run (make check: 40; make soak: 1000)
+#   KW_SOAK_INTERVAL_MS, KW_SOAK_DEADLINE_MS   the probes' interval and deadline (make check:
+#                     2000 and 1500; make soak: 200 and 190, a stress run)
 
 . "$(dirname "$0")/lib.sh"
 
 . "$KW_TOP/tests/lab_session.sh"
-CYCLES=${KW_SOAK_CYCLES:-400}
+CYCLES=${KW_SOAK_CYCLES:-150}
 RELOADS=${KW_SOAK_RELOADS:-40}
 M=$KW_TMP/metrics
 SOCK=$KW_TMP/notify.sock
 NOTES=$KW_TMP/notify.out
 
-# Short, with room: a chain with three TLS logins per Region takes some 30 ms.  Under ASan
-# krbwatch takes two to three times the CPU, and on two cores the lab's KDCs then answer late
-# more often: once, both on-prem KDCs stayed silent past a 190 ms deadline in a healthy phase
-# (seen by the KDC probe of both Regions too).  The instrumented build gets twice the time.
-if [ "${KW_SANITIZED:-0}" = 1 ]; then INTERVAL_MS=400 DEADLINE_MS=380; else INTERVAL_MS=200 DEADLINE_MS=190; fi
+# make check asserts "no failure while healthy", so its deadline must be one a healthy lab cannot
+# miss on a busy machine: with a 190 ms deadline (400 ms under ASan) a CI run once saw both
+# on-prem KDCs silent past it in a healthy phase and failed.  The lab answers in milliseconds;
+# 1.5 s leaves it two orders of magnitude.  `make soak` keeps the short stress setting.
+INTERVAL_MS=${KW_SOAK_INTERVAL_MS:-2000}
+DEADLINE_MS=${KW_SOAK_DEADLINE_MS:-1500}
 LATE_MS=$((DEADLINE_MS * 3 / 2))
 lab_session "${KW_SOAK_NS:-tsk}" "${INTERVAL_MS}ms" "${DEADLINE_MS}ms"
 
@@ -38,7 +41,7 @@ snap() { get /metrics >"$M.new" 2>/dev/null && mv "$M.new" "$M"; }
 v() { awk -v s="$1" 'index($0, s " ") == 1 { print $2 }' "$M"; }
 chains() { snap && echo $(( $(v "krbwatch_probe_runs_total{aws_region=\"$E\",probe=\"chain\"}") + $(v "krbwatch_probe_runs_total{aws_region=\"$W\",probe=\"chain\"}") )); }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$kw_pid/status"; }
-# descriptors at rest: runs come every 200 ms with their sockets, so the least of 20 looks
+# descriptors at rest: runs come every interval with their sockets, so the least of 20 looks
 fds() {
 	_min=9999
 	for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
@@ -128,7 +131,10 @@ check "descriptors flat ($fd0 -> $fd1)" [ "$fd1" -le $((fd0 + 2)) ]
 # machine.  A probe that the deadline failed to end would run on to its own timeouts, far beyond.
 check "no probe outlived its $DEADLINE_MS ms deadline by more than the loop's lateness (longest seen: $max_dur ms, at most $LATE_MS)" [ "$max_dur" -le "$LATE_MS" ]
 check "the scheduler never had to end a run late" sh -c "! grep -E 'did not end at its deadline|past their deadline' '$KWLOG'"
-check "no watchdog ping missed ($pings in ${elapsed} s)" [ "$pings" -ge $((elapsed - 2)) ]
+# One ping a second from a loop timer: a late turn of the loop on a busy machine delays the
+# following pings too, so count with a tenth of slack; a stuck loop misses them all.
+check "no watchdog ping missed ($pings in ${elapsed} s, at least $((elapsed * 9 / 10 - 2)))" \
+    [ "$pings" -ge $((elapsed * 9 / 10 - 2)) ]
 check_eq "no false alarm: no failure counted in any of $healthy_phases healthy phases" 0 "$false_alarms"
 check_eq "every heal brought both Regions back" 0 "$phases_failed"
 check "krbwatch never logged a fatal error" sh -c "! grep -E ' (fatal|crit|emerg):|AddressSanitizer|runtime error' '$KWLOG'"

@@ -15,6 +15,13 @@ check(int cond, const char *what)
 	failed |= !cond;
 }
 
+/* A scrape-time hook: counts its calls into the counter it is given. */
+static void
+on_render(void *arg)
+{
+	mfamily_add(arg, NULL, 1);
+}
+
 static void
 check_text(struct metrics *m, const char *want, const char *what)
 {
@@ -102,6 +109,24 @@ main(void)
 		sorted &= mfamily_get(g, (const char *[]){ "r", k }, &v) && v == i;
 	}
 	check(sorted, "1000 series inserted in reverse are all found");
+
+	/* the scrape-time hook runs before the cache is used, so what it sets is in this rendering */
+	{
+		struct metrics *h = metrics_new();
+		struct mfamily *calls = metrics_family(h, "t_renders_total", "Renders.",
+		    METRIC_COUNTER, 0, NULL);
+		size_t len;
+
+		metrics_on_render(h, on_render, calls);
+		check_text(h, "# HELP t_renders_total Renders.\n# TYPE t_renders_total counter\n"
+		    "t_renders_total 1\n", "the render hook runs before the first rendering");
+		check_text(h, "# HELP t_renders_total Renders.\n# TYPE t_renders_total counter\n"
+		    "t_renders_total 2\n", "... and before every one: a cached text is not served stale");
+		metrics_on_render(h, NULL, NULL);
+		metrics_render(h, &len);
+		check(mfamily_get(calls, NULL, &v) && v == 2, "a NULL hook is not called");
+		metrics_free(h);
+	}
 	metrics_free(m);
 	return failed;
 }
