@@ -1,6 +1,6 @@
 /*
- * JSON text for the webhook bodies: strings that always parse, whatever bytes a library or a
- * server put in a message.
+ * JSON text for the webhook bodies and `krbwatch probe --json`: strings that always parse,
+ * whatever bytes a library or a server put in a message.  The one escaper of the program.
  */
 #include <stdio.h>
 
@@ -79,6 +79,20 @@ json_str(struct evbuffer *b, const char *s)
 		p++;
 	}
 	evbuffer_add(b, "\"", 1);
+}
+
+void
+json_fputs(FILE *fp, const char *s)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (b == NULL) {
+		fputs("\"\"", fp);	/* out of memory: an empty string still parses */
+		return;
+	}
+	json_str(b, s);
+	fwrite(evbuffer_pullup(b, -1), 1, evbuffer_get_length(b), fp);
+	evbuffer_free(b);
 }
 
 /* "key":"value" with a leading comma unless first */

@@ -23,6 +23,7 @@
 #include "../probes/probe.h"
 #include "daemon.h"
 #include "explain.h"
+#include "json.h"
 #include "log.h"
 #include "metrics.h"
 #include "probe_cmd.h"
@@ -136,23 +137,6 @@ text_job(const struct report *rep, const struct probe_job *j)
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
 static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p < 0x20 || *p == 0x7f)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
-static void
 json_reason(const char *key, const char *kind, enum kw_reason r)
 {
 	const char *means = explain_means(kind, r), *check = explain_check(kind, r);
@@ -162,14 +146,14 @@ json_reason(const char *key, const char *kind, enum kw_reason r)
 		fputs("null", stdout);
 		return;
 	}
-	json_str(reason_name(r));
+	json_fputs(stdout, reason_name(r));
 	if (means) {
 		fputs(",\"means\":", stdout);
-		json_str(means);
+		json_fputs(stdout, means);
 	}
 	if (check) {
 		fputs(",\"check\":", stdout);
-		json_str(check);
+		json_fputs(stdout, check);
 	}
 }
 
@@ -179,16 +163,16 @@ json_job(const struct report *rep, const struct probe_job *j)
 	int first = 1;
 
 	fputs("{\"probe\":", stdout);
-	json_str(j->ops->name);
+	json_fputs(stdout, j->ops->name);
 	printf(",\"ok\":%s,", j->reason == KW_OK ? "true" : "false");
 	json_reason("reason", j->ops->name, j->reason);
 	fputs(",\"failed_step\":", stdout);
 	if (j->step[0])
-		json_str(j->step);
+		json_fputs(stdout, j->step);
 	else
 		fputs("null", stdout);
 	printf(",\"seconds\":%.6f,\"detail\":", j->duration);
-	json_str(j->detail);
+	json_fputs(stdout, j->detail);
 	fputs(",\"steps\":[", stdout);
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct step *s = &rep->steps[i];
@@ -197,13 +181,13 @@ json_job(const struct report *rep, const struct probe_job *j)
 		fputs(first ? "{" : ",{", stdout);
 		first = 0;
 		fputs("\"kind\":", stdout);
-		json_str(s->kind);
+		json_fputs(stdout, s->kind);
 		fputs(",\"step\":", stdout);
-		json_str(s->name);
+		json_fputs(stdout, s->name);
 		printf(",\"ok\":%s,", s->reason == KW_OK ? "true" : "false");
 		json_reason("reason", s->kind, s->reason);
 		printf(",\"seconds\":%.6f,\"detail\":", s->seconds);
-		json_str(s->detail);
+		json_fputs(stdout, s->detail);
 		putchar('}');
 	}
 	fputs("]}", stdout);
@@ -230,15 +214,15 @@ report(const struct report *rep, const struct kwd *d, const char *path)
 		all &= region_ok(d->sched, &c->regions[r]);
 	if (rep->json) {
 		fputs("{\"krbwatch\":", stdout);
-		json_str(KRBWATCH_VERSION);
+		json_fputs(stdout, KRBWATCH_VERSION);
 		fputs(",\"config\":", stdout);
-		json_str(path);
+		json_fputs(stdout, path);
 		printf(",\"ok\":%s,\"regions\":[", all ? "true" : "false");
 		for (size_t r = 0; r < c->nregions; r++) {
 			const struct kw_region *reg = &c->regions[r];
 			int first = 1;
 			printf("%s{\"name\":", r ? "," : "");
-			json_str(reg->name);
+			json_fputs(stdout, reg->name);
 			printf(",\"ok\":%s,\"probes\":[", region_ok(d->sched, reg) ? "true" : "false");
 			for (size_t i = 0; i < d->sched->njobs; i++) {
 				if (d->sched->jobs[i]->region != reg)
@@ -389,9 +373,10 @@ probe_main(int argc, char **argv)
 	daemon_register_metrics(&d);
 	d.sched = sched_new(&d);
 	sched_build(d.sched, &scope);
-	backstop = evtimer_new(d.base, backstop_cb, &d);
 	struct timeval tv = { (time_t)(scope.timeout_ms / 1000) + 5, 0 };
-	evtimer_add(backstop, &tv);
+	backstop = evtimer_new(d.base, backstop_cb, &d);
+	if (backstop == NULL || evtimer_add(backstop, &tv) == -1)
+		fatalx("probe: cannot arm the backstop timer");
 	if (d.sched->njobs > 0)
 		event_base_dispatch(d.base);
 

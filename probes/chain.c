@@ -768,26 +768,6 @@ login_needs_ticket(void *arg, struct login *l, const char *spn)
 	krb5_free_principal(b->ch->ctx, server);
 }
 
-/*
- * libpq asks GSSAPI for the host-based name, which MIT looks up in the cache under the
- * realm-less (referral) form of the principal: store the ticket under that name too.
- */
-static void
-store_referral_form(struct chain *ch, const krb5_creds *creds)
-{
-	krb5_creds copy;
-	krb5_principal server;
-
-	if (krb5_copy_principal(ch->ctx, creds->server, &server) != 0)
-		return;
-	if (krb5_set_principal_realm(ch->ctx, server, "") == 0) {
-		copy = *creds;
-		copy.server = server;
-		krb5_cc_store_cred(ch->ctx, ch->cc, &copy);
-	}
-	krb5_free_principal(ch->ctx, server);
-}
-
 static void
 service_ticket_done(struct stepper *st, krb5_error_code code, enum kw_reason r, const char *detail)
 {
@@ -803,9 +783,8 @@ service_ticket_done(struct stepper *st, krb5_error_code code, enum kw_reason r, 
 		return;
 	}
 	if (krb5_tkt_creds_get_creds(ch->ctx, st->tcc, &creds) == 0) {
+		/* the realm-less copy libpq's GSSAPI looks up is login_pg.c's (pg_ticket), checked */
 		ticket_info(ch->ctx, &creds, &b->service);
-		if (b->c->engine == KW_ENGINE_POSTGRESQL)
-			store_referral_form(ch, &creds);
 		krb5_free_cred_contents(ch->ctx, &creds);
 	}
 	hop_set(&b->service, KW_OK, since(&b->t0), "%s from %s, kvno %d, %s", b->spn, st->kdc_used,

@@ -1479,7 +1479,8 @@ my_ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
 	l->asock[slot].fd = fd;
 	l->asock[slot].ev = event_new(l->base, fd, EV_PERSIST | (readable ? EV_READ : 0) |
 	    (writable ? EV_WRITE : 0), ares_fd_cb, l);
-	event_add(l->asock[slot].ev, NULL);
+	if (l->asock[slot].ev == NULL || event_add(l->asock[slot].ev, NULL) == -1)
+		fatalx("login %s: cannot watch a c-ares socket", l->name);
 }
 
 static void
@@ -1593,7 +1594,8 @@ start_resolve(struct login *l)
 		finish(l, KW_R_INTERNAL, "resolvers %s: %s", l->dns_servers, ares_strerror(r));
 		return;
 	}
-	l->ares_timer = evtimer_new(l->base, ares_timer_cb, l);
+	if ((l->ares_timer = evtimer_new(l->base, ares_timer_cb, l)) == NULL)
+		fatalx("login %s: evtimer_new failed", l->name);
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
