@@ -47,6 +47,7 @@ LIB_SRCS := \
 	daemon/metrics.c \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
+	daemon/reload_verdict.c \
 	daemon/sched.c \
 	daemon/status_page.c \
 	daemon/webhook.c \

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "reload_verdict.h"
 #include "sched.h"
 #include "web.h"
 
@@ -245,18 +246,30 @@ reload(struct kwd *d)
 		}
 		web = NULL;	/* the new listener's, or freed with it */
 	}
+	d->reload_gen++;
 	if (conf == NULL) {
+		static char see_log[] = "(see krbwatch's log)";
+		char *why[] = { see_log };
+
 		for (size_t i = 0; i < errs.n; i++)
 			log_err("%s", errs.msg[i]);
 		log_err("reload failed (%zu error%s): still running the previous configuration",
 		    errs.n, errs.n == 1 ? "" : "s");
-		errors_clear(&errs);
 		mfamily_set(d->m.reload_success, NULL, 0);
 		daemon_summary(d, summary, sizeof summary);
 		char status[1200];
 		snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
 		    summary);
 		notify_ready(status);
+		/*
+		 * After READY=1, so the reload job ends with systemd already told.  The listener's
+		 * errors are logged, not collected: the verdict then points at the log.
+		 */
+		if (errs.n > 0)
+			verdict_write(d->reload_gen, 0, errs.msg, errs.n);
+		else
+			verdict_write(d->reload_gen, 0, why, 1);
+		errors_clear(&errs);
 		return;
 	}
 	if (http != NULL) {
@@ -278,6 +291,7 @@ reload(struct kwd *d)
 	    conf->nregions == 1 ? "" : "s", d->sched->njobs, d->sched->njobs == 1 ? "" : "s");
 	daemon_summary(d, summary, sizeof summary);
 	notify_ready(summary);
+	verdict_write(d->reload_gen, 1, NULL, 0);	/* after READY=1, as above */
 }
 
 static void
@@ -349,6 +363,8 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 		goto out;
 	}
 	daemon_summary(&d, summary, sizeof summary);
+	/* generation 0: a reload client started now waits for the next one, even after a restart */
+	verdict_write(0, 1, NULL, 0);
 	notify_ready(summary);
 
 	if (event_base_dispatch(d.base) == -1) {
