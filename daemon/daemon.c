@@ -117,6 +117,15 @@ daemon_results_changed(struct kwd *d)
 		return;
 	}
 	daemon_summary(d, summary, sizeof summary);
+	/* until a good reload, so that systemctl status keeps saying the edit did not apply */
+	if (d->reload_failed) {
+		char status[1200];
+
+		snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
+		    summary);
+		notify_status(status);
+		return;
+	}
 	notify_status(summary);
 }
 
@@ -256,6 +265,7 @@ reload(struct kwd *d)
 		log_err("reload failed (%zu error%s): still running the previous configuration",
 		    errs.n, errs.n == 1 ? "" : "s");
 		mfamily_set(d->m.reload_success, NULL, 0);
+		d->reload_failed = 1;
 		daemon_summary(d, summary, sizeof summary);
 		char status[1200];
 		snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
@@ -287,6 +297,7 @@ reload(struct kwd *d)
 	sched_build(d->sched, d->conf);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));
+	d->reload_failed = 0;
 	log_notice("reloaded %s: %zu Region%s, %zu probe job%s", d->conf_path, conf->nregions,
 	    conf->nregions == 1 ? "" : "s", d->sched->njobs, d->sched->njobs == 1 ? "" : "s");
 	daemon_summary(d, summary, sizeof summary);
