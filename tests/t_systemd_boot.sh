@@ -26,7 +26,7 @@ fig() { echo "# figure: $*"; }
 # ---- the package: a fresh one from make deb in this run, else built now ----------------------
 VERSION=$(sed -n 's/^#define KRBWATCH_VERSION "\(.*\)"/\1/p' "$KW_TOP/daemon/daemon.h")
 DEB=${KW_DEB:-$KW_TOP/build/deb/krbwatch_${VERSION}_amd64.deb}
-if [ -z "${KW_DEB:-}" ] && { [ ! -f "$DEB" ] || [ -n "$(cd "$KW_TOP" && find Makefile conf daemon \
+if [ -z "${KW_DEB:-}" ] && { [ ! -f "$DEB" ] || [ -n "$(cd "$KW_TOP" && find Makefile README.md conf daemon \
     probes systemd debian man monitoring -newer "$DEB" -type f | head -n 1)" ]; }; then
 	make -s -C "$KW_TOP" deb >"$KW_TMP/deb.log" 2>&1 ||
 		{ not_ok "make deb"; tail -n 20 "$KW_TMP/deb.log" | sed 's/^/#   /'; exit 1; }
