@@ -9,7 +9,7 @@
 # old configuration runs (FILE:LINE:COL in the journal at priority err); state changes logged
 # once; a keytab rotated by rename in use by the next probe run; no core on SIGABRT; the
 # watchdog restarting a SIGSTOPped daemon (WatchdogSec=5s through a drop-in, to keep the test
-# short); stop within TimeoutStopSec; exposure <= 1.5 from the real manager; reinstall, remove
+# short); stop within TimeoutStopSec; exposure <= 1.5 from the real manager; upgrade, remove
 # and purge.  Lab name: $KW_BOOT_NS (default tsb).  Prints "# figure:" lines for the record.
 . "$(dirname "$0")/lib.sh"
 
@@ -266,11 +266,18 @@ check_eq "... clean exit, within TimeoutStopSec (no SIGKILL)" "success 1 0" \
 no_timeout() { ! journal | tail -n +"$((jlines + 1))" | grep -q -e 'timed out' -e 'Killing process'; }
 check "... systemd never had to time it out" no_timeout
 
-# ---- reinstall (upgrade path), remove, purge -------------------------------------------------
+# ---- upgrade, remove, purge --------------------------------------------------------------
+# an upgrade: the same files repacked as a newer version, so dpkg runs the real upgrade path
 inc systemctl start krbwatch
-inc dpkg -i /root/krbwatch.deb >>"$KW_TMP/dpkg.log" 2>&1
-check "reinstall: the edited conffile stays" inc grep -q "^listen: 127.0.0.1:$P2" /etc/krbwatch/krbwatch.yml
-check "... and the service is restarted and active" wait_for 60 active
+pid=$(prop MainPID)
+dpkg-deb -R "$DEB" "$KW_TMP/up" &&
+	sed -i "s/^Version: .*/Version: ${VERSION}+boot1/" "$KW_TMP/up/DEBIAN/control" &&
+	dpkg-deb -b --root-owner-group "$KW_TMP/up" "$R/root/root/krbwatch-up.deb" >/dev/null
+inc dpkg -i /root/krbwatch-up.deb >>"$KW_TMP/dpkg.log" 2>&1
+check_eq "upgrade to ${VERSION}+boot1: exit 0" 0 "$?"
+check "... the edited conffile stays" inc grep -q "^listen: 127.0.0.1:$P2" /etc/krbwatch/krbwatch.yml
+check "... the service is restarted (a new process) and active" wait_for 60 restarted
+check_eq "... still enabled" enabled "$(inc systemctl is-enabled krbwatch)"
 inc dpkg -L krbwatch >"$KW_TMP/files"
 inc dpkg --remove krbwatch >>"$KW_TMP/dpkg.log" 2>&1
 check_eq "remove: the service is gone" inactive "$(inc systemctl is-active krbwatch)"
