@@ -4,10 +4,18 @@
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
-DATADIR  ?= $(PREFIX)/share
-UNITDIR  ?= /lib/systemd/system
+DATADIR  ?= $(PREFIX)/share/krbwatch
 SYSCONFDIR ?= /etc
 DESTDIR  ?=
+# The distribution's unit directory only for PREFIX=/usr (the packages); any other prefix keeps
+# the unit under it ($(PREFIX)/lib/systemd/system: systemd reads /usr/local/lib/systemd/system).
+ifeq ($(PREFIX),/usr)
+UNITDIR  ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+else
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+endif
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+VERSION  := $(shell sed -n 's/^\#define KRBWATCH_VERSION "\(.*\)"/\1/p' daemon/daemon.h)
 # Where README.md (its Runbook section) is published: the rules' runbook_url is this + "#alert".
 RUNBOOK_URL_DEFAULT := https://github.com/krbwatch/krbwatch/blob/main/README.md
 RUNBOOK_URL_BASE ?= $(RUNBOOK_URL_DEFAULT)
@@ -16,6 +24,15 @@ CC       ?= cc
 PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libpq libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# A fresh machine: one line on how to get the libraries, not a compiler error on a header.
+# Goals that install them first (or build elsewhere) are not stopped.
+NODEP_GOALS := deps check demo soak bench clean deb rpm dist
+ifneq ($(filter-out $(NODEP_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifneq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && echo ok),ok)
+$(error missing build dependencies ($(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))); install them as root with: make deps (or: sh tests/deps.sh))
+endif
+endif
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wformat-security -Wmissing-prototypes \
 	-Wstrict-prototypes -Wmissing-declarations -Wshadow -Wpointer-arith -Wsign-compare \
@@ -52,6 +69,7 @@ LIB_SRCS := \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
 	daemon/process_metrics.c \
+	daemon/reload_verdict.c \
 	daemon/sched.c \
 	daemon/status_page.c \
 	daemon/webhook.c \
@@ -214,23 +232,61 @@ bench: deps
 	bash bench/run.sh
 # --- end bench
 
-# The alerting rules (with RUNBOOK_URL_BASE in every runbook_url) and the dashboard.
+# The alerting rules (with RUNBOOK_URL_BASE in every runbook_url), their promtool tests and the
+# dashboard, into $(DATADIR) (/usr/share/krbwatch for the packages).
 install-monitoring:
-	install -d $(DESTDIR)$(DATADIR)/krbwatch
+	install -d $(DESTDIR)$(DATADIR)
 	sed 's|"$(RUNBOOK_URL_DEFAULT)#|"$(RUNBOOK_URL_BASE)#|' monitoring/krbwatch.rules.yml \
-	    >$(DESTDIR)$(DATADIR)/krbwatch/krbwatch.rules.yml
-	chmod 644 $(DESTDIR)$(DATADIR)/krbwatch/krbwatch.rules.yml
-	install -m 644 monitoring/krbwatch-dashboard.json $(DESTDIR)$(DATADIR)/krbwatch/krbwatch-dashboard.json
+	    >$(DESTDIR)$(DATADIR)/krbwatch.rules.yml
+	sed 's|"$(RUNBOOK_URL_DEFAULT)#|"$(RUNBOOK_URL_BASE)#|' monitoring/krbwatch.rules.test.yml \
+	    >$(DESTDIR)$(DATADIR)/krbwatch.rules.test.yml
+	chmod 644 $(DESTDIR)$(DATADIR)/krbwatch.rules.yml $(DESTDIR)$(DATADIR)/krbwatch.rules.test.yml
+	install -m 644 monitoring/krbwatch-dashboard.json $(DESTDIR)$(DATADIR)/krbwatch-dashboard.json
 
+# Files only: the user, group and /etc/krbwatch's owner are set up by the packages' scripts, or
+# by hand after a source install (README, "Install").  The example configuration never
+# overwrites a real one; the packages install it as krbwatch.yml.
 install: krbwatch install-monitoring
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/krbwatch
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(DATADIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/krbwatch
 	install -m 755 krbwatch $(DESTDIR)$(BINDIR)/krbwatch
 	install -m 644 man/krbwatch.8 $(DESTDIR)$(MANDIR)/man8/krbwatch.8
 	install -m 644 man/krbwatch.yml.5 $(DESTDIR)$(MANDIR)/man5/krbwatch.yml.5
-	sed 's|@BINDIR@|$(BINDIR)|g' systemd/krbwatch.service >$(DESTDIR)$(UNITDIR)/krbwatch.service
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/krbwatch.service \
+	    >$(DESTDIR)$(UNITDIR)/krbwatch.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/krbwatch.service
+	install -m 644 systemd/krbwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/krbwatch.conf
 	install -m 644 conf/krbwatch.yml $(DESTDIR)$(SYSCONFDIR)/krbwatch/krbwatch.yml.example
+
+# ---- packages (issue 15) ----------------------------------------------------------------------
+# make deb: the Debian package, built by dpkg-buildpackage in a copy of this tree under
+# build/deb/ (dpkg-buildpackage writes beside the source, and the tree's own build/ stays out);
+# the .deb, .buildinfo and .changes land in build/deb/.  make rpm: the RPM from a tarball of the
+# same copy, into build/rpm/RPMS/; on Debian the build dependencies are Debian packages that
+# rpm cannot see, so rpmbuild runs with --nodeps there (RPM_FLAGS=).
+.PHONY: deb rpm dist
+DIST := build/dist/krbwatch-$(VERSION)
+dist:
+	rm -rf build/dist && mkdir -p $(DIST)
+	tar -cf - --exclude=./build --exclude=./build-asan --exclude=./.git --exclude=./krbwatch \
+	    --exclude=__pycache__ . | tar -xf - -C $(DIST)
+	tar -czf build/dist/krbwatch-$(VERSION).tar.gz -C build/dist krbwatch-$(VERSION)
+
+deb: dist
+	rm -rf build/deb && mkdir -p build/deb
+	mv $(DIST) build/deb/
+	cd build/deb/krbwatch-$(VERSION) && dpkg-buildpackage -us -uc -b
+	rm -rf build/deb/krbwatch-$(VERSION)
+	@ls build/deb/*.deb
+
+RPM_FLAGS ?= $(if $(wildcard /etc/debian_version),--nodeps)
+rpm: dist
+	rm -rf build/rpm && mkdir -p build/rpm/SOURCES
+	cp build/dist/krbwatch-$(VERSION).tar.gz build/rpm/SOURCES/
+	rpmbuild -bb $(RPM_FLAGS) --define "_topdir $(CURDIR)/build/rpm" krbwatch.spec
+	@ls build/rpm/RPMS/*/*.rpm
+# ---- end of packages --------------------------------------------------------------------------
 
 clean:
 	rm -rf build build-asan krbwatch

@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "process_metrics.h"
+#include "reload_verdict.h"
 #include "sched.h"
 #include "web.h"
 
@@ -124,6 +125,15 @@ daemon_results_changed(struct kwd *d)
 		return;
 	}
 	daemon_summary(d, summary, sizeof summary);
+	/* until a good reload, so that systemctl status keeps saying the edit did not apply */
+	if (d->reload_failed) {
+		char status[1200];
+
+		snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
+		    summary);
+		notify_status(status);
+		return;
+	}
 	notify_status(summary);
 }
 
@@ -253,18 +263,31 @@ reload(struct kwd *d)
 		}
 		web = NULL;	/* the new listener's, or freed with it */
 	}
+	d->reload_gen++;
 	if (conf == NULL) {
+		static char see_log[] = "(see krbwatch's log)";
+		char *why[] = { see_log };
+
 		for (size_t i = 0; i < errs.n; i++)
 			log_err("%s", errs.msg[i]);
 		log_err("reload failed (%zu error%s): still running the previous configuration",
 		    errs.n, errs.n == 1 ? "" : "s");
-		errors_clear(&errs);
 		mfamily_set(d->m.reload_success, NULL, 0);
+		d->reload_failed = 1;
 		daemon_summary(d, summary, sizeof summary);
 		char status[1200];
 		snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
 		    summary);
 		notify_ready(status);
+		/*
+		 * After READY=1, so the reload job ends with systemd already told.  The listener's
+		 * errors are logged, not collected: the verdict then points at the log.
+		 */
+		if (errs.n > 0)
+			verdict_write(d->reload_gen, 0, errs.msg, errs.n);
+		else
+			verdict_write(d->reload_gen, 0, why, 1);
+		errors_clear(&errs);
 		return;
 	}
 	if (http != NULL) {
@@ -285,10 +308,12 @@ reload(struct kwd *d)
 	sched_build(d->sched, d->conf);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));
+	d->reload_failed = 0;
 	log_notice("reloaded %s: %zu Region%s, %zu probe job%s", d->conf_path, conf->nregions,
 	    conf->nregions == 1 ? "" : "s", d->sched->njobs, d->sched->njobs == 1 ? "" : "s");
 	daemon_summary(d, summary, sizeof summary);
 	notify_ready(summary);
+	verdict_write(d->reload_gen, 1, NULL, 0);	/* after READY=1, as above */
 }
 
 static void
@@ -360,6 +385,8 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 		goto out;
 	}
 	daemon_summary(&d, summary, sizeof summary);
+	/* generation 0: a reload client started now waits for the next one, even after a restart */
+	verdict_write(0, 1, NULL, 0);
 	notify_ready(summary);
 
 	if (event_base_dispatch(d.base) == -1) {

@@ -33,6 +33,8 @@ struct kwd {
 	struct event *drain;		/* stopping: the webhooks' last chance */
 	time_t started;
 	int stopping;
+	unsigned long reload_gen;	/* reloads so far: the verdict file's generation */
+	int reload_failed;		/* the last reload kept the old file: STATUS= says so */
 	int once;			/* krbwatch probe: each job runs once, now, then the loop ends */
 	/* krbwatch probe: hears every step of every run (probe_trace); NULL in the daemon */
 	void (*trace)(void *arg, const struct probe_job *, const char *kind, const char *step,

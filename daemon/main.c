@@ -2,11 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "../conf/config.h"
 #include "daemon.h"
 #include "log.h"
 #include "probe_cmd.h"
+#include "reload_verdict.h"
 #include "web.h"
 #include "../probes/krb5_env.h"
 
@@ -18,6 +20,7 @@ usage(FILE *fp)
 	    "usage: krbwatch [-v] [-c FILE]\n"
 	    "       krbwatch probe [-v] [-c FILE] [--region R] [--cluster C] [--json]\n"
 	    "       krbwatch --check-config FILE\n"
+	    "       krbwatch --reload PID\n"
 	    "       krbwatch --version | --help\n"
 	    "\n"
 	    "Watches Kerberos authentication to database clusters, per AWS Region, hop by hop:\n"
@@ -29,6 +32,9 @@ usage(FILE *fp)
 	    "  -c, --config FILE        the configuration (default " KW_DEFAULT_CONFIG ")\n"
 	    "  -t, --check-config FILE  validate FILE, print every error as FILE:LINE:COL: ...,\n"
 	    "                           exit 0 when it is valid, 1 when not\n"
+	    "  --reload PID             send SIGHUP to the daemon PID and wait for its verdict:\n"
+	    "                           exit 0 applied, 1 rejected (the unit's ExecReload=;\n"
+	    "                           needs $RUNTIME_DIRECTORY, see krbwatch(8))\n"
 	    "  -v, --verbose            also log debug messages\n"
 	    "  -V, --version            print the version and exit\n"
 	    "  -h, --help               print this help and exit\n"
@@ -67,15 +73,26 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, 't' },
+		{ "reload", required_argument, NULL, 'R' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *conf_path = KW_DEFAULT_CONFIG, *check = NULL;
+	const char *conf_path = KW_DEFAULT_CONFIG, *check = NULL, *reload_pid = NULL;
 	struct kw_config *conf;
 	int ch, verbose = 0;
 
+	/*
+	 * No core file, ever, and no ptrace by other processes of our uid: every mode of krbwatch
+	 * (the daemon, probe, --check-config) may hold the keytab's keys, tickets, the bearer
+	 * token, the TLS key or bcrypt hashes, and fatalx() and the watchdog end in SIGABRT.
+	 * First thing, before any secret is read.  The unit adds LimitCORE=0.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1) {
+		perror("krbwatch: prctl(PR_SET_DUMPABLE, 0)");
+		return 1;
+	}
 	if (argc > 1 && strcmp(argv[1], "probe") == 0)
 		return probe_main(argc - 1, argv + 1);
 	while ((ch = getopt_long(argc, argv, "c:t:vVh", longopts, NULL)) != -1) {
@@ -85,6 +102,9 @@ main(int argc, char **argv)
 			break;
 		case 't':
 			check = optarg;
+			break;
+		case 'R':
+			reload_pid = optarg;
 			break;
 		case 'v':
 			verbose = 1;
@@ -105,6 +125,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (reload_pid != NULL)
+		return verdict_reload_main(reload_pid);
 	log_init(verbose);
 	if (check != NULL) {
 		if ((conf = load(check)) == NULL)
