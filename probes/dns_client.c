@@ -24,14 +24,17 @@
 #include "../daemon/xmalloc.h"
 #include "dns_client.h"
 
-/* One query, from dns_query() until its callback ran. */
+/* One query, from dns_query() or dns_getaddr() until its callback ran. */
 struct dns_pending {
 	struct dns_client *c;
-	dns_cb *cb;
+	dns_cb *cb;			/* dns_query's, or */
+	dns_addr_cb *acb;		/* dns_getaddr's */
 	void *arg;
 	int status, timeouts;
 	unsigned char *abuf;
 	int alen;
+	struct sockaddr_storage ss;	/* dns_getaddr: the first address */
+	socklen_t sslen;
 	struct dns_pending *next; /* on the done queue */
 };
 
@@ -169,11 +172,34 @@ answer_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	enqueue(p->c, p);
 }
 
+/* ares_getaddrinfo's answer: the first address, copied and queued. */
+static void
+addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct dns_pending *p = arg;
+
+	p->status = status;
+	p->timeouts = timeouts;
+	if (status == ARES_SUCCESS) {
+		if (ai != NULL && ai->nodes != NULL &&
+		    (size_t)ai->nodes->ai_addrlen <= sizeof p->ss) {
+			memcpy(&p->ss, ai->nodes->ai_addr, (size_t)ai->nodes->ai_addrlen);
+			p->sslen = (socklen_t)ai->nodes->ai_addrlen;
+		} else
+			p->status = ARES_ENODATA;	/* an answer without an address */
+	}
+	ares_freeaddrinfo(ai);
+	enqueue(p->c, p);
+}
+
 static void
 run_one(struct dns_client *c, struct dns_pending *p, int destroyed)
 {
 	c->pending--;
-	if (destroyed)
+	if (p->acb != NULL)
+		p->acb(p->arg, destroyed ? ARES_EDESTRUCTION : p->status,
+		    destroyed || p->sslen == 0 ? NULL : (const struct sockaddr *)&p->ss, (unsigned)p->sslen);
+	else if (destroyed)
 		p->cb(p->arg, ARES_EDESTRUCTION, p->timeouts, NULL, 0);
 	else
 		p->cb(p->arg, p->status, p->timeouts, p->abuf, p->alen);
@@ -204,6 +230,47 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 		client_release(c);  /* a callback freed the client: the rest is done */
 }
 
+/* c-ares's global state, once for the process and every client; never undone. */
+static int
+library_init(void)
+{
+	static int ready;
+	int rc;
+
+	if (ready)
+		return 0;
+	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+		log_err("dns: ares_library_init: %s", ares_strerror(rc));
+		return -1;
+	}
+	ready = 1;
+	return 0;
+}
+
+static struct dns_client *
+client_alloc(struct event_base *base)
+{
+	struct dns_client *c = xcalloc(1, sizeof *c);
+
+	c->base = base;
+	c->done_tail = &c->done;
+	c->timer = evtimer_new(base, timer_cb, c);
+	c->deliver = event_new(base, -1, 0, deliver_cb, c);
+	if (c->timer == NULL || c->deliver == NULL)
+		fatalx("dns: event_new failed");
+	return c;
+}
+
+static void
+client_abort(struct dns_client *c)
+{
+	if (c->channel != NULL)
+		ares_destroy(c->channel);
+	event_free(c->timer);
+	event_free(c->deliver);
+	free(c);
+}
+
 struct dns_client *
 dns_client_new(struct event_base *base, const struct kw_addr *resolver, unsigned timeout_ms)
 {
@@ -224,13 +291,9 @@ dns_client_new(struct event_base *base, const struct kw_addr *resolver, unsigned
 	}
 	srv.udp_port = srv.tcp_port = resolver->port;
 
-	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
-		log_err("dns: ares_library_init: %s", ares_strerror(rc));
+	if (library_init() == -1)
 		return NULL;
-	}
-	c = xcalloc(1, sizeof *c);
-	c->base = base;
-	c->done_tail = &c->done;
+	c = client_alloc(base);
 	snprintf(c->label, sizeof c->label, srv.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
 	    resolver->host, (unsigned)resolver->port);
 
@@ -266,17 +329,72 @@ dns_client_new(struct event_base *base, const struct kw_addr *resolver, unsigned
 		log_err("dns: ares_set_servers_ports %s: %s", c->label, ares_strerror(rc));
 		goto fail;
 	}
-	c->timer = evtimer_new(base, timer_cb, c);
-	c->deliver = event_new(base, -1, 0, deliver_cb, c);
-	if (c->timer == NULL || c->deliver == NULL)
-		fatalx("dns: event_new failed");
 	return c;
 fail:
-	if (c->channel != NULL)
-		ares_destroy(c->channel);
-	free(c);
-	ares_library_cleanup();
+	client_abort(c);
 	return NULL;
+}
+
+struct dns_client *
+dns_client_new_list(struct event_base *base, const char *servers, unsigned timeout_ms,
+    char *why, size_t whylen)
+{
+	struct dns_client *c;
+	struct ares_options o;
+	size_t n = 1;
+	int rc;
+
+	if (library_init() == -1) {
+		snprintf(why, whylen, "c-ares cannot start");
+		return NULL;
+	}
+	for (const char *p = servers; p != NULL && *p != '\0'; p++)
+		n += *p == ',';
+	c = client_alloc(base);
+	snprintf(c->label, sizeof c->label, "%.63s", servers != NULL ? servers : "system");
+	memset(&o, 0, sizeof o);
+	/* NOCHECKRESP: a SERVFAIL or REFUSED answer is reported as such (see dns_client_new) */
+	o.flags = ARES_FLAG_NOCHECKRESP;
+	/* two tries per server, the second with the double: a lookup ends within timeout_ms */
+	o.timeout = timeout_ms / (3 * n) > 0 ? (int)(timeout_ms / (3 * n)) : 1;
+	o.tries = 2;
+	o.sock_state_cb = sock_state_cb;
+	o.sock_state_cb_data = c;
+	if ((rc = ares_init_options(&c->channel, &o, ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS |
+	    ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB)) != ARES_SUCCESS) {
+		c->channel = NULL;
+		snprintf(why, whylen, "ares_init_options: %s", ares_strerror(rc));
+		client_abort(c);
+		return NULL;
+	}
+	if (servers != NULL && (rc = ares_set_servers_ports_csv(c->channel, servers)) != ARES_SUCCESS) {
+		snprintf(why, whylen, "resolvers %.200s: %s", servers, ares_strerror(rc));
+		client_abort(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+dns_getaddr(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
+{
+	struct dns_pending *p = xcalloc(1, sizeof *p);
+	struct ares_addrinfo_hints h;
+
+	p->c = c;
+	p->acb = cb;
+	p->arg = arg;
+	c->pending++;
+	if (c->closing) {
+		p->status = ARES_EDESTRUCTION;
+		enqueue(c, p);
+		return;
+	}
+	memset(&h, 0, sizeof h);
+	h.ai_family = AF_UNSPEC;
+	h.ai_socktype = SOCK_STREAM;
+	ares_getaddrinfo(c->channel, host, NULL, &h, addrinfo_cb, p);
+	rearm(c);
 }
 
 void
@@ -319,7 +437,6 @@ dns_client_free(struct dns_client *c)
 	}
 	event_free(c->timer);
 	c->timer = NULL;
-	ares_library_cleanup();
 	if (!c->delivering)
 		client_release(c);
 	/* else deliver_cb, further up the stack, releases it when the callback returns */

@@ -32,6 +32,15 @@ struct dns_client *dns_client_new(struct event_base *, const struct kw_addr *res
     unsigned timeout_ms);
 
 /*
+ * A client of a list of resolvers, "ip[:port],..." (c-ares fails over between them itself), or
+ * with servers NULL of the system's resolv.conf and /etc/hosts (the login test drivers' way).
+ * For the logins, which want one address for a host name: timeout_ms bounds one dns_getaddr
+ * over the whole list, by the same rule as dns_client_new.  NULL with why filled on failure.
+ */
+struct dns_client *dns_client_new_list(struct event_base *, const char *servers,
+    unsigned timeout_ms, char *why, size_t whylen);
+
+/*
  * The answer to one query.  status is an ARES_* code (ARES_SUCCESS, ARES_ENODATA, ARES_ENOTFOUND,
  * ARES_ESERVFAIL, ARES_EREFUSED, ARES_ETIMEOUT, ARES_ECONNREFUSED, ..., ARES_EDESTRUCTION when the
  * client was freed first); abuf/alen is the raw reply when there is one (NULL/0 otherwise), valid
@@ -42,6 +51,15 @@ typedef void dns_cb(void *arg, int status, int timeouts, const unsigned char *ab
 /* Sends name/rrclass/rrtype (ns_c_in, ns_t_srv, ...).  cb runs exactly once, from the loop. */
 void dns_query(struct dns_client *, const char *name, int rrclass, int rrtype, dns_cb *,
     void *arg);
+
+/*
+ * The first address of a host name (A and AAAA, ares_getaddrinfo), with the port 0: status
+ * ARES_SUCCESS with sa, else an ARES_* status (ARES_ENODATA for an answer without an address)
+ * and sa NULL.  The same delivery rules as dns_cb: exactly once, from the loop.
+ */
+struct sockaddr;
+typedef void dns_addr_cb(void *arg, int status, const struct sockaddr *sa, unsigned salen);
+void dns_getaddr(struct dns_client *, const char *host, dns_addr_cb *, void *arg);
 
 /*
  * Frees the client.  Every callback not delivered yet runs first, inside this call, with

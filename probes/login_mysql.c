@@ -8,9 +8,8 @@
  * includes this file to reach them).  The second is the state machine around libevent
  * bufferevents (the TLS one an OpenSSL filter over the socket one) and c-ares.
  *
- * Host names are resolved with a private c-ares channel on the loop (the system's resolv.conf:
- * the host's own resolvers, as a client of the database would use); numeric hosts are used as
- * they are.
+ * Host names are resolved through the Region's resolvers with dns_client.c (the one c-ares
+ * integration, and its reasons); numeric hosts are used as they are.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -37,6 +36,7 @@
 
 #include "../daemon/log.h"
 #include "../daemon/xmalloc.h"
+#include "dns_client.h"
 #include "gss_token.h"
 #include "login_impl.h"
 
@@ -580,7 +580,6 @@ trunc:
 #define MY_CONNECT_TIMEOUT_MS	5000
 /* After COM_QUIT: how long to wait for the server to close before closing ourselves. */
 #define MY_QUIT_GRACE_MS	200
-#define MY_ARES_SOCKS		16
 
 enum my_state {
 	ST_RESOLVE,
@@ -615,13 +614,7 @@ struct login {
 	enum my_state state;
 
 	/* resolution */
-	ares_channel ares;
-	int ares_done, ares_status;
-	struct {
-		int fd;
-		struct event *ev;
-	} asock[MY_ARES_SOCKS];
-	struct event *ares_timer;
+	struct dns_client *dns;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char addrtext[INET6_ADDRSTRLEN + 8];
@@ -673,32 +666,12 @@ set_state(struct login *l, enum my_state s)
 	l->state = s;
 }
 
-static void
-ares_teardown(struct login *l)
-{
-	int i;
-
-	if (l->ares != NULL) {
-		ares_channel ch = l->ares;
-
-		l->ares_done = 1;	/* ARES_EDESTRUCTION callbacks are ignored */
-		ares_destroy(ch);	/* closes its sockets through sock_state_cb */
-		l->ares = NULL;
-	}
-	for (i = 0; i < MY_ARES_SOCKS; i++)
-		if (l->asock[i].ev != NULL) {
-			event_free(l->asock[i].ev);
-			l->asock[i].ev = NULL;
-		}
-	if (l->ares_timer != NULL)
-		event_del(l->ares_timer);
-}
-
 /* Stops all I/O; the login itself stays until it is freed. */
 static void
 teardown(struct login *l)
 {
-	ares_teardown(l);
+	dns_client_free(l->dns);	/* its callback, if still due, runs now as EDESTRUCTION */
+	l->dns = NULL;
 	if (l->bev != NULL) {
 		bufferevent_free(l->bev);	/* and the socket, the SSL and the bev below */
 		l->bev = NULL;
@@ -717,8 +690,6 @@ login_free(struct login *l)
 	event_free(l->deadline);
 	event_free(l->connect_timer);
 	event_free(l->kick);
-	if (l->ares_timer != NULL)
-		event_free(l->ares_timer);
 	SSL_CTX_free(l->ssl_ctx);
 	if (l->pkt != NULL)
 		explicit_bzero(l->pkt, l->pktcap);
@@ -1453,155 +1424,39 @@ set_addr(struct login *l, const struct sockaddr *sa, socklen_t len)
 	}
 }
 
-/* c-ares on the loop: one event per socket it asks for, one timer for its timeouts. */
-static void ares_fd_cb(evutil_socket_t, short, void *);
-
+/* The database's address, from dns_client.c: go on connecting, or end with its reason. */
 static void
-my_ares_sock_cb(void *data, ares_socket_t fd, int readable, int writable)
-{
-	struct login *l = data;
-	int i, slot = -1;
-
-	for (i = 0; i < MY_ARES_SOCKS; i++) {
-		if (l->asock[i].ev != NULL && l->asock[i].fd == fd) {
-			event_free(l->asock[i].ev);
-			l->asock[i].ev = NULL;
-			slot = i;
-			break;
-		}
-		if (l->asock[i].ev == NULL && slot == -1)
-			slot = i;
-	}
-	if (!readable && !writable)
-		return;
-	if (slot == -1)
-		fatalx("login %s: more than %d c-ares sockets", l->name, MY_ARES_SOCKS);
-	l->asock[slot].fd = fd;
-	l->asock[slot].ev = event_new(l->base, fd, EV_PERSIST | (readable ? EV_READ : 0) |
-	    (writable ? EV_WRITE : 0), ares_fd_cb, l);
-	if (l->asock[slot].ev == NULL || event_add(l->asock[slot].ev, NULL) == -1)
-		fatalx("login %s: cannot watch a c-ares socket", l->name);
-}
-
-static void
-ares_addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *res)
+resolved(void *arg, int status, const struct sockaddr *sa, unsigned salen)
 {
 	struct login *l = arg;
 
-	if (l->ares_done) {		/* ARES_EDESTRUCTION, or an answer after the first */
-		ares_freeaddrinfo(res);
+	if (status == ARES_EDESTRUCTION || l->finished)
+		return;
+	dns_client_free(l->dns);	/* from its own callback: allowed (dns_client.h) */
+	l->dns = NULL;
+	if (status == ARES_SUCCESS && (sa == NULL || salen > sizeof l->addr))
+		status = ARES_ENODATA;
+	if (status != ARES_SUCCESS) {
+		finish(l, dns_reason(status), "resolving %s: %s", l->host, ares_strerror(status));
 		return;
 	}
-	l->ares_done = 1;
-	l->ares_status = status;
-	if (status == ARES_SUCCESS && res != NULL && res->nodes != NULL &&
-	    (size_t)res->nodes->ai_addrlen <= sizeof l->addr)
-		set_addr(l, res->nodes->ai_addr, (socklen_t)res->nodes->ai_addrlen);
-	else if (status == ARES_SUCCESS)
-		l->ares_status = ARES_ENODATA;
-	ares_freeaddrinfo(res);
-}
-
-static enum kw_reason
-ares_reason(int status)
-{
-	switch (status) {
-	case ARES_ENOTFOUND:
-		return KW_R_NXDOMAIN;
-	case ARES_ENODATA:
-		return KW_R_NO_RECORDS;
-	case ARES_ESERVFAIL:
-		return KW_R_SERVFAIL;
-	case ARES_EREFUSED:
-		return KW_R_DNS_REFUSED;
-	case ARES_ETIMEOUT:
-		return KW_R_TIMEOUT;
-	default:
-		return KW_R_UNREACHABLE;
-	}
-}
-
-/* After every c-ares call: go on when the answer is in, else re-arm its timer. */
-static void
-ares_after(struct login *l)
-{
-	struct timeval tv, *tvp;
-
-	if (l->finished)
-		return;
-	if (l->ares_done) {
-		int status = l->ares_status;
-
-		ares_teardown(l);
-		if (status != ARES_SUCCESS)
-			finish(l, ares_reason(status), "resolving %s: %s", l->host,
-			    ares_strerror(status));
-		else
-			start_connect(l);
-		return;
-	}
-	if ((tvp = ares_timeout(l->ares, NULL, &tv)) != NULL)
-		event_add(l->ares_timer, tvp);
-}
-
-static void
-ares_fd_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct login *l = arg;
-
-	ares_process_fd(l->ares, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-	    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	ares_after(l);
-}
-
-static void
-ares_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct login *l = arg;
-
-	ares_process_fd(l->ares, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	ares_after(l);
+	set_addr(l, sa, (socklen_t)salen);
+	start_connect(l);
 }
 
 static void
 start_resolve(struct login *l)
 {
-	struct ares_options o;
-	struct ares_addrinfo_hints hints;
-	static int ares_ready;
-	int r;
+	char why[256];
 
-	/* reference-counted in c-ares: once for the process, never undone */
-	if (!ares_ready && (r = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
-		finish(l, KW_R_INTERNAL, "ares_library_init: %s", ares_strerror(r));
+	/* a third of the login's time for the name, the rest for the database */
+	l->dns = dns_client_new_list(l->base, l->dns_servers, l->timeout_ms / 3, why, sizeof why);
+	if (l->dns == NULL) {
+		finish(l, KW_R_INTERNAL, "resolving %s: %s", l->host, why);
 		return;
 	}
-	ares_ready = 1;
-	memset(&o, 0, sizeof o);
-	o.sock_state_cb = my_ares_sock_cb;
-	o.sock_state_cb_data = l;
-	o.timeout = (int)(l->timeout_ms < 2000 ? l->timeout_ms : 2000);
-	o.tries = 2;
-	r = ares_init_options(&l->ares, &o,
-	    ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
-	if (r != ARES_SUCCESS) {
-		l->ares = NULL;
-		finish(l, KW_R_INTERNAL, "ares_init_options: %s", ares_strerror(r));
-		return;
-	}
-	if (l->dns_servers != NULL &&
-	    (r = ares_set_servers_ports_csv(l->ares, l->dns_servers)) != ARES_SUCCESS) {
-		finish(l, KW_R_INTERNAL, "resolvers %s: %s", l->dns_servers, ares_strerror(r));
-		return;
-	}
-	if ((l->ares_timer = evtimer_new(l->base, ares_timer_cb, l)) == NULL)
-		fatalx("login %s: evtimer_new failed", l->name);
-	memset(&hints, 0, sizeof hints);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
 	set_state(l, ST_RESOLVE);
-	ares_getaddrinfo(l->ares, l->host, NULL, &hints, ares_addrinfo_cb, l);
-	ares_after(l);
+	dns_getaddr(l->dns, l->host, resolved, l);
 }
 
 /* Starts at once what can start; anything that ends the login now reports from the loop. */

@@ -12,8 +12,9 @@
  * name when it is missing (pg_ticket).  Without a ticket in the cache GSSAPI would go to a KDC on
  * its own, so the login asks the chain for it first (need_ticket).
  *
- * libpq connects to hostaddr (a numeric address, resolved here with c-ares through the system
- * resolver configuration) and uses host for the GSS name and the TLS identity check.
+ * libpq connects to hostaddr (a numeric address, resolved here through the Region's resolvers
+ * with dns_client.c, the one c-ares integration) and uses host for the GSS name and the TLS
+ * identity check.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -33,6 +34,7 @@
 
 #include "../daemon/log.h"
 #include "../daemon/xmalloc.h"
+#include "dns_client.h"
 #include "login_impl.h"
 
 #define PG_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"	/* PG15 libpq has no "system" */
@@ -50,11 +52,6 @@ enum pg_state {
 
 static const char *const state_names[PG_STATE_COUNT] = {
 	"start", "resolving", "waiting for the ticket", "connecting", "querying", "done"
-};
-
-struct pg_sock {			/* one c-ares socket and its event */
-	int fd;
-	struct event *ev;
 };
 
 struct login {
@@ -76,10 +73,8 @@ struct login {
 	int io_fd;
 	short io_what;
 
-	ares_channel ares;
-	struct event *ares_timer;
-	struct pg_sock *socks;
-	size_t nsocks;
+	unsigned timeout_ms;
+	struct dns_client *dns;
 	int ares_status;		/* -1 while the lookup runs */
 	char *ares_addr;		/* the answer, numeric */
 
@@ -123,25 +118,9 @@ pg_io_clear(struct login *l)
 static void
 pg_ares_clear(struct login *l)
 {
-	size_t i;
-
-	if (l->ares != NULL) {
-		ares_channel ch = l->ares;
-
-		/* the query's callback runs inside ares_destroy with ARES_EDESTRUCTION: ignored */
-		l->ares = NULL;
-		ares_destroy(ch);
-	}
-	for (i = 0; i < l->nsocks; i++)
-		if (l->socks[i].ev != NULL)
-			event_free(l->socks[i].ev);
-	free(l->socks);
-	l->socks = NULL;
-	l->nsocks = 0;
-	if (l->ares_timer != NULL) {
-		event_free(l->ares_timer);
-		l->ares_timer = NULL;
-	}
+	/* a lookup's callback still due runs inside with ARES_EDESTRUCTION: ignored */
+	dns_client_free(l->dns);
+	l->dns = NULL;
 }
 
 static void
@@ -631,128 +610,41 @@ pg_after_address(struct login *l)
 	/* login_ticket_ready() queues the next step */
 }
 
-/* ---- resolving host with c-ares ---- */
-
-static void pg_ares_arm(struct login *);
+/* ---- resolving host ---- */
 
 static void
-pg_ares_event(evutil_socket_t fd, short what, void *arg)
-{
-	struct login *l = arg;
-
-	if (l->ares == NULL)
-		return;
-	if (fd == -1)
-		ares_process_fd(l->ares, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	else
-		ares_process_fd(l->ares, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
-		    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	if (l->ares != NULL)
-		pg_ares_arm(l);
-}
-
-/* Re-arms the c-ares timer after every c-ares call. */
-static void
-pg_ares_arm(struct login *l)
-{
-	struct timeval tv, *t;
-
-	if (l->ares == NULL || l->ares_status != -1)
-		return;
-	if ((t = ares_timeout(l->ares, NULL, &tv)) == NULL) {
-		tv.tv_sec = 1;
-		tv.tv_usec = 0;
-		t = &tv;
-	}
-	event_add(l->ares_timer, t);
-}
-
-static void
-pg_ares_sock(void *arg, ares_socket_t fd, int readable, int writable)
-{
-	struct login *l = arg;
-	struct pg_sock *s = NULL;
-	size_t i;
-	short what = (short)((readable ? EV_READ : 0) | (writable ? EV_WRITE : 0));
-
-	for (i = 0; i < l->nsocks; i++)
-		if (l->socks[i].fd == fd)
-			s = &l->socks[i];
-	if (s != NULL && s->ev != NULL) {
-		event_free(s->ev);
-		s->ev = NULL;
-	}
-	if (what == 0)
-		return;		/* closed */
-	if (s == NULL) {
-		l->socks = xreallocarray(l->socks, l->nsocks + 1, sizeof *l->socks);
-		s = &l->socks[l->nsocks++];
-		s->fd = fd;
-	}
-	if ((s->ev = event_new(l->evb, fd, what | EV_PERSIST, pg_ares_event, l)) == NULL ||
-	    event_add(s->ev, NULL) == -1)
-		fatalx("event_new/event_add failed");
-}
-
-static void
-pg_ares_done(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+pg_dns_done(void *arg, int status, const struct sockaddr *sa, unsigned salen)
 {
 	struct login *l = arg;
 	char buf[INET6_ADDRSTRLEN];
-	struct ares_addrinfo_node *n;
 
-	if (status == ARES_EDESTRUCTION || l->state != PG_RESOLVING) {
-		ares_freeaddrinfo(ai);
+	if (status == ARES_EDESTRUCTION || l->state != PG_RESOLVING)
 		return;
-	}
 	l->ares_status = status;
-	for (n = ai ? ai->nodes : NULL; status == ARES_SUCCESS && n != NULL; n = n->ai_next) {
-		const void *a = n->ai_family == AF_INET ?
-		    (const void *)&((const struct sockaddr_in *)(const void *)n->ai_addr)->sin_addr :
-		    (const void *)&((const struct sockaddr_in6 *)(const void *)n->ai_addr)->sin6_addr;
-		if ((n->ai_family == AF_INET || n->ai_family == AF_INET6) &&
-		    inet_ntop(n->ai_family, a, buf, sizeof buf) != NULL) {
-			l->ares_addr = xstrdup(buf);
-			break;
-		}
-	}
-	ares_freeaddrinfo(ai);
-	/* never tear the channel down from inside c-ares: go on from the loop */
+	if (status == ARES_SUCCESS && sa != NULL && salen > 0 && inet_ntop(sa->sa_family,
+	    sa->sa_family == AF_INET ?
+	    (const void *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr :
+	    (const void *)&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+	    buf, sizeof buf) != NULL)
+		l->ares_addr = xstrdup(buf);
+	/* the client is freed from the loop, in pg_resolved */
 	event_active(l->kick, EV_TIMEOUT, 0);
 }
 
 static void
 pg_resolve_begin(struct login *l)
 {
-	struct ares_options o;
-	struct ares_addrinfo_hints h;
-	int rc;
+	char why[256];
 
 	pg_set_state(l, PG_RESOLVING);
-	memset(&o, 0, sizeof o);
-	o.sock_state_cb = pg_ares_sock;
-	o.sock_state_cb_data = l;
-	o.timeout = 1000;
-	o.tries = 2;
-	if ((rc = ares_init_options(&l->ares, &o, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS |
-	    ARES_OPT_TRIES)) != ARES_SUCCESS) {
-		l->ares = NULL;
-		pg_finish(l, KW_R_INTERNAL, "resolving %s: %s", l->host, ares_strerror(rc));
+	/* a third of the login's time for the name, the rest for the database */
+	l->dns = dns_client_new_list(l->evb, l->dns_servers, l->timeout_ms / 3, why, sizeof why);
+	if (l->dns == NULL) {
+		pg_finish(l, KW_R_INTERNAL, "resolving %s: %s", l->host, why);
 		return;
 	}
-	if (l->dns_servers != NULL &&
-	    (rc = ares_set_servers_ports_csv(l->ares, l->dns_servers)) != ARES_SUCCESS) {
-		pg_finish(l, KW_R_INTERNAL, "resolvers %s: %s", l->dns_servers, ares_strerror(rc));
-		return;
-	}
-	if ((l->ares_timer = event_new(l->evb, -1, 0, pg_ares_event, l)) == NULL)
-		fatalx("event_new failed");
 	l->ares_status = -1;
-	memset(&h, 0, sizeof h);
-	h.ai_family = AF_UNSPEC;
-	h.ai_socktype = SOCK_STREAM;
-	ares_getaddrinfo(l->ares, l->host, NULL, &h, pg_ares_done, l);
-	pg_ares_arm(l);
+	dns_getaddr(l->dns, l->host, pg_dns_done, l);
 }
 
 static void
@@ -762,8 +654,7 @@ pg_resolved(struct login *l)
 
 	pg_ares_clear(l);
 	if (st != ARES_SUCCESS || l->ares_addr == NULL) {
-		pg_finish(l, st == ARES_ENOTFOUND || st == ARES_ENODATA || st == ARES_SUCCESS ?
-		    KW_R_NXDOMAIN : st == ARES_ETIMEOUT ? KW_R_TIMEOUT : KW_R_SERVFAIL,
+		pg_finish(l, st == ARES_SUCCESS ? KW_R_NO_RECORDS : dns_reason(st),
 		    "resolving %s: %s", l->host, st == ARES_SUCCESS ? "no address" : ares_strerror(st));
 		return;
 	}
@@ -869,6 +760,7 @@ login_pg_start(struct event_base *evb, const struct kw_cluster *c, const char *c
 		xasprintf(&l->spn, "%s/%s", l->krbsrvname, c->host);
 	l->ccache = xstrdup(ccache);
 	l->dns_servers = dns_servers != NULL ? xstrdup(dns_servers) : NULL;
+	l->timeout_ms = timeout_ms;
 	/* only a backstop (libpq ignores it in PQconnectPoll); our deadline decides */
 	snprintf(l->connect_timeout, sizeof l->connect_timeout, "%u", timeout_ms / 1000 + 2);
 
