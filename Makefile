@@ -15,7 +15,7 @@ else
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 endif
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
-VERSION  := $(shell sed -n 's/^\#define KRBWATCH_VERSION "\(.*\)"/\1/p' daemon/daemon.h)
+VERSION  := $(shell sed -n 's/^\#define KRBWATCH_VERSION "\(.*\)"/\1/p' lib/version.h)
 # Where README.md (its Runbook section) is published: the rules' runbook_url is this + "#alert".
 RUNBOOK_URL_DEFAULT := https://github.com/krbwatch/krbwatch/blob/main/README.md
 RUNBOOK_URL_BASE ?= $(RUNBOOK_URL_DEFAULT)
@@ -53,44 +53,46 @@ else
 BUILD := build
 endif
 
-# The daemon, explicitly.  A new probe kind is one file under probes/ and a line in probes/table.c.
+# The daemon, floor by floor (docs/ARCHITECTURE.md), explicitly.  A new probe kind is one file
+# under probes/ and a line in probes/table.c.
 LIB_SRCS := \
+	lib/json.c \
+	lib/log.c \
+	lib/metrics.c \
+	lib/reason.c \
+	lib/xmalloc.c \
 	conf/config.c \
 	conf/config_files.c \
 	conf/config_parse.c \
 	conf/config_schema.c \
+	net/dns_client.c \
+	net/gss_token.c \
+	net/kdc_locate.c \
+	net/kdc_transport.c \
+	net/krb5_env.c \
+	net/krb5_reason.c \
+	probes/chain.c \
+	probes/dns.c \
+	probes/kdc.c \
+	probes/lockout.c \
+	probes/lockout_store.c \
+	probes/login.c \
+	probes/login_mysql.c \
+	probes/login_pg.c \
+	probes/table.c \
 	daemon/alert.c \
 	daemon/daemon.c \
 	daemon/explain.c \
 	daemon/http.c \
-	daemon/json.c \
-	daemon/log.c \
-	daemon/metrics.c \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
 	daemon/process_metrics.c \
 	daemon/reload_verdict.c \
+	daemon/results.c \
 	daemon/sched.c \
 	daemon/status_page.c \
-	daemon/webhook.c \
 	daemon/web.c \
-	daemon/xmalloc.c \
-	probes/dns.c \
-	probes/dns_client.c \
-	probes/chain.c \
-	probes/gss_token.c \
-	probes/kdc.c \
-	probes/kdc_locate.c \
-	probes/kdc_transport.c \
-	probes/krb5_env.c \
-	probes/krb5_reason.c \
-	probes/login.c \
-	probes/login_mysql.c \
-	probes/lockout.c \
-	probes/lockout_store.c \
-	probes/login_pg.c \
-	probes/reason.c \
-	probes/table.c
+	daemon/webhook.c
 MAIN_SRC := daemon/main.c
 
 UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
@@ -157,11 +159,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_TIME    ?= $(FUZZ_SECONDS)
 FUZZ_TARGETS := mysql_packet config dns kdc_reply http
 FUZZ_OMIT_mysql_packet := probes/login_mysql.c
-FUZZ_OMIT_kdc_reply := probes/kdc.c probes/kdc_transport.c
+FUZZ_OMIT_kdc_reply := probes/kdc.c net/kdc_transport.c
 FUZZ_OMIT_http := daemon/http.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -D_GNU_SOURCE $(PKG_CFLAGS)
-FUZZ_HDRS := $(wildcard conf/*.h daemon/*.h probes/*.h)
+FUZZ_HDRS := $(wildcard lib/*.h conf/*.h net/*.h probes/*.h daemon/*.h)
 
 build/fuzz/obj/%.o: %.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)

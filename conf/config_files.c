@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../daemon/xmalloc.h"
+#include "../lib/xmalloc.h"
 #include "config_int.h"
 
 /*

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../daemon/xmalloc.h"
+#include "../lib/xmalloc.h"
 #include "config.h"
 #include "config_int.h"
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "../daemon/xmalloc.h"
+#include "../lib/xmalloc.h"
 #include "config.h"
 #include "config_int.h"
 

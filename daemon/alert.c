@@ -17,11 +17,11 @@
 
 #include "../conf/config.h"
 #include "alert.h"
-#include "json.h"
-#include "log.h"
-#include "metrics.h"
+#include "../lib/json.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "webhook.h"
-#include "xmalloc.h"
+#include "../lib/xmalloc.h"
 
 #define MAX_DETAIL 1024		/* bytes of a probe's detail quoted in a description */
 #define ZERO_TIME "0001-01-01T00:00:00Z"

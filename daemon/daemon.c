@@ -11,11 +11,12 @@
 #include "alert.h"
 #include "daemon.h"
 #include "http.h"
-#include "log.h"
-#include "metrics.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "notify.h"
 #include "process_metrics.h"
 #include "reload_verdict.h"
+#include "results.h"
 #include "sched.h"
 #include "web.h"
 
@@ -52,96 +53,10 @@ daemon_register_metrics(struct kwd *d)
 	process_metrics_init(d->metrics);
 
 	mfamily_set(d->m.build_info, version_v, 1);
+	d->results_changed = results_changed;
 	mfamily_set(d->m.start_time, NULL, (double)d->started);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));
-}
-
-void
-daemon_summary(struct kwd *d, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t r = 0; r < d->conf->nregions && off < len; r++) {
-		const struct kw_region *reg = &d->conf->regions[r];
-		const struct probe_job *bad[3];
-		size_t nbad = 0;
-		int pending = 0, jobs = 0, n;
-
-		/*
-		 * A job that names the step that broke (the chain: a cluster's hop) comes first: it is
-		 * what users feel.  The others follow in path order (dns before kdc).
-		 */
-		for (int pass = 0; pass < 2; pass++)
-			for (size_t i = 0; i < d->sched->njobs; i++) {
-				const struct probe_job *j = d->sched->jobs[i];
-				if (j->region != reg)
-					continue;
-				if (pass == 0) {
-					jobs++;
-					if (!j->has_result)
-						pending = 1;
-				}
-				if (!j->has_result || j->reason == KW_OK || nbad == 3 ||
-				    (pass == 0) != (j->step[0] != '\0'))
-					continue;
-				bad[nbad++] = j;
-			}
-		n = snprintf(buf + off, len - off, "%s%s: ", r ? "; " : "", reg->name);
-		for (size_t b = 0; b < nbad && n >= 0 && off + (size_t)n < len; b++)
-			n += snprintf(buf + off + n, len - off - (size_t)n, "%s%s%s%s failing (%s)",
-			    b ? ", " : "", bad[b]->step[0] ? bad[b]->step : bad[b]->ops->name,
-			    bad[b]->cluster ? " " : "", bad[b]->cluster ? bad[b]->cluster->name : "",
-			    reason_name(bad[b]->reason));
-		if (nbad == 0 && n >= 0 && off + (size_t)n < len)
-			n += snprintf(buf + off + n, len - off - (size_t)n, "%s",
-			    jobs == 0 ? "no probes" : pending ? "starting" : "ok");
-		if (n < 0)
-			break;
-		off += (size_t)n;
-		if (off >= len) {
-			buf[len - 1] = '\0';
-			break;
-		}
-	}
-	/* the cause every Region shares: said once, after them */
-	char held[400];
-	lockout_summary(held, sizeof held);
-	if (held[0] != '\0' && off < len)
-		snprintf(buf + off, len - off, "; %s", held);
-}
-
-void
-daemon_results_changed(struct kwd *d)
-{
-	char summary[1024];
-
-	if (d->stopping)
-		return;
-	if (d->once) {
-		if (sched_all_ran(d->sched))
-			event_base_loopexit(d->base, NULL);
-		return;
-	}
-	daemon_summary(d, summary, sizeof summary);
-	/* until a good reload, so that systemctl status keeps saying the edit did not apply */
-	if (d->reload_failed) {
-		char status[1200];
-
-		snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
-		    summary);
-		notify_status(status);
-		return;
-	}
-	notify_status(summary);
-}
-
-/* alerts (issue 7) */
-struct alerts *
-kwd_alerts(struct kwd *d)
-{
-	return d->alerts;
 }
 
 /* Within the unit's TimeoutStopSec=5s, so that systemd never has to SIGKILL a draining daemon. */
@@ -274,7 +189,7 @@ reload(struct kwd *d)
 		    errs.n, errs.n == 1 ? "" : "s");
 		mfamily_set(d->m.reload_success, NULL, 0);
 		d->reload_failed = 1;
-		daemon_summary(d, summary, sizeof summary);
+		results_summary(d, summary, sizeof summary);
 		char status[1200];
 		snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
 		    summary);
@@ -311,7 +226,7 @@ reload(struct kwd *d)
 	d->reload_failed = 0;
 	log_notice("reloaded %s: %zu Region%s, %zu probe job%s", d->conf_path, conf->nregions,
 	    conf->nregions == 1 ? "" : "s", d->sched->njobs, d->sched->njobs == 1 ? "" : "s");
-	daemon_summary(d, summary, sizeof summary);
+	results_summary(d, summary, sizeof summary);
 	notify_ready(summary);
 	verdict_write(d->reload_gen, 1, NULL, 0);	/* after READY=1, as above */
 }
@@ -384,7 +299,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 		d.exit_code = 1;
 		goto out;
 	}
-	daemon_summary(&d, summary, sizeof summary);
+	results_summary(&d, summary, sizeof summary);
 	/* generation 0: a reload client started now waits for the next one, even after a restart */
 	verdict_write(0, 1, NULL, 0);
 	notify_ready(summary);

@@ -15,14 +15,14 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
-#include "daemon.h"
+#include "kwd.h"
 #include "http.h"
-#include "log.h"
-#include "metrics.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "sched.h"
 #include "status_page.h"
 #include "web.h"
-#include "xmalloc.h"
+#include "../lib/xmalloc.h"
 
 /*
  * libevent 2.1 has no connection limit and does not tell us when it frees a connection.  We

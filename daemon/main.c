@@ -6,11 +6,11 @@
 
 #include "../conf/config.h"
 #include "daemon.h"
-#include "log.h"
+#include "../lib/log.h"
 #include "probe_cmd.h"
 #include "reload_verdict.h"
 #include "web.h"
-#include "../probes/krb5_env.h"
+#include "../net/krb5_env.h"
 
 
 static void

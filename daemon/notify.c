@@ -5,8 +5,8 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "daemon.h"
-#include "log.h"
+#include "kwd.h"
+#include "../lib/log.h"
 #include "notify.h"
 
 /* Only the first line of a status is sent: STATUS= is one line by definition. */

@@ -18,17 +18,17 @@
 #include <unistd.h>
 
 #include "../conf/config.h"
-#include "../probes/krb5_env.h"
+#include "../net/krb5_env.h"
 #include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "daemon.h"
 #include "explain.h"
-#include "json.h"
-#include "log.h"
-#include "metrics.h"
+#include "../lib/json.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "probe_cmd.h"
 #include "sched.h"
-#include "xmalloc.h"
+#include "../lib/xmalloc.h"
 
 struct step {
 	const struct probe_job *job;

@@ -7,8 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "metrics.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "process_metrics.h"
 
 /* One process, one registry: the families and what the refresh has already complained about. */

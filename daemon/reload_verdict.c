@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "../lib/log.h"
 #include "reload_verdict.h"
 
 #define VERDICT_FILE "reload.verdict"

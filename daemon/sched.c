@@ -6,11 +6,12 @@
 #include <event2/event.h>
 
 #include "../probes/probe.h"
-#include "daemon.h"
-#include "log.h"
-#include "metrics.h"
+#include "alert.h"
+#include "kwd.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "sched.h"
-#include "xmalloc.h"
+#include "../lib/xmalloc.h"
 
 static void job_timer_cb(evutil_socket_t, short, void *);
 static void job_deadline_cb(evutil_socket_t, short, void *);
@@ -48,6 +49,15 @@ sched_new(struct kwd *d)
 	return s;
 }
 
+static void
+sink_observe(const struct probe_job *j, const char *cluster, int ok, const char *hop,
+    const char *reason, const char *detail)
+{
+	alerts_observe(j->d->alerts, j->region->name, cluster, ok, hop, reason, detail);
+}
+
+static const struct probe_sink sched_sink = { .observe = sink_observe };
+
 static struct probe_job *
 job_new(struct sched *s, const struct probe_ops *ops, const struct kw_config *conf,
     const struct kw_region *r, const struct kw_cluster *c)
@@ -56,6 +66,7 @@ job_new(struct sched *s, const struct probe_ops *ops, const struct kw_config *co
 
 	j->ops = ops;
 	j->d = s->d;
+	j->sink = &sched_sink;
 	j->conf = conf;
 	j->region = r;
 	j->cluster = c;
@@ -309,5 +320,6 @@ probe_done(struct probe_job *j, enum kw_reason reason, const char *fmt, ...)
 		log_warn("%s %s%s%s: failing (%s): %s", j->region->name, j->ops->name,
 		    j->cluster ? " " : "", job_target(j), reason_name(reason), j->detail);
 
-	daemon_results_changed(j->d);
+	if (j->d->results_changed != NULL)
+		j->d->results_changed(j->d);
 }

@@ -5,8 +5,9 @@
 
 #include "../probes/lockout.h"
 #include "../probes/probe.h"
-#include "daemon.h"
-#include "log.h"
+#include "kwd.h"
+#include "results.h"
+#include "../lib/log.h"
 #include "sched.h"
 #include "status_page.h"
 
@@ -79,7 +80,7 @@ status_page_render(struct kwd *d, char **out)
 
 	if (fp == NULL)
 		fatalx("open_memstream: out of memory");
-	daemon_summary(d, summary, sizeof summary);
+	results_summary(d, summary, sizeof summary);
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 	    "<meta http-equiv=\"refresh\" content=\"10\"><title>krbwatch</title>"
 	    "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"

@@ -18,9 +18,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "log.h"
+#include "../lib/log.h"
 #include "web.h"
-#include "xmalloc.h"
+#include "../lib/xmalloc.h"
 
 #define MAC_LEN 32
 #define MAX_CREDENTIALS 1024	/* decoded "user:password"; evhttp caps the header anyway */

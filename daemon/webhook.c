@@ -17,11 +17,11 @@
 #include <event2/event.h>
 
 #include "../conf/config.h"
-#include "daemon.h"
-#include "log.h"
-#include "metrics.h"
+#include "kwd.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "webhook.h"
-#include "xmalloc.h"
+#include "../lib/xmalloc.h"
 
 #define MAX_BACKOFF_MS (10ULL * 60 * 1000)
 #define MAX_TOKEN 4096

@@ -33,14 +33,12 @@
 #include <event2/event.h>
 #include <krb5/krb5.h>
 
-#include "../daemon/alert.h"
-#include "../daemon/daemon.h"
-#include "../daemon/log.h"
-#include "../daemon/metrics.h"
-#include "../daemon/xmalloc.h"
-#include "kdc_locate.h"
-#include "kdc_transport.h"
-#include "krb5_reason.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
+#include "../lib/xmalloc.h"
+#include "../net/kdc_locate.h"
+#include "../net/kdc_transport.h"
+#include "../net/krb5_reason.h"
 #include "lockout.h"
 #include "login.h"
 #include "probe.h"
@@ -1151,7 +1149,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 		int ok = b->login_r.ran && b->login_r.reason == KW_OK;
 		mfamily_set(m.login_success, lv, ok);
 		all_login &= ok;
-		alerts_observe(kwd_alerts(job->d), job->region->name, b->c->name, ok,
+		job->sink->observe(job, b->c->name, ok,
 		    cluster_bad >= 0 ? hop_names[cluster_bad] : NULL,
 		    cluster_bad >= 0 ? reason_name(hs[cluster_bad]->reason) : NULL,
 		    cluster_bad >= 0 ? hs[cluster_bad]->detail : NULL);
@@ -1178,7 +1176,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 	if (first_bad)
 		snprintf(job->failed_step, sizeof job->failed_step, "%.64s%s%.16s", first_cluster,
 		    *first_cluster ? " " : "", first_hop);
-	alerts_observe(kwd_alerts(job->d), job->region->name, NULL, first_bad == NULL,
+	job->sink->observe(job, NULL, first_bad == NULL,
 	    first_hop, first_bad ? reason_name(reason) : NULL, first_bad ? detail : NULL);
 	chain_end(ch);
 	probe_done(job, reason, "%s", detail);

@@ -32,10 +32,10 @@
 #include <ares.h>
 #include <event2/event.h>
 
-#include "../daemon/log.h"
-#include "../daemon/metrics.h"
-#include "../daemon/xmalloc.h"
-#include "dns_client.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
+#include "../lib/xmalloc.h"
+#include "../net/dns_client.h"
 #include "probe.h"
 
 /* One question, asked of every resolver. */

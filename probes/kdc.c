@@ -38,11 +38,11 @@
 #include <krb5/krb5.h>
 #include <profile.h>
 
-#include "../daemon/log.h"
-#include "../daemon/metrics.h"
-#include "../daemon/xmalloc.h"
-#include "dns_client.h"
-#include "kdc_transport.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
+#include "../lib/xmalloc.h"
+#include "../net/dns_client.h"
+#include "../net/kdc_transport.h"
 #include "probe.h"
 
 #define KDC_PORT 88

@@ -15,7 +15,7 @@
 #include <openssl/evp.h>
 
 #include "../conf/config.h"
-#include "../daemon/log.h"
+#include "../lib/log.h"
 #include "lockout.h"
 
 #define KEYTAB_MAX_BYTES (1024 * 1024)	/* a keytab is a few hundred bytes; this stops a wrong path */

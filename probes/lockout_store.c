@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../daemon/log.h"
+#include "../lib/log.h"
 #include "lockout.h"
 
 #define STATE_FILE "lockout.state"

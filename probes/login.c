@@ -4,7 +4,7 @@
  */
 #include <stddef.h>
 
-#include "../daemon/log.h"
+#include "../lib/log.h"
 #include "login_impl.h"
 
 struct login *

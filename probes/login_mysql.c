@@ -34,10 +34,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "../daemon/log.h"
-#include "../daemon/xmalloc.h"
-#include "dns_client.h"
-#include "gss_token.h"
+#include "../lib/log.h"
+#include "../lib/xmalloc.h"
+#include "../net/dns_client.h"
+#include "../net/gss_token.h"
 #include "login_impl.h"
 
 /* ------------------------------------------------------------------------------------------- */

@@ -32,9 +32,9 @@
 #include <krb5/krb5.h>
 #include <libpq-fe.h>
 
-#include "../daemon/log.h"
-#include "../daemon/xmalloc.h"
-#include "dns_client.h"
+#include "../lib/log.h"
+#include "../lib/xmalloc.h"
+#include "../net/dns_client.h"
 #include "login_impl.h"
 
 #define PG_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"	/* PG15 libpq has no "system" */

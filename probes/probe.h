@@ -10,45 +10,12 @@
 #include <time.h>
 
 #include "../conf/config.h"
+#include "../lib/reason.h"
 
 struct kwd;
 struct metrics;
 struct probe_job;
 
-/*
- * Why a probe failed: the `reason` label.  A fixed list, never free text; the detail string of
- * probe_done() carries the words for logs and the status page.
- */
-enum kw_reason {
-	KW_OK = 0,
-	KW_R_TIMEOUT,
-	KW_R_REFUSED,
-	KW_R_UNREACHABLE,
-	KW_R_NXDOMAIN,
-	KW_R_SERVFAIL,
-	KW_R_DNS_REFUSED,
-	KW_R_NO_RECORDS,
-	KW_R_PREAUTH_FAILED,
-	KW_R_PRINCIPAL_UNKNOWN,
-	KW_R_CLIENT_REVOKED,
-	KW_R_KEY_EXPIRED,
-	KW_R_CLOCK_SKEW,
-	KW_R_TICKET_NOT_YET_VALID,
-	KW_R_ETYPE_NOSUPP,
-	KW_R_TRUST_KEY,
-	KW_R_NO_REFERRAL,
-	KW_R_REFERRAL_LOOP,
-	KW_R_ACCESS_DENIED,
-	KW_R_WRONG_USER,
-	KW_R_TLS,
-	KW_R_GSS,
-	KW_R_KEY_VERSION,
-	KW_R_PROTOCOL,
-	KW_R_INTERNAL,
-	KW_R_COUNT
-};
-
-const char *reason_name(enum kw_reason);
 
 enum probe_scope { PROBE_PER_REGION, PROBE_PER_CLUSTER };
 
@@ -73,9 +40,20 @@ struct probe_ops {
 
 extern const struct probe_ops *const probe_table[];
 
+/*
+ * The way up from a probe to the daemon, filled in by the daemon (daemon/sched.c): a probe
+ * includes nothing of the daemon and calls it only through here.
+ */
+struct probe_sink {
+	/* A verdict for the alerts: of one cluster, or of the Region when cluster is NULL. */
+	void (*observe)(const struct probe_job *, const char *cluster, int ok, const char *hop,
+	    const char *reason, const char *detail);
+};
+
 struct probe_job {
 	const struct probe_ops *ops;
-	struct kwd *d;
+	struct kwd *d;				/* opaque to probes: for sched.c's helpers */
+	const struct probe_sink *sink;
 	const struct kw_config *conf;
 	const struct kw_region *region;
 	const struct kw_cluster *cluster;	/* PROBE_PER_CLUSTER only */

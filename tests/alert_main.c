@@ -25,8 +25,8 @@
 
 #include "../conf/config.h"
 #include "../daemon/alert.h"
-#include "../daemon/log.h"
-#include "../daemon/metrics.h"
+#include "../lib/log.h"
+#include "../lib/metrics.h"
 
 #define MAX_LINES 4096
 

@@ -21,7 +21,7 @@
 #include <event2/event.h>
 #include <krb5/krb5.h>
 
-#include "../daemon/log.h"
+#include "../lib/log.h"
 #include "../probes/login.h"
 #include "driver_util.h"
 

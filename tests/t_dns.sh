@@ -1,5 +1,5 @@
 #!/bin/sh
-# The DNS probe (probes/dns.c on probes/dns_client.c) against a real BIND on loopback, a port
+# The DNS probe (probes/dns.c on net/dns_client.c) against a real BIND on loopback, a port
 # where nothing listens (UDP is refused) and a UDP socket that never answers, through the real
 # krbwatch binary and its /metrics.
 . "$(dirname "$0")/lib.sh"

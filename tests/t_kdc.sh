@@ -1,5 +1,5 @@
 #!/bin/sh
-# The KDC probe (probes/kdc.c over probes/kdc_transport.c) against a throwaway MIT realm of its
+# The KDC probe (probes/kdc.c over net/kdc_transport.c) against a throwaway MIT realm of its
 # own, without the lab: two network namespaces joined by a veth pair, the KDCs on the real ports
 # 88 and 464 in one, krbwatch in the other.  On the server side:
 #   10.88.0.11  krb5kdc + kadmind                 up on udp/tcp 88 and 464, clock offset ~0

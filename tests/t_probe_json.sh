@@ -1,7 +1,7 @@
 #!/bin/sh
 # `krbwatch probe --json` prints JSON that parses whatever bytes come from outside: the
 # configuration sits under a Latin-1 directory name (caf\xe9, not UTF-8), which the output
-# names.  Its escaper is the one the webhooks use (daemon/json.c), with UTF-8 repair.
+# names.  Its escaper is the one the webhooks use (lib/json.c), with UTF-8 repair.
 . "$(dirname "$0")/lib.sh"
 
 command -v python3 >/dev/null 2>&1 || { not_ok "python3 is installed"; exit 1; }

@@ -78,7 +78,7 @@ check_eq "a missing configuration file: exit 1" "1" \
 	"$("$KW_BIN" -c "$KW_TMP/nope.yml" 2>/dev/null; echo $?)"
 check_eq "--check-config on a good file: exit 0" "0" \
 	"$("$KW_BIN" --check-config "$KW_TMP/k.yml" >/dev/null 2>&1; echo $?)"
-check_eq "--version" "krbwatch $(sed -n 's/^#define KRBWATCH_VERSION "\(.*\)"/\1/p' "$KW_TOP/daemon/daemon.h")" \
+check_eq "--version" "krbwatch $(sed -n 's/^#define KRBWATCH_VERSION "\(.*\)"/\1/p' "$KW_TOP/lib/version.h")" \
 	"$("$KW_BIN" --version)"
 check "--help names every option" sh -c "'$KW_BIN' --help | grep -q -- --check-config &&
 	'$KW_BIN' --help | grep -q -- --config && '$KW_BIN' --help | grep -q -- --verbose"

@@ -69,13 +69,13 @@ check "... naming the missing one and the command" grep -q \
 # The packaging files parse: the spec (rpmspec) and debian/ (dpkg-parsechangelog, the control file).
 if command -v rpmspec >/dev/null; then
 	check "rpmspec -P krbwatch.spec parses" sh -c "rpmspec -P '$KW_TOP/krbwatch.spec' >/dev/null"
-	check_eq "the spec's version is the daemon's" "$(sed -n 's/^#define KRBWATCH_VERSION "\(.*\)"/\1/p' "$KW_TOP/daemon/daemon.h")" \
+	check_eq "the spec's version is the daemon's" "$(sed -n 's/^#define KRBWATCH_VERSION "\(.*\)"/\1/p' "$KW_TOP/lib/version.h")" \
 		"$(rpmspec -q --qf '%{VERSION}\n' "$KW_TOP/krbwatch.spec" 2>/dev/null | head -n 1)"
 else
 	ok "rpmspec -P krbwatch.spec # SKIP rpmspec is not installed (Debian package rpm)"
 fi
 check_eq "debian/changelog's version is the daemon's" \
-	"$(sed -n 's/^#define KRBWATCH_VERSION "\(.*\)"/\1/p' "$KW_TOP/daemon/daemon.h")" \
+	"$(sed -n 's/^#define KRBWATCH_VERSION "\(.*\)"/\1/p' "$KW_TOP/lib/version.h")" \
 	"$(cd "$KW_TOP" && dpkg-parsechangelog -S Version 2>/dev/null)"
 # (libc6-dev comes with build-essential; libclang-rt-dev is the fuzzers', not the daemon's)
 for p in $(grep -v '^#' "$KW_TOP/tests/deps.sh" | grep -o 'lib[a-z0-9.+-]*-dev' |

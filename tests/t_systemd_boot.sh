@@ -24,7 +24,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 fig() { echo "# figure: $*"; }
 
 # ---- the package: a fresh one from make deb in this run, else built now ----------------------
-VERSION=$(sed -n 's/^#define KRBWATCH_VERSION "\(.*\)"/\1/p' "$KW_TOP/daemon/daemon.h")
+VERSION=$(sed -n 's/^#define KRBWATCH_VERSION "\(.*\)"/\1/p' "$KW_TOP/lib/version.h")
 DEB=${KW_DEB:-$KW_TOP/build/deb/krbwatch_${VERSION}_amd64.deb}
 if [ -z "${KW_DEB:-}" ] && { [ ! -f "$DEB" ] || [ -n "$(cd "$KW_TOP" && find Makefile README.md conf daemon \
     probes systemd debian man monitoring -newer "$DEB" -type f | head -n 1)" ]; }; then

@@ -1,5 +1,5 @@
 /*
- * Unit tests of probes/dns_client.c against a small DNS responder on the same loop (UDP on
+ * Unit tests of net/dns_client.c against a small DNS responder on the same loop (UDP on
  * 127.0.0.1, answers chosen by the first label of the name), a closed port and a silent one:
  * statuses, callbacks exactly once and never inside dns_query, freeing with queries in flight,
  * freeing and querying from inside a callback, the parse helpers and the reason mapping.
@@ -19,7 +19,7 @@
 #include <ares.h>
 #include <event2/event.h>
 
-#include "../probes/dns_client.h"
+#include "../net/dns_client.h"
 
 static int failed;
 static struct event_base *base;

@@ -5,7 +5,7 @@
 
 #include <event2/buffer.h>
 
-#include "../daemon/json.h"
+#include "../lib/json.h"
 
 static int failed;
 

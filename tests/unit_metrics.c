@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../daemon/metrics.h"
+#include "../lib/metrics.h"
 
 static int failed;
 

@@ -22,7 +22,7 @@
 
 #include "../conf/config.h"
 #include "../daemon/daemon.h"
-#include "../daemon/metrics.h"
+#include "../lib/metrics.h"
 #include "../probes/probe.h"
 
 extern const struct probe_ops probe_dns;

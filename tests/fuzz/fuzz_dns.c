@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the DNS result handling of probes/dns_client.c: the input is a raw reply
+ * libFuzzer target for the DNS result handling of net/dns_client.c: the input is a raw reply
  * as a resolver sends it, read as an SRV answer, an A answer and an AAAA answer, as the DNS and
  * KDC probes read them.  Seeds: tests/fuzz/dns/.
  */
@@ -10,7 +10,7 @@
 
 #include <ares.h>
 
-#include "../../probes/dns_client.h"
+#include "../../net/dns_client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "../../probes/kdc.c"
-#include "../../probes/kdc_transport.c"
+#include "../../net/kdc_transport.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

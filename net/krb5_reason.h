@@ -4,7 +4,8 @@
 
 #include <krb5/krb5.h>
 
-#include "probe.h"
+#include "../conf/config.h"
+#include "../lib/reason.h"
 
 enum krb5_hop_kind {
 	KRB5_HOP_AS,		/* our own AS exchange: a bad key here is our keytab */

@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../daemon/log.h"
+#include "../lib/log.h"
 #include "krb5_env.h"
 
 static const char profile[] =

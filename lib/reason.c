@@ -1,5 +1,8 @@
-#include "probe.h"
-#include "../daemon/log.h"
+/* The names of the reasons: the values the `reason` label takes. */
+#include <stddef.h>
+
+#include "log.h"
+#include "reason.h"
 
 static const char *const reason_names[KW_R_COUNT] = {
 	[KW_OK] = "ok",

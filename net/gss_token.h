@@ -13,7 +13,8 @@
 
 #include <stddef.h>
 
-#include "probe.h"
+#include "../conf/config.h"
+#include "../lib/reason.h"
 
 struct gss_token;
 

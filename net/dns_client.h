@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "probe.h"
+#include "../conf/config.h"
+#include "../lib/reason.h"
 
 struct event_base;
 struct dns_client;

@@ -18,7 +18,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "probe.h"
+#include "../conf/config.h"
+#include "../lib/reason.h"
 
 struct event_base;
 struct kdc_req;

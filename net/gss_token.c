@@ -11,7 +11,7 @@
 #include <gssapi/gssapi_krb5.h>
 #include <krb5/krb5.h>
 
-#include "../daemon/xmalloc.h"
+#include "../lib/xmalloc.h"
 #include "gss_token.h"
 
 struct gss_token {

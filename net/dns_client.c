@@ -20,8 +20,8 @@
 #include <ares.h>
 #include <event2/event.h>
 
-#include "../daemon/log.h"
-#include "../daemon/xmalloc.h"
+#include "../lib/log.h"
+#include "../lib/xmalloc.h"
 #include "dns_client.h"
 
 /* One query, from dns_query() or dns_getaddr() until its callback ran. */

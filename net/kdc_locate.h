@@ -5,7 +5,8 @@
 #ifndef KRBWATCH_KDC_LOCATE_H
 #define KRBWATCH_KDC_LOCATE_H
 
-#include "probe.h"
+#include "../conf/config.h"
+#include "../lib/reason.h"
 
 struct event_base;
 struct kdc_locate;

@@ -14,7 +14,7 @@
 
 #include <ares.h>
 
-#include "../daemon/xmalloc.h"
+#include "../lib/xmalloc.h"
 #include "dns_client.h"
 #include "kdc_locate.h"
 

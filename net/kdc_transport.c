@@ -11,8 +11,8 @@
 
 #include <event2/event.h>
 
-#include "../daemon/log.h"
-#include "../daemon/xmalloc.h"
+#include "../lib/log.h"
+#include "../lib/xmalloc.h"
 #include "kdc_transport.h"
 
 #define UDP_FIRST_RESEND_MS 1000	/* MIT's client waits 1 s per KDC before the next try */

@@ -1,0 +1,68 @@
+/*
+ * The process's state, as the daemon's rooms share it: one event base, the running
+ * configuration, the metrics registry, the HTTP listener, the scheduled probes, the alerts.
+ * Types only (an interface, like probes/probe.h): the functions are daemon.h's and results.h's.
+ */
+#ifndef KRBWATCH_KWD_H
+#define KRBWATCH_KWD_H
+
+#include <time.h>
+
+#include "../conf/config.h"
+#include "../lib/version.h"
+
+struct event_base;
+struct event;
+struct metrics;
+struct mfamily;
+struct http;
+struct sched;
+struct probe_job;
+struct alerts;
+
+
+struct event_base;
+struct event;
+struct metrics;
+struct mfamily;
+struct http;
+struct sched;
+struct probe_job;
+struct alerts;
+
+struct kwd {
+	struct event_base *base;
+	const char *conf_path;
+	struct kw_config *conf;
+	struct metrics *metrics;
+	struct http *http;
+	struct sched *sched;
+	struct alerts *alerts;		/* krbwatch's own alerts and their webhooks */
+	struct event *sig_term, *sig_int, *sig_hup;
+	struct event *watchdog;
+	struct event *drain;		/* stopping: the webhooks' last chance */
+	time_t started;
+	int stopping;
+	unsigned long reload_gen;	/* reloads so far: the verdict file's generation */
+	int reload_failed;		/* the last reload kept the old file: STATUS= says so */
+	int once;			/* krbwatch probe: each job runs once, now, then the loop ends */
+	/* krbwatch probe: hears every step of every run (probe_trace); NULL in the daemon */
+	void (*trace)(void *arg, const struct probe_job *, const char *kind, const char *step,
+	    int reason, double seconds, const char *detail);
+	void *trace_arg;
+	int exit_code;
+	/* a job finished (sched.c calls up through here): results.c's results_changed */
+	void (*results_changed)(struct kwd *);
+	char status_sent[1200];		/* the last STATUS=, sent again only when it changes */
+	struct {
+		struct mfamily *build_info;
+		struct mfamily *reload_success;
+		struct mfamily *reload_timestamp;
+		struct mfamily *probe_runs;
+		struct mfamily *probe_failures;
+		struct mfamily *probe_duration;
+		struct mfamily *start_time;
+	} m;
+};
+
+#endif
