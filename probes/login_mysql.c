@@ -607,6 +607,7 @@ struct login {
 	struct login_callbacks cb;
 	enum kw_engine engine;
 	char *name, *host, *user, *expect_user, *tls_ca, *ccache, *spn;
+	char *cfg_spn;			/* the cluster's spn:, NULL: derived (spn_acceptable) */
 	char *dns_servers;		/* the Region's resolvers for c-ares, NULL: the system's */
 	uint16_t port;
 	enum kw_tls_mode tls_mode;
@@ -731,6 +732,7 @@ login_free(struct login *l)
 	free(l->ccache);
 	free(l->dns_servers);
 	free(l->spn);
+	free(l->cfg_spn);
 	free(l);
 }
 
@@ -1074,6 +1076,41 @@ ticket_then_gss(struct login *l)
 	l->cb.need_ticket(l->cb.arg, l, l->res.announced_spn);
 }
 
+/*
+ * Whether the announced SPN is one we may ask a ticket for.  The server chooses the name, and
+ * a ticket goes to whoever asks: a server that announced cifs/fileserver.<user realm> got
+ * krbmon's ticket for that file server, to relay within the skew window.  So with spn: set,
+ * only that name; without it, only <service>/<host> of the configured engine and host (case
+ * aside: DNS names and AD's service names are not case-sensitive) in the realm the chain
+ * derived (l->spn's, when it has one).  Decided before any ticket is asked for.
+ */
+static int
+spn_acceptable(struct login *l, char *why, size_t whysz)
+{
+	const char *a = l->res.announced_spn, *svc = l->engine == KW_ENGINE_MYSQL ? "mysql" :
+	    "mariadb";
+	const char *slash = strchr(a, '/'), *at = strrchr(a, '@');
+	const char *want_at = l->spn != NULL ? strrchr(l->spn, '@') : NULL;
+	size_t hl;
+
+	if (l->cfg_spn != NULL) {
+		if (strcmp(a, l->cfg_spn) == 0)
+			return 1;
+		why_set(why, whysz, "the server announces %.100s, spn: is %.100s", a, l->cfg_spn);
+		return 0;
+	}
+	hl = strlen(l->host);
+	if (slash == NULL || at == NULL || at < slash || (size_t)(slash - a) != strlen(svc) ||
+	    strncasecmp(a, svc, strlen(svc)) != 0 || (size_t)(at - slash - 1) != hl ||
+	    strncasecmp(slash + 1, l->host, hl) != 0 ||
+	    (want_at != NULL && want_at[1] != '\0' && strcmp(at + 1, want_at + 1) != 0)) {
+		why_set(why, whysz, "the server announces %.100s, not %s/%.60s@%.60s", a, svc,
+		    l->host, want_at != NULL && want_at[1] != '\0' ? want_at + 1 : "REALM");
+		return 0;
+	}
+	return 1;
+}
+
 /* The Kerberos plugin's first server packet: the SPN (and for MySQL the realm). */
 static void
 plugin_first_data(struct login *l, const uint8_t *p, size_t n)
@@ -1091,9 +1128,10 @@ plugin_first_data(struct login *l, const uint8_t *p, size_t n)
 		finish(l, KW_R_PROTOCOL, "%s", why);
 		return;
 	}
-	if (l->spn != NULL && strcmp(l->spn, l->res.announced_spn) != 0)
-		log_debug("login %s: the server announces %s, the chain fetched %s", l->name,
-		    l->res.announced_spn, l->spn);
+	if (!spn_acceptable(l, why, sizeof why)) {
+		finish(l, KW_R_SPN_MISMATCH, "%s", why);
+		return;
+	}
 	ticket_then_gss(l);
 }
 
@@ -1150,6 +1188,12 @@ handle_auth(struct login *l, const uint8_t *p, size_t n)
 		if (!l->gss_started) {
 			finish(l, KW_R_PROTOCOL, "the server let %s in without a Kerberos exchange",
 			    l->user);
+			return;
+		}
+		/* an OK before the AP-REP: whoever answers never proved it holds the service key */
+		if (!gss_token_complete(l->gss)) {
+			finish(l, KW_R_GSS, "the server said OK without authenticating itself "
+			    "(no AP-REP for %s: mutual authentication)", l->res.announced_spn);
 			return;
 		}
 		send_query(l);
@@ -1627,6 +1671,7 @@ login_mysql_start(struct event_base *base, const struct kw_cluster *c, const cha
 	l->ccache = xstrdup(ccache);
 	l->dns_servers = dns_servers != NULL ? xstrdup(dns_servers) : NULL;
 	l->spn = spn != NULL ? xstrdup(spn) : NULL;
+	l->cfg_spn = c->spn != NULL ? xstrdup(c->spn) : NULL;
 	l->port = c->port ? c->port : 3306;
 	l->tls_mode = c->tls_mode;
 	l->timeout_ms = timeout_ms ? timeout_ms : 1;
