@@ -44,7 +44,15 @@
 /* The packet parser: pure functions over a byte buffer. */
 
 #define MY_HDR_LEN		4
-#define MY_PAYLOAD_MAX		0xfffffeU	/* 0xffffff announces a payload of 16 MiB or more */
+/*
+ * The largest packet a login reads.  The protocol allows 16 MiB (and more, split); a hostile
+ * server announcing that made each login hold up to ~32 MiB (the input buffer and the copy).
+ * What a login reads is a greeting (under 1 KiB), an AuthSwitchRequest with an SPN of at most
+ * 256 bytes, an AP-REP (a few hundred bytes), an OK or ERR and a one-row result: 64 KiB is many
+ * times all of it, and the read side stops at that much (plus a header) buffered.
+ */
+#define MY_PAYLOAD_MAX		(64U * 1024)
+#define MY_BUFFER_MAX		(MY_PAYLOAD_MAX + 4 + 16 * 1024)
 #define MY_NAME_MAX		256		/* SPN and realm, as the MySQL client limits them */
 
 #define CLIENT_LONG_PASSWORD	0x00000001U
@@ -215,7 +223,8 @@ my_frame(const uint8_t *buf, size_t len, size_t *plen, unsigned *seq, char *why,
 		return MY_FRAME_NEED;
 	n = (size_t)buf[0] | (size_t)buf[1] << 8 | (size_t)buf[2] << 16;
 	if (n > MY_PAYLOAD_MAX) {
-		why_set(why, whysz, "a packet of 16 MiB or more");
+		why_set(why, whysz, "a packet of %zu bytes, more than the %u a login reads", n,
+		    MY_PAYLOAD_MAX);
 		return MY_FRAME_BAD;
 	}
 	if (len - MY_HDR_LEN < n)
@@ -998,6 +1007,7 @@ start_tls(struct login *l)
 	l->bev = tls;		/* owns the socket bufferevent and the SSL now */
 	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
 	bufferevent_setcb(tls, login_read_cb, NULL, login_event_cb, l);
+	bufferevent_setwatermark(tls, EV_READ, 0, MY_BUFFER_MAX);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 	set_state(l, ST_TLS);
 }
@@ -1460,6 +1470,7 @@ start_connect(struct login *l)
 		return;
 	}
 	bufferevent_setcb(l->bev, login_read_cb, NULL, login_event_cb, l);
+	bufferevent_setwatermark(l->bev, EV_READ, 0, MY_BUFFER_MAX);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
 	set_state(l, ST_CONNECT);
 	if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&l->addr, (int)l->addrlen) == -1) {

@@ -173,6 +173,9 @@ if [ -x "$KW_TOP/tests/lab/mysql_krb_peer" ] && [ -d "$KW_LAB_DIR/run" ]; then
 	peer_mode lie
 	check_login "the same server with spn: set to the name it should announce: spn_mismatch" \
 	    spn_mismatch --spn-config "$MYSPN1" $M
+	peer_mode big
+	check_login "a 2 MiB greeting: protocol, without reading it all" protocol $M
+	check_detail "protocol detail: more than a login reads" "more than the 65536 a login reads"
 	peer_mode no-aprep
 	check_login "a server that says OK without its AP-REP (mutual authentication): gss" gss $M
 	check_detail "gss detail: mutual authentication" "mutual authentication"
