@@ -157,8 +157,11 @@ units: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_DRIVERS:%=$(BUILD)/tests/%)
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TIME    ?= $(FUZZ_SECONDS)
-FUZZ_TARGETS := mysql_packet config dns kdc_reply http
+FUZZ_TARGETS := mysql_packet config dns kdc_reply http mysql_login pg_classify chain_reply
 FUZZ_OMIT_mysql_packet := probes/login_mysql.c
+FUZZ_OMIT_mysql_login := probes/login_mysql.c
+FUZZ_OMIT_pg_classify := probes/login_pg.c
+FUZZ_OMIT_chain_reply := probes/chain.c
 FUZZ_OMIT_kdc_reply := probes/kdc.c net/kdc_transport.c
 FUZZ_OMIT_http := daemon/http.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \

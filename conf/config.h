@@ -178,6 +178,13 @@ const struct kw_kdcs *config_region_kdcs(const struct kw_config *, const struct 
     const struct kw_realm *);
 const struct kw_realm *config_realm(const struct kw_config *, const char *name);
 
+/*
+ * Reads and checks a bearer_token_file (see config_files.c): 0 with *token (wipe it, then
+ * free), or -1 with why ("is empty ...", to follow the file's name).
+ */
+#define KW_MAX_TOKEN 4096
+int config_read_token(const char *path, char **token, char *why, size_t whysz);
+
 /* "30s" -> 30000. Returns -1 on a malformed duration. Exposed for tests. */
 int config_parse_duration(const char *s, uint64_t *ms);
 /* "host", "host:port", "[v6]:port", "v6". Returns -1 (with *why set) on a malformed address. */

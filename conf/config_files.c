@@ -4,6 +4,8 @@
  * --check-config and a reload, not the first probe an interval later.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -80,5 +82,62 @@ cf_check(struct loader *l, yaml_mark_t mark, const char *what, const char *writt
 		rc = 0;
 	}
 	free(name);
+	return rc;
+}
+
+/*
+ * The token of a bearer_token_file: its bytes without trailing white space (the newline an
+ * editor or echo leaves).  Refused, with why: a file that cannot be read by this process, one
+ * that is empty or white space only (the daemon would post without Authorization, the
+ * receiver answer 401, and 401 is not retried: the notification lost while a reload said
+ * success), one too long, or a token with a space or control character inside (a CR or LF
+ * would start another header).  *token is the caller's to wipe and free.
+ */
+int
+config_read_token(const char *path, char **token, char *why, size_t whysz)
+{
+	char buf[KW_MAX_TOKEN + 1];
+	ssize_t n;
+	size_t len = 0;
+	int fd, rc = -1;
+
+	*token = NULL;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(why, whysz, "cannot be opened by uid %u: %s", (unsigned)getuid(),
+		    strerror(errno));
+		return -1;
+	}
+	while (len < sizeof buf && (n = read(fd, buf + len, sizeof buf - len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(why, whysz, "cannot be read: %s", strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+	    buf[len - 1] == '\t'))
+		len--;
+	if (len == 0) {
+		snprintf(why, whysz, "is empty or white space only, expected the token");
+		goto out;
+	}
+	if (len > KW_MAX_TOKEN) {
+		snprintf(why, whysz, "is longer than %d bytes, expected one token", KW_MAX_TOKEN);
+		goto out;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)buf[i] <= 0x20 || buf[i] == 0x7f) {
+			snprintf(why, whysz, "has a space or control character inside its token");
+			goto out;
+		}
+	*token = xmalloc(len + 1);
+	memcpy(*token, buf, len);
+	(*token)[len] = '\0';
+	rc = 0;
+out:
+	explicit_bzero(buf, sizeof buf);
+	close(fd);
 	return rc;
 }

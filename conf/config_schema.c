@@ -883,6 +883,30 @@ is_http_url(const char *s)
 	return is_word(s, "");
 }
 
+/*
+ * A URL as an error message may show it: a webhook URL can carry a credential (user:password@,
+ * ?token=...), and messages go to the terminal and the journal.  So only the scheme and the
+ * host, the rest replaced by "..."; something without "://" is only measured.
+ */
+static void
+url_shown(const char *s, char *buf, size_t len)
+{
+	const char *p = strstr(s, "://"), *host, *end, *at;
+
+	if (p == NULL || p == s || (size_t)(p - s) > 10) {
+		snprintf(buf, len, "(%zu characters, no scheme://)", strlen(s));
+		return;
+	}
+	host = p + 3;
+	end = host + strcspn(host, "/?#");
+	for (at = end; at > host && at[-1] != '@'; at--)
+		;
+	if (at > host)
+		host = at;	/* user:password@ left out */
+	snprintf(buf, len, "\"%.*s://%.*s%s\"", (int)(p - s), s, (int)(end - host) > 60 ? 60 :
+	    (int)(end - host), host, *end != '\0' || host != p + 3 ? "..." : "");
+}
+
 /* A whole number from min to max for key, or -1 after a message. */
 static int
 whole(struct loader *l, const yaml_node_t *n, const char *key, const char *where,
@@ -1012,16 +1036,31 @@ load_webhook(struct loader *l, const yaml_node_t *n, size_t idx, struct kw_webho
 	    f) == 0) {
 		if (need(l, n, &f[URL], "url", where) == 0 &&
 		    (s = text(l, f[URL].val, "an http:// or https:// URL", "url")) != NULL) {
-			if (!is_http_url(s))
-				cl_error(l, f[URL].val->start_mark, "bad url \"%s\" in %s, expected "
-				    "http://HOST/... or https://HOST/...", s, where);
+			if (!is_http_url(s)) {
+				char shown[128];
+				url_shown(s, shown, sizeof shown);
+				cl_error(l, f[URL].val->start_mark, "bad url %s in %s, expected "
+				    "http://HOST/... or https://HOST/...", shown, where);
+			}
 			else
 				w->url = xstrdup(s);
 		}
 		if (f[TOKEN].val != NULL &&
 		    (s = text(l, f[TOKEN].val, "a file", "bearer_token_file")) != NULL) {
+			char *tok, why[160];
+
 			resolved = cf_resolve(l, s, 1);
-			cf_check(l, f[TOKEN].val->start_mark, "bearer_token_file", s, resolved, 1);
+			/* checked whole now: a token that cannot be sent must fail the load */
+			if (cf_check(l, f[TOKEN].val->start_mark, "bearer_token_file", s, resolved,
+			    1) == 0) {
+				if (config_read_token(resolved, &tok, why, sizeof why) == -1)
+					cl_error(l, f[TOKEN].val->start_mark, "bearer_token_file "
+					    "\"%s\" %s", s, why);
+				else {
+					explicit_bzero(tok, strlen(tok));
+					free(tok);
+				}
+			}
 			w->bearer_token_file = cf_absolute(resolved);
 			free(resolved);
 		}

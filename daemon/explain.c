@@ -74,6 +74,8 @@ static const struct explanation table[] = {
 	  "that the database user exists and is identified by Kerberos (IDENTIFIED WITH authentication_kerberos / auth_gssapi, pg_hba.conf gss)" },
 	{ "login", KW_R_WRONG_USER, "the login worked, but as another user than expected",
 	  "the user mapping on the database (the principal to user rule) and expect_user in the configuration" },
+	{ "login", KW_R_SPN_MISMATCH, "the database announced a service principal other than the one configured (spn:) or derived from its engine, host and realm; krbwatch asked for no ticket to it",
+	  "that the endpoint is the database (a server that names another service may be relaying tickets), else spn: in the configuration" },
 	{ "login", KW_R_TLS, "the TLS handshake with the database failed",
 	  "the CA bundle (Aurora: global-bundle.pem), the host name in the configuration against the certificate, and the TLS mode" },
 	{ "login", KW_R_PROTOCOL, "the database answered something the protocol does not allow",

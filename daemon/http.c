@@ -274,11 +274,16 @@ request_cb(struct evhttp_request *req, void *arg)
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	char *peer = NULL;
+	ev_uint16_t port;
 
 	conn_mark_asked(h, req);
+	if (evcon != NULL)
+		evhttp_connection_get_peer(evcon, &peer, &port);
 	/* like exporter-toolkit, authentication guards every path, /-/healthy included */
 	if (!web_authorized(h->web, evhttp_find_header(evhttp_request_get_input_headers(req),
-	    "Authorization"))) {
+	    "Authorization"), peer)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
 		    "Basic realm=\"krbwatch\"");
 		send_text(req, 401, "Unauthorized", "text/plain; charset=utf-8",

@@ -20,16 +20,6 @@ struct sched;
 struct probe_job;
 struct alerts;
 
-
-struct event_base;
-struct event;
-struct metrics;
-struct mfamily;
-struct http;
-struct sched;
-struct probe_job;
-struct alerts;
-
 struct kwd {
 	struct event_base *base;
 	const char *conf_path;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 #include <crypt.h>
@@ -32,11 +33,47 @@ struct web_user {
 	unsigned char mac[MAC_LEN];
 };
 
+/*
+ * The bcrypt budget.  A wrong password or an unknown user costs one full bcrypt (cost 10 is
+ * about 56 ms here) and it runs on the loop, where probes time their KDC round trips: 64
+ * clients guessing made a good scrape wait 9 s and probes record false timeouts.  So checks
+ * that can fail are paid from token buckets counted in milliseconds of bcrypt actually spent
+ * (measured, so a cost-12 hash is charged four times a cost-10 one): one for the whole
+ * process and one per peer address.  While a bucket is empty, a check that is not already
+ * known to succeed is refused at once (401) without running bcrypt.  Credentials that
+ * matched before are recognised by a keyed MAC (cred_mac) and never touch the budget, so
+ * Prometheus keeps scraping through a flood; only a password not yet seen since the start or
+ * the last reload may wait for the flood to pass.
+ *
+ * BUDGET_GLOBAL_MS per second is a tenth of the loop: a stall stays far below any probe
+ * deadline; a burst of one second's worth lets a few honest mistypes through at once.
+ */
+#define BUDGET_GLOBAL_MS	100.0	/* ms of bcrypt per second, the whole process */
+#define BUDGET_PEER_MS		30.0	/* ms of bcrypt per second, one peer address */
+#define BUDGET_BURST_S		1.0	/* a bucket holds this many seconds of its rate */
+#define PEERS			64	/* peers remembered; the least recently seen is reused */
+#define PEER_LEN		64	/* an address as evhttp prints it (IPv6 included) */
+#define REFUSED_LOG_S		60	/* at most one line a minute about refused checks */
+
+struct bucket {
+	double ms;			/* what is left; may go below zero after a long bcrypt */
+	double at;			/* monotonic seconds of the last refill */
+};
+
+struct peer_bucket {
+	char addr[PEER_LEN];
+	struct bucket b;
+};
+
 struct web {
 	SSL_CTX *ctx;			/* NULL: plain HTTP */
 	struct web_user *users;
 	size_t nusers;
-	char dummy[32];			/* a bcrypt setting at the first user's cost */
+	char dummy[32];			/* a bcrypt setting at the users' highest cost */
+	struct bucket global;
+	struct peer_bucket peers[PEERS];
+	unsigned long refused;		/* checks refused unchecked since the last log line */
+	double refused_logged;		/* when that line was written */
 };
 
 /*
@@ -191,9 +228,19 @@ web_new(const struct kw_config *conf, struct kw_errors *errs)
 		web->users[i].hash = xstrdup(conf->web.users[i].hash);
 	}
 	web->nusers = conf->web.nusers;
-	if (web->nusers > 0)
-		snprintf(web->dummy, sizeof web->dummy, "$2b$%.2s$" DUMMY_SALT,
-		    web->users[0].hash + 4);
+	/*
+	 * The dummy costs what the dearest user costs: with the first user's cost, users of
+	 * a higher cost answered slower than an unknown name and could be told apart.  (A
+	 * cheaper user still answers faster than an unknown one; give all users one cost.)
+	 */
+	if (web->nusers > 0) {
+		const char *cost = web->users[0].hash + 4;
+		for (size_t i = 1; i < web->nusers; i++)
+			if (strncmp(web->users[i].hash + 4, cost, 2) > 0)
+				cost = web->users[i].hash + 4;
+		snprintf(web->dummy, sizeof web->dummy, "$2b$%.2s$" DUMMY_SALT, cost);
+	}
+	web->global.ms = BUDGET_GLOBAL_MS * BUDGET_BURST_S;
 	return web;
 }
 
@@ -206,6 +253,8 @@ web_free(struct web *web)
 	SSL_CTX_free(web->ctx);
 	for (size_t i = 0; i < web->nusers; i++) {
 		free(web->users[i].name);
+		/* a hash is a password's verifier: offline guessing starts from it */
+		explicit_bzero(web->users[i].hash, strlen(web->users[i].hash));
 		free(web->users[i].hash);
 	}
 	if (web->users != NULL)
@@ -318,8 +367,76 @@ bcrypt_ok(const char *pass, const char *hash)
 	return ok;
 }
 
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+bucket_refill(struct bucket *b, double rate, double now)
+{
+	b->ms += (now - b->at) * rate;
+	if (b->ms > rate * BUDGET_BURST_S)
+		b->ms = rate * BUDGET_BURST_S;
+	b->at = now;
+}
+
+/* The peer's bucket; an unknown peer takes the slot seen least recently, full. */
+static struct bucket *
+peer_bucket(struct web *web, const char *peer, double now)
+{
+	struct peer_bucket *old = &web->peers[0];
+
+	for (size_t i = 0; i < PEERS; i++) {
+		struct peer_bucket *p = &web->peers[i];
+		if (p->addr[0] != '\0' && strcmp(p->addr, peer) == 0)
+			return &p->b;
+		if (p->b.at < old->b.at)
+			old = p;
+	}
+	snprintf(old->addr, sizeof old->addr, "%s", peer);
+	old->b.ms = BUDGET_PEER_MS * BUDGET_BURST_S;
+	old->b.at = now;
+	return &old->b;
+}
+
+/*
+ * Runs a bcrypt that may fail if the budgets allow one, and charges them its time; -1 when
+ * they are spent (the check is refused without running).
+ */
+static int
+bcrypt_budgeted(struct web *web, const char *peer, const char *pass, const char *hash)
+{
+	double now = mono_now(), spent;
+	struct bucket *pb;
+	int ok;
+
+	bucket_refill(&web->global, BUDGET_GLOBAL_MS, now);
+	pb = peer_bucket(web, peer != NULL ? peer : "", now);
+	bucket_refill(pb, BUDGET_PEER_MS, now);
+	if (web->global.ms <= 0 || pb->ms <= 0) {
+		web->refused++;
+		if (now - web->refused_logged >= REFUSED_LOG_S) {
+			log_info("basic auth: %lu check(s) refused unchecked, the bcrypt budget "
+			    "is spent (last from %s)", web->refused, peer != NULL ? peer : "?");
+			web->refused = 0;
+			web->refused_logged = now;
+		}
+		return -1;
+	}
+	ok = bcrypt_ok(pass, hash);
+	spent = (mono_now() - now) * 1000;
+	web->global.ms -= spent;
+	pb->ms -= spent;
+	return ok;
+}
+
 int
-web_authorized(struct web *web, const char *authorization)
+web_authorized(struct web *web, const char *authorization, const char *peer)
 {
 	unsigned char cred[MAX_CREDENTIALS + 1], mac[MAC_LEN];
 	const char *p = authorization, *end;
@@ -352,13 +469,14 @@ web_authorized(struct web *web, const char *authorization)
 		if (strcmp(web->users[i].name, (char *)cred) == 0)
 			u = &web->users[i];
 	if (u == NULL) {
-		(void)bcrypt_ok((char *)colon + 1, web->dummy);
+		(void)bcrypt_budgeted(web, peer, (char *)colon + 1, web->dummy);
 		goto out;
 	}
+	/* known good credentials first: they must not wait behind someone's guesses */
 	cred_mac(u->name, colon + 1, len - ulen - 1, mac);
 	if (u->cached && CRYPTO_memcmp(mac, u->mac, MAC_LEN) == 0) {
 		ok = 1;
-	} else if (bcrypt_ok((char *)colon + 1, u->hash)) {
+	} else if (bcrypt_budgeted(web, peer, (char *)colon + 1, u->hash) == 1) {
 		memcpy(u->mac, mac, MAC_LEN);
 		u->cached = 1;
 		ok = 1;

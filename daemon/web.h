@@ -32,9 +32,11 @@ int web_auth_required(const struct web *);
 
 /*
  * Whether an Authorization header value (NULL: none) carries the credentials of a user of
- * basic_auth_users.  Always true when basic authentication is off.
+ * basic_auth_users.  Always true when basic authentication is off.  peer (the client's
+ * address, NULL if unknown) has its own share of the bcrypt budget: while its share or the
+ * process's is spent, credentials not already verified are refused without checking.
  */
-int web_authorized(struct web *, const char *authorization);
+int web_authorized(struct web *, const char *authorization, const char *peer);
 
 /* Decodes standard base64 (with or without padding) into out; -1 when it is not base64. */
 int web_base64_decode(const char *in, size_t inlen, unsigned char *out, size_t outsize,

@@ -24,7 +24,6 @@
 #include "../lib/xmalloc.h"
 
 #define MAX_BACKOFF_MS (10ULL * 60 * 1000)
-#define MAX_TOKEN 4096
 
 struct hook;
 
@@ -391,46 +390,19 @@ webhooks_new(struct event_base *base, struct metrics *reg)
 	return w;
 }
 
-/* The token of a bearer_token_file, without its trailing white space, or NULL. */
+/* The Authorization header of a bearer_token_file (config_read_token checks it), or NULL. */
 static char *
 read_token(const char *label, const char *path)
 {
-	char buf[MAX_TOKEN + 1], *out = NULL;
-	ssize_t n;
-	size_t len = 0;
-	int fd;
+	char *tok, *out, why[160];
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_err("webhook %s: cannot open its bearer_token_file: %s", label, strerror(errno));
+	if (config_read_token(path, &tok, why, sizeof why) == -1) {
+		log_err("webhook %s: its bearer_token_file %s", label, why);
 		return NULL;
 	}
-	while (len < sizeof buf && (n = read(fd, buf + len, sizeof buf - len)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_err("webhook %s: cannot read its bearer_token_file: %s", label,
-			    strerror(errno));
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
-	    buf[len - 1] == '\t'))
-		len--;
-	if (len == 0 || len > MAX_TOKEN) {
-		log_err("webhook %s: its bearer_token_file is %s", label, len ? "too long" : "empty");
-		goto out;
-	}
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)buf[i] <= 0x20 || buf[i] == 0x7f) {
-			log_err("webhook %s: its bearer token has a space or control character",
-			    label);
-			goto out;
-		}
-	xasprintf(&out, "Authorization: Bearer %.*s", (int)len, buf);
-out:
-	explicit_bzero(buf, sizeof buf);
-	close(fd);
+	xasprintf(&out, "Authorization: Bearer %s", tok);
+	explicit_bzero(tok, strlen(tok));
+	free(tok);
 	return out;
 }
 

@@ -25,6 +25,7 @@ static const char *const reason_names[KW_R_COUNT] = {
 	[KW_R_REFERRAL_LOOP] = "referral_loop",
 	[KW_R_ACCESS_DENIED] = "access_denied",
 	[KW_R_WRONG_USER] = "wrong_user",
+	[KW_R_SPN_MISMATCH] = "spn_mismatch",
 	[KW_R_TLS] = "tls",
 	[KW_R_GSS] = "gss",
 	[KW_R_KEY_VERSION] = "key_version",

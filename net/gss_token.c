@@ -276,8 +276,14 @@ gss_token_step(struct gss_token *t, const void *in, size_t inlen, void **out, si
 	}
 	inb.value = (void *)(uintptr_t)in;
 	inb.length = in != NULL ? inlen : 0;
+	/*
+	 * Mutual authentication: the server must prove it holds the service key (an AP-REP)
+	 * before the context completes.  Without it a server that only received a ticket and
+	 * says OK would be believed.  MariaDB's auth_gssapi and the authentication_kerberos
+	 * protocol send the AP-REP as one more plugin packet (MySQL Connector/Python asks for it).
+	 */
 	major = gss_init_sec_context(&minor, t->cred, &t->ctx, t->target, (gss_OID)gss_mech_krb5,
-	    0, 0, GSS_C_NO_CHANNEL_BINDINGS, inb.length ? &inb : GSS_C_NO_BUFFER, NULL, &outb,
+	    GSS_C_MUTUAL_FLAG, 0, GSS_C_NO_CHANNEL_BINDINGS, inb.length ? &inb : GSS_C_NO_BUFFER, NULL, &outb,
 	    &ret_flags, NULL);
 	if (GSS_ERROR(major)) {
 		OM_uint32 m2;
@@ -292,9 +298,23 @@ gss_token_step(struct gss_token *t, const void *in, size_t inlen, void **out, si
 		*outlen = outb.length;
 	}
 	gss_release_buffer(&minor, &outb);
-	if (!(major & GSS_S_CONTINUE_NEEDED))
+	if (!(major & GSS_S_CONTINUE_NEEDED)) {
+		if (!(ret_flags & GSS_C_MUTUAL_FLAG)) {
+			set_err(err, KW_R_GSS, "the context completed without mutual authentication");
+			gss_token_release(*out, *outlen);
+			*out = NULL;
+			*outlen = 0;
+			return -1;
+		}
 		t->complete = *complete = 1;
+	}
 	return 0;
+}
+
+int
+gss_token_complete(const struct gss_token *t)
+{
+	return t != NULL && t->complete;
 }
 
 void

@@ -41,6 +41,8 @@ struct gss_token *gss_token_new(const char *ccache, const char *spn, struct gss_
 int gss_token_step(struct gss_token *, const void *in, size_t inlen, void **out, size_t *outlen,
     int *complete, struct gss_token_err *err);
 void gss_token_release(void *out, size_t outlen);
+/* Whether the context is complete: the server's AP-REP, mutual authentication, was verified. */
+int gss_token_complete(const struct gss_token *);
 void gss_token_free(struct gss_token *);
 
 /* The reason for a GSS major status with the krb5 mechanism's minor status. */

@@ -14,9 +14,19 @@
 
 #include <ares.h>
 
+#include "../lib/log.h"
 #include "../lib/xmalloc.h"
 #include "dns_client.h"
 #include "kdc_locate.h"
+
+/*
+ * Bounds on what a resolver's answers add (see kdc.c's): the chain tries the KDCs it finds in
+ * order and gives up within one deadline, so past a few targets and a few addresses each, more
+ * would only cost memory and questions.  What is left out is counted in the chain's detail.
+ */
+#define LOCATE_MAX_TARGETS	16	/* SRV targets taken, in priority order */
+#define LOCATE_MAX_ADDRS	4	/* addresses taken per name */
+#define LOCATE_MAX_FOUND	32	/* addresses in all */
 
 struct kdc_locate {
 	struct event_base *base;
@@ -34,6 +44,7 @@ struct kdc_locate {
 	size_t nhosts, next;		/* next: the host being resolved */
 	int aaaa;			/* asking for AAAA after A had nothing */
 	struct kw_kdcs found;
+	size_t left_out;		/* SRV targets past LOCATE_MAX_TARGETS */
 	int ended;
 };
 
@@ -83,6 +94,9 @@ finish(struct kdc_locate *lo, enum kw_reason r, const char *fmt, ...)
 	}
 	if (r != KW_OK)
 		kdc_list_clear(&lo->found);
+	if (lo->left_out > 0)	/* one line per lookup, with the count */
+		log_info("realm %s: its SRV answer named %zu KDC(s) more than the %d taken",
+		    lo->realm->name, lo->left_out, LOCATE_MAX_TARGETS);
 	lo->cb(lo->arg, r, detail, &lo->found);
 	memset(&lo->found, 0, sizeof lo->found);
 }
@@ -148,7 +162,8 @@ addr_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int 
 		ask(lo);
 		return;
 	}
-	for (size_t i = 0; status == ARES_SUCCESS && i < n; i++)
+	for (size_t i = 0; status == ARES_SUCCESS && i < n && i < LOCATE_MAX_ADDRS &&
+	    lo->found.n < LOCATE_MAX_FOUND; i++)
 		if (inet_ntop(a[i].family, a[i].addr, text, sizeof text) != NULL)
 			add_found(lo, text, lo->ports[lo->next]);
 	free(a);
@@ -174,9 +189,11 @@ srv_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int a
 		return;
 	}
 	/* dns_parse_srv sorts by priority: the order a client tries them in */
+	if (n > LOCATE_MAX_TARGETS)
+		lo->left_out = n - LOCATE_MAX_TARGETS;
 	lo->hosts = xcalloc(n ? n : 1, sizeof *lo->hosts);
 	lo->ports = xcalloc(n ? n : 1, sizeof *lo->ports);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && lo->nhosts < LOCATE_MAX_TARGETS; i++) {
 		size_t hl = srv[i].target ? strlen(srv[i].target) : 0;
 
 		if (hl > 0 && srv[i].target[hl - 1] == '.')

@@ -308,7 +308,8 @@ kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen
 	req->fd = socket(addr->sa_family, (req->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (req->fd == -1) {
-		log_warn("kdc transport: socket: %s", strerror(errno));
+		/* the caller counts these and logs one line per run: EMFILE must not flood the log */
+		log_debug("kdc transport: socket: %s", strerror(errno));
 		goto fail;
 	}
 

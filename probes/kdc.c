@@ -96,6 +96,17 @@ struct lookup {
 	int tcp, kpasswd;
 };
 
+/*
+ * What one run takes from DNS.  A resolver decides how many KDCs an SRV answer names: one that
+ * named 2,400 made a run open a socket per target (1,023 of 1,024 descriptors), log thousands
+ * of "Too many open files" lines, refuse scrapes and leave 4,800 krbwatch_kdc_up series.  An AD
+ * site has a handful of DCs and a whole domain rarely more than a few dozen; past 16 per answer
+ * (in priority order) the probe would learn nothing a Region's clients use, and 64 per run keeps
+ * a run's sockets, and its series, a small fraction of the descriptors a process has.
+ */
+#define KDC_MAX_SRV_TARGETS	16	/* per SRV answer */
+#define KDC_MAX_TARGETS		64	/* per run: endpoints probed, sockets open at once */
+
 struct kdc_run {
 	struct probe_job *job;
 	struct target **t;
@@ -110,6 +121,8 @@ struct kdc_run {
 	/* a realm whose KDCs could not even be found */
 	enum kw_reason realm_reason;
 	char realm_why[256];
+	/* what the bounds left out, logged once per run with the count */
+	size_t srv_dropped, targets_dropped, no_socket;
 };
 
 static struct {
@@ -380,8 +393,10 @@ target_send(struct target *t)
 	    t->tcp ? KDC_SEND_TCP : 0, p,
 	    len, target_timeout_ms(run), target_reply, t);
 	krb5_free_data_contents(kctx, &msg);
-	if (t->req == NULL)
+	if (t->req == NULL) {
+		t->run->no_socket++;
 		target_end(t, KW_R_INTERNAL, "cannot open a socket");
+	}
 }
 
 static int
@@ -419,6 +434,10 @@ target_add(struct kdc_run *run, const char *realm, const char *host, uint16_t po
 		t = run->t[i];
 		if (t->realm == realm && t->port == port && t->tcp == tcp && strcasecmp(t->host, host) == 0)
 			return;
+	}
+	if (run->nt >= KDC_MAX_TARGETS) {
+		run->targets_dropped++;
+		return;
 	}
 	t = xcalloc(1, sizeof *t);
 	t->run = run;
@@ -530,7 +549,9 @@ lookup_srv_answer(struct lookup *lk, int status, const unsigned char *abuf, int 
 			    lk->name, ares_strerror(status));
 		return 1;
 	}
-	for (size_t i = 0; i < n; i++) {
+	if (n > KDC_MAX_SRV_TARGETS)
+		run->srv_dropped += n - KDC_MAX_SRV_TARGETS;
+	for (size_t i = 0; i < n && i < KDC_MAX_SRV_TARGETS; i++) {
 		char host[256];
 		size_t hl;
 
@@ -759,6 +780,16 @@ run_end(struct kdc_run *run)
 	size_t down = 0;
 
 	run_record(run);
+	/* one line per cause and run, whatever the count: a hostile answer cannot flood the log */
+	if (run->srv_dropped > 0)
+		log_info("%s kdc: SRV answers named %zu KDC(s) more than the %d probed per answer",
+		    job->region->name, run->srv_dropped, KDC_MAX_SRV_TARGETS);
+	if (run->targets_dropped > 0)
+		log_info("%s kdc: %zu KDC endpoint(s) more than the %d probed per run",
+		    job->region->name, run->targets_dropped, KDC_MAX_TARGETS);
+	if (run->no_socket > 0)
+		log_warn("%s kdc: %zu request(s) could not open a socket", job->region->name,
+		    run->no_socket);
 	for (size_t i = 0; i < run->nt; i++)
 		if (run->t[i]->reason != KW_OK) {
 			down++;

@@ -44,7 +44,15 @@
 /* The packet parser: pure functions over a byte buffer. */
 
 #define MY_HDR_LEN		4
-#define MY_PAYLOAD_MAX		0xfffffeU	/* 0xffffff announces a payload of 16 MiB or more */
+/*
+ * The largest packet a login reads.  The protocol allows 16 MiB (and more, split); a hostile
+ * server announcing that made each login hold up to ~32 MiB (the input buffer and the copy).
+ * What a login reads is a greeting (under 1 KiB), an AuthSwitchRequest with an SPN of at most
+ * 256 bytes, an AP-REP (a few hundred bytes), an OK or ERR and a one-row result: 64 KiB is many
+ * times all of it, and the read side stops at that much (plus a header) buffered.
+ */
+#define MY_PAYLOAD_MAX		(64U * 1024)
+#define MY_BUFFER_MAX		(MY_PAYLOAD_MAX + 4 + 16 * 1024)
 #define MY_NAME_MAX		256		/* SPN and realm, as the MySQL client limits them */
 
 #define CLIENT_LONG_PASSWORD	0x00000001U
@@ -215,7 +223,8 @@ my_frame(const uint8_t *buf, size_t len, size_t *plen, unsigned *seq, char *why,
 		return MY_FRAME_NEED;
 	n = (size_t)buf[0] | (size_t)buf[1] << 8 | (size_t)buf[2] << 16;
 	if (n > MY_PAYLOAD_MAX) {
-		why_set(why, whysz, "a packet of 16 MiB or more");
+		why_set(why, whysz, "a packet of %zu bytes, more than the %u a login reads", n,
+		    MY_PAYLOAD_MAX);
 		return MY_FRAME_BAD;
 	}
 	if (len - MY_HDR_LEN < n)
@@ -606,6 +615,7 @@ struct login {
 	struct login_callbacks cb;
 	enum kw_engine engine;
 	char *name, *host, *user, *expect_user, *tls_ca, *ccache, *spn;
+	char *cfg_spn;			/* the cluster's spn:, NULL: derived (spn_acceptable) */
 	char *dns_servers;		/* the Region's resolvers for c-ares, NULL: the system's */
 	uint16_t port;
 	enum kw_tls_mode tls_mode;
@@ -702,6 +712,7 @@ login_free(struct login *l)
 	free(l->ccache);
 	free(l->dns_servers);
 	free(l->spn);
+	free(l->cfg_spn);
 	free(l);
 }
 
@@ -967,6 +978,7 @@ start_tls(struct login *l)
 	l->bev = tls;		/* owns the socket bufferevent and the SSL now */
 	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
 	bufferevent_setcb(tls, login_read_cb, NULL, login_event_cb, l);
+	bufferevent_setwatermark(tls, EV_READ, 0, MY_BUFFER_MAX);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 	set_state(l, ST_TLS);
 }
@@ -1045,6 +1057,41 @@ ticket_then_gss(struct login *l)
 	l->cb.need_ticket(l->cb.arg, l, l->res.announced_spn);
 }
 
+/*
+ * Whether the announced SPN is one we may ask a ticket for.  The server chooses the name, and
+ * a ticket goes to whoever asks: a server that announced cifs/fileserver.<user realm> got
+ * krbmon's ticket for that file server, to relay within the skew window.  So with spn: set,
+ * only that name; without it, only <service>/<host> of the configured engine and host (case
+ * aside: DNS names and AD's service names are not case-sensitive) in the realm the chain
+ * derived (l->spn's, when it has one).  Decided before any ticket is asked for.
+ */
+static int
+spn_acceptable(struct login *l, char *why, size_t whysz)
+{
+	const char *a = l->res.announced_spn, *svc = l->engine == KW_ENGINE_MYSQL ? "mysql" :
+	    "mariadb";
+	const char *slash = strchr(a, '/'), *at = strrchr(a, '@');
+	const char *want_at = l->spn != NULL ? strrchr(l->spn, '@') : NULL;
+	size_t hl;
+
+	if (l->cfg_spn != NULL) {
+		if (strcmp(a, l->cfg_spn) == 0)
+			return 1;
+		why_set(why, whysz, "the server announces %.100s, spn: is %.100s", a, l->cfg_spn);
+		return 0;
+	}
+	hl = strlen(l->host);
+	if (slash == NULL || at == NULL || at < slash || (size_t)(slash - a) != strlen(svc) ||
+	    strncasecmp(a, svc, strlen(svc)) != 0 || (size_t)(at - slash - 1) != hl ||
+	    strncasecmp(slash + 1, l->host, hl) != 0 ||
+	    (want_at != NULL && want_at[1] != '\0' && strcmp(at + 1, want_at + 1) != 0)) {
+		why_set(why, whysz, "the server announces %.100s, not %s/%.60s@%.60s", a, svc,
+		    l->host, want_at != NULL && want_at[1] != '\0' ? want_at + 1 : "REALM");
+		return 0;
+	}
+	return 1;
+}
+
 /* The Kerberos plugin's first server packet: the SPN (and for MySQL the realm). */
 static void
 plugin_first_data(struct login *l, const uint8_t *p, size_t n)
@@ -1062,9 +1109,10 @@ plugin_first_data(struct login *l, const uint8_t *p, size_t n)
 		finish(l, KW_R_PROTOCOL, "%s", why);
 		return;
 	}
-	if (l->spn != NULL && strcmp(l->spn, l->res.announced_spn) != 0)
-		log_debug("login %s: the server announces %s, the chain fetched %s", l->name,
-		    l->res.announced_spn, l->spn);
+	if (!spn_acceptable(l, why, sizeof why)) {
+		finish(l, KW_R_SPN_MISMATCH, "%s", why);
+		return;
+	}
 	ticket_then_gss(l);
 }
 
@@ -1121,6 +1169,12 @@ handle_auth(struct login *l, const uint8_t *p, size_t n)
 		if (!l->gss_started) {
 			finish(l, KW_R_PROTOCOL, "the server let %s in without a Kerberos exchange",
 			    l->user);
+			return;
+		}
+		/* an OK before the AP-REP: whoever answers never proved it holds the service key */
+		if (!gss_token_complete(l->gss)) {
+			finish(l, KW_R_GSS, "the server said OK without authenticating itself "
+			    "(no AP-REP for %s: mutual authentication)", l->res.announced_spn);
 			return;
 		}
 		send_query(l);
@@ -1387,6 +1441,7 @@ start_connect(struct login *l)
 		return;
 	}
 	bufferevent_setcb(l->bev, login_read_cb, NULL, login_event_cb, l);
+	bufferevent_setwatermark(l->bev, EV_READ, 0, MY_BUFFER_MAX);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
 	set_state(l, ST_CONNECT);
 	if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&l->addr, (int)l->addrlen) == -1) {
@@ -1484,6 +1539,7 @@ login_mysql_start(struct event_base *base, const struct kw_cluster *c, const cha
 	l->ccache = xstrdup(ccache);
 	l->dns_servers = dns_servers != NULL ? xstrdup(dns_servers) : NULL;
 	l->spn = spn != NULL ? xstrdup(spn) : NULL;
+	l->cfg_spn = c->spn != NULL ? xstrdup(c->spn) : NULL;
 	l->port = c->port ? c->port : 3306;
 	l->tls_mode = c->tls_mode;
 	l->timeout_ms = timeout_ms ? timeout_ms : 1;

@@ -446,6 +446,33 @@ pg_connect_begin(struct login *l)
 
 static void pg_query_begin(struct login *);
 
+/*
+ * Whether the server proved it holds the service key.  libpq asks for GSS_C_MUTUAL_FLAG, but
+ * libpq 15 takes an AuthenticationOk while its context still waits for the AP-REP: an impostor
+ * at the database's name (DNS, or the path with sslmode disable/require) that received the
+ * ticket and said OK would be believed.  So the context must be complete and mutual, and there
+ * must be one: a server that let us in without GSSAPI at all is no Kerberos login.
+ */
+static int
+pg_server_proved(struct login *l)
+{
+	gss_ctx_id_t ctx = PQgetgssctx(l->conn);
+	OM_uint32 major, minor, flags = 0;
+	int open = 0;
+
+	if (ctx == GSS_C_NO_CONTEXT) {
+		pg_finish(l, KW_R_PROTOCOL, "the server let %s in without a GSSAPI exchange", l->user);
+		return 0;
+	}
+	major = gss_inquire_context(&minor, ctx, NULL, NULL, NULL, NULL, &flags, NULL, &open);
+	if (GSS_ERROR(major) || !open || !(flags & GSS_C_MUTUAL_FLAG)) {
+		pg_finish(l, KW_R_GSS, "the server said OK without authenticating itself (no AP-REP "
+		    "for %s: mutual authentication)", l->spn);
+		return 0;
+	}
+	return 1;
+}
+
 static void
 pg_connect_step(struct login *l, short what)
 {
@@ -465,6 +492,8 @@ pg_connect_step(struct login *l, short what)
 		pg_io_watch(l, fd, st == PGRES_POLLING_READING ? EV_READ : EV_WRITE, pg_conn_event);
 		return;
 	case PGRES_POLLING_OK:
+		if (!pg_server_proved(l))
+			return;
 		pg_query_begin(l);
 		return;
 	case PGRES_POLLING_FAILED:

@@ -16,7 +16,6 @@ struct kwd;
 struct metrics;
 struct probe_job;
 
-
 enum probe_scope { PROBE_PER_REGION, PROBE_PER_CLUSTER };
 
 struct probe_ops {

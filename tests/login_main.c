@@ -3,7 +3,7 @@
  * tests/t_login_mysql.sh.
  *
  *   login_main --host H --ccache-file FILE [--engine mysql|mariadb] [--port P] [--user U]
- *       [--expect-user E] [--tls MODE] [--ca FILE] [--spn SPN] [--timeout MS]
+ *       [--expect-user E] [--tls MODE] [--ca FILE] [--spn SPN] [--spn-config SPN] [--timeout MS]
  *       [--fetch-file FILE2 [--fetch-now] | --fetch-never] [--cancel-after MS]
  *
  * The tickets of FILE (made by kinit -k + kvno) are copied into a MEMORY cache, and the login
@@ -127,6 +127,8 @@ main(int argc, char **argv)
 			c.tls_ca = opt(argc, argv, &i);
 		else if (strcmp(a, "--spn") == 0)
 			spn = opt(argc, argv, &i);
+		else if (strcmp(a, "--spn-config") == 0)	/* the cluster's spn: (and the chain's) */
+			spn = c.spn = opt(argc, argv, &i);
 		else if (strcmp(a, "--ccache-file") == 0)
 			ccfile = opt(argc, argv, &i);
 		else if (strcmp(a, "--fetch-file") == 0)

@@ -466,6 +466,19 @@ for mode in truncated:timeout truncated-close:protocol oversized:protocol garbag
 	check "$n: mysql-usw2 logs in again when the peer behaves" [ "$(hop $W mysql-usw2 login)" = 1 ]
 done
 
+# issue 17: a server that names another service's SPN gets no ticket request for it at all: the
+# login fails with spn_mismatch, and no KDC of either realm logs a TGS request for that name
+n="MySQL peer announces cifs/fileserver (lie)"
+foreign() { cat "$KW_LAB_LOGS"/kdc-*.log 2>/dev/null | grep -c "TGS_REQ .* for cifs/fileserver"; }
+asks0=$(foreign)
+echo lie >"$KW_LAB_DIR/run/mysqlpeer-usw2.mode"
+settle
+check_hop "$n: mysql-usw2 login fails with spn_mismatch" $W mysql-usw2 login spn_mismatch
+check_eq "$n: no KDC was asked for a ticket to the foreign name (their logs)" "$asks0" "$(foreign)"
+rm -f "$KW_LAB_DIR/run/mysqlpeer-usw2.mode"
+settle
+check "$n: mysql-usw2 logs in again when the peer behaves" [ "$(hop $W mysql-usw2 login)" = 1 ]
+
 # Configuration faults, through a reload: a wrong expected user, the wrong CA, a host name that
 # is not in the certificate (the address instead of the name).
 cp "$CONF" "$CONF.good"

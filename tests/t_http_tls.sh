@@ -127,17 +127,19 @@ check "the old CA no longer verifies the server" \
     sh -c "! c -o /dev/null -u slow:slow '$url/metrics' 2>/dev/null"
 check_eq "the removed user is refused: 401" "401" "$(curl -sS --max-time 5 --cacert "$pki/ca2.crt" \
     -o /dev/null -w '%{http_code}' -u prom:s3cret "$url/metrics")"
-# Timed against the machine's own speed, not a fixed bound that a busy machine can miss: a wrong
-# password is never cached and costs one cost-13 bcrypt; 10 cached scrapes must cost less than 5
-# of those (uncached, they would cost 10).
+# Timed against the machine's own speed, not a fixed bound that a busy machine can miss: one
+# cost-13 bcrypt is timed here, in this process (a wrong password sent to krbwatch no longer
+# measures it: the bcrypt budget may answer 401 without hashing); 10 cached scrapes must cost
+# less than 8 of those (uncached, they would cost 10 and the scrapes on top; ASan slows the scrapes).
 ms_of() { _s=$(date +%s%N); "$@" >/dev/null 2>&1; echo $(( ($(date +%s%N) - _s) / 1000000 )); }
 slow_get() { curl -sS --max-time 20 --cacert "$pki/ca2.crt" -o /dev/null -u "slow:$1" "$url/metrics"; }
 ten_scrapes() { for i in 1 2 3 4 5 6 7 8 9 10; do slow_get slow; done; }
-wrong=$(ms_of slow_get wrong-password)
+one_bcrypt() { python3 -W ignore -c 'import crypt, sys; crypt.crypt("wrong", sys.argv[1])' "$hash_slow"; }
+wrong=$(ms_of one_bcrypt)
 ms=$(ms_of ten_scrapes)
-echo "# figure: 10 scrapes of a cost-13 user: $ms ms; one wrong password (one bcrypt): $wrong ms"
-check "10 scrapes of a cost-13 user cost less than 5 bcrypt checks: the good check is cached ($ms ms, one check $wrong ms)" \
-    [ "$ms" -lt $((wrong * 5)) ]
+echo "# figure: 10 scrapes of a cost-13 user: $ms ms; one cost-13 bcrypt: $wrong ms"
+check "10 scrapes of a cost-13 user cost less than 8 bcrypt checks: the good check is cached ($ms ms, one check $wrong ms)" \
+    [ "$ms" -lt $((wrong * 8)) ]
 check_eq "a wrong password is never cached: 401" "401" "$(curl -sS --max-time 5 \
     --cacert "$pki/ca2.crt" -o /dev/null -w '%{http_code}' -u slow:slow2 "$url/metrics")"
 # a reload that also moves the listener: the new one speaks TLS with the new settings

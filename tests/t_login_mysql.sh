@@ -71,7 +71,7 @@ check_detail "tls detail: hostname mismatch" "hostname mismatch"
 check_login "a name the certificate does not hold: tls" tls --hosts "$KW_LAB_USE1_DB_IP $DB2" \
     --host "$DB2" $C --ccache-file "$KW_TMP/all.cc"
 check_detail "tls detail names the host" "hostname mismatch.*$DB2"
-check_login "verify-ca by IP accepts the same certificate" ok --host "$KW_LAB_USE1_DB_IP" \
+check_login "verify-ca by IP (with spn: then) accepts the same certificate" ok --host "$KW_LAB_USE1_DB_IP" --spn-config "$SPN1" \
     --ca "$KW_LAB_CA" --tls verify-ca --ccache-file "$KW_TMP/all.cc"
 check_login "require: any certificate" ok --host "$DB1" --tls require --ccache-file "$KW_TMP/all.cc"
 
@@ -156,6 +156,29 @@ if [ -x "$KW_TOP/tests/lab/mysql_krb_peer" ] && [ -d "$KW_LAB_DIR/run" ]; then
 	check_login "MySQL peer: not MySQL at all: protocol" protocol $M
 	peer_mode truncated
 	check_login "MySQL peer: truncated greeting, then silence: timeout" timeout $M --timeout 600
+	# issue 17: a server that names another service gets no ticket request and no AP-REQ
+	PLOG=$KW_LAB_DIR/logs/mysqlpeer-use1.out
+	lied() { [ "$(grep -c "mode $1: announced cifs/.*received no AP-REQ" "$PLOG")" -gt "$2" ]; }
+	for m in lie lie-gssapi; do
+		e=mysql; [ $m = lie-gssapi ] && e=mariadb
+		n=$(grep -c "mode $m: announced" "$PLOG")
+		peer_mode $m
+		check_login "a server announcing cifs/fileserver ($e): spn_mismatch" spn_mismatch \
+		    --engine $e --host "$MY1" $C --ccache-file "$KW_TMP/my.cc"
+		check "  ... and no ticket was asked for the foreign name ($e)" \
+		    sh -c '! printf "%s\n" "$1" | grep -q need_ticket' x "$ERR"
+		check "  ... and the server received no AP-REQ ($e)" wait_for 10 lied $m "$n" ||
+		    grep "mode $m:" "$PLOG" | tail -n 2 | sed 's/^/#   /'
+	done
+	peer_mode lie
+	check_login "the same server with spn: set to the name it should announce: spn_mismatch" \
+	    spn_mismatch --spn-config "$MYSPN1" $M
+	peer_mode big
+	check_login "a 2 MiB greeting: protocol, without reading it all" protocol $M
+	check_detail "protocol detail: more than a login reads" "more than the 65536 a login reads"
+	peer_mode no-aprep
+	check_login "a server that says OK without its AP-REP (mutual authentication): gss" gss $M
+	check_detail "gss detail: mutual authentication" "mutual authentication"
 	peer_mode normal
 fi
 

@@ -106,4 +106,21 @@ check_login "PostgreSQL clock +900 s: clock_skew" clock_skew --host "$PG1" $C --
 check_login "healed: us-east-1 logs in again" ok --host "$PG1" $C --spn "$SPN1" \
     --ccache-file "$KW_TMP/exp.cc"
 
+# issue 17: an impostor at the database's name (DNS or path) that takes the ticket and says OK
+# without the AP-REP.  PostgreSQL announces no SPN: libpq asks for krbsrvname@host of the
+# configuration, so the server cannot choose the ticket; it can only pretend to have accepted it.
+"$LAB" exec us-east-1 python3 "$KW_TOP/tests/pg_liar.py" "$KW_TMP/liar.port" 2>"$KW_TMP/liar.log" &
+liar=$!
+stop_liar() { kill "$liar" 2>/dev/null; }
+at_exit stop_liar
+if wait_for 10 test -s "$KW_TMP/liar.port"; then
+	check_login "a server that says OK without its AP-REP (mutual authentication): gss" gss \
+	    --hosts "127.0.0.1 $PG1" --host "$PG1" --port "$(cat "$KW_TMP/liar.port")" --tls disable \
+	    --spn "$SPN1" --ccache-file "$KW_TMP/exp.cc"
+	check "  ... its token was for the configured SPN's service and host only" \
+	    grep -q 'token [0-9]* B, OK without AP-REP' "$KW_TMP/liar.log"
+else
+	not_ok "the PostgreSQL impostor starts"
+fi
+
 printf '# login checks took %d ms\n' $(( ($(date +%s%N) - T0) / 1000000 ))

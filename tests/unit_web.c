@@ -57,30 +57,41 @@ main(void)
 	web = web_new(&conf, &errs);
 	check(web != NULL && !web_tls(web) && !web_auth_required(web),
 	    "no web settings: plain, no authentication");
-	check(web_authorized(web, NULL), "without users every request is authorized");
+	check(web_authorized(web, NULL, "192.0.2.1"), "without users every request is authorized");
 	web_free(web);
 
 	conf.web.users = users;
 	conf.web.nusers = 1;
 	web = web_new(&conf, &errs);
 	check(web != NULL && errs.n == 0 && web_auth_required(web), "users: authentication on");
-	check(!web_authorized(web, NULL), "no Authorization header: refused");
-	check(web_authorized(web, "Basic cHJvbTpzM2NyZXQ="), "the right credentials");
-	check(web_authorized(web, "Basic cHJvbTpzM2NyZXQ="), "the right credentials again (cached)");
-	check(web_authorized(web, "  basic \tcHJvbTpzM2NyZXQ=  "),
+	check(!web_authorized(web, NULL, "192.0.2.1"), "no Authorization header: refused");
+	check(web_authorized(web, "Basic cHJvbTpzM2NyZXQ=", "192.0.2.1"), "the right credentials");
+	check(web_authorized(web, "Basic cHJvbTpzM2NyZXQ=", "192.0.2.1"), "the right credentials again (cached)");
+	check(web_authorized(web, "  basic \tcHJvbTpzM2NyZXQ=  ", "192.0.2.1"),
 	    "scheme in any case, spaces and tabs around the token");
-	check(!web_authorized(web, "Basic cHJvbTp3cm9uZw=="), "a wrong password after a good one");
-	check(web_authorized(web, "Basic cHJvbTpzM2NyZXQ="), "the cache survives a wrong password");
-	check(!web_authorized(web, "Bearer cHJvbTpzM2NyZXQ="), "another scheme");
-	check(!web_authorized(web, "BasiccHJvbTpzM2NyZXQ="), "no space after the scheme");
-	check(!web_authorized(web, "Basic"), "a scheme without credentials");
-	check(!web_authorized(web, "Basic cHJvbXMzY3JldA=="), "no colon (proms3cret)");
-	check(!web_authorized(web, "Basic cHJvbjpzM2NyZXQ="), "an unknown user (pron)");
-	check(!web_authorized(web, "Basic cHJvOnMzY3JldA=="), "a prefix of the user (pro)");
-	check(!web_authorized(web, "Basic cHJvbTpzM2NyZXQAeA=="),
+	check(!web_authorized(web, "Basic cHJvbTp3cm9uZw==", "192.0.2.1"), "a wrong password after a good one");
+	check(web_authorized(web, "Basic cHJvbTpzM2NyZXQ=", "192.0.2.1"), "the cache survives a wrong password");
+	check(!web_authorized(web, "Bearer cHJvbTpzM2NyZXQ=", "192.0.2.1"), "another scheme");
+	check(!web_authorized(web, "BasiccHJvbTpzM2NyZXQ=", "192.0.2.1"), "no space after the scheme");
+	check(!web_authorized(web, "Basic", "192.0.2.1"), "a scheme without credentials");
+	check(!web_authorized(web, "Basic cHJvbXMzY3JldA==", "192.0.2.1"), "no colon (proms3cret)");
+	check(!web_authorized(web, "Basic cHJvbjpzM2NyZXQ=", "192.0.2.1"), "an unknown user (pron)");
+	check(!web_authorized(web, "Basic cHJvOnMzY3JldA==", "192.0.2.1"), "a prefix of the user (pro)");
+	check(!web_authorized(web, "Basic cHJvbTpzM2NyZXQAeA==", "192.0.2.1"),
 	    "a NUL inside the password (s3cret\\0x) is not cut to s3cret");
-	check(!web_authorized(web, "Basic cHJvbTpzM2NyZXQ=,"), "junk after the token");
-	check(!web_authorized(web, "Basic cHJvbTo="), "an empty password");
+	check(!web_authorized(web, "Basic cHJvbTpzM2NyZXQ=,", "192.0.2.1"), "junk after the token");
+	check(!web_authorized(web, "Basic cHJvbTo=", "192.0.2.1"), "an empty password");
+	{
+		/* a flood spends the bcrypt budget; the verified password still gets in */
+		int all_refused = 1;
+		for (int i = 0; i < 2000; i++)
+			(void)web_authorized(web, "Basic cHJvbTp3cm9uZw==", "192.0.2.66");
+		for (int i = 0; i < 5; i++)
+			all_refused &= !web_authorized(web, "Basic cHJvbjpzM2NyZXQ=", "192.0.2.67");
+		check(all_refused, "during the flood unknown users are still refused");
+		check(web_authorized(web, "Basic cHJvbTpzM2NyZXQ=", "192.0.2.1"),
+		    "during the flood the verified credentials still pass");
+	}
 	web_free(web);
 	errors_clear(&errs);
 	return failed;

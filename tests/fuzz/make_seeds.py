@@ -88,3 +88,40 @@ kdc_seeds = {
 }
 for k, v in kdc_seeds.items():
     open("kdc_reply/" + k, "wb").write(v)
+
+# ---- issue 17: the chain's reply path, the MySQL login state machine, libpq's words
+chain_seeds = {
+    "preauth_required": preauth,
+    "principal_unknown": krb_error(6),
+    "client_revoked": krb_error(18),
+    "skew": krb_error(37, stime="20261129053000Z"),
+    "generic_process_tgs": krb_error(60),
+    "as_rep_stub": tlv(0x6b, tlv(0x30, ctx(0, integer(5)) + ctx(1, integer(11)))),
+    "not_der": b"HTTP/1.0 400 Bad Request\r\n\r\n",
+    "empty": b"",
+}
+for k, v in chain_seeds.items():
+    open("chain_reply/" + k, "wb").write(v)
+
+for k in ("login_mysql_switch", "login_mysql_moredata", "greeting_mariadb", "err_greeting"):
+    body = open("mysql_packet/" + k, "rb").read()[1:]     # without that target's control byte
+    open("mysql_login/" + k, "wb").write(b"\x00" + body)
+    open("mysql_login/" + k + "_spn_set", "wb").write(b"\x02" + body)
+body = open("mysql_packet/login_mariadb", "rb").read()[1:]
+open("mysql_login/login_mariadb", "wb").write(b"\x01" + body)
+open("mysql_login/login_mariadb_expect", "wb").write(b"\x05" + body)
+
+pg_seeds = {
+    "refused": "connection to server at \"10.0.0.1\", port 5432 failed: Connection refused\n"
+               "\tIs the server running on that host and accepting TCP/IP connections?\n",
+    "fatal_28000": "connection to server at \"pg\" (10.0.0.1), port 5432 failed: FATAL:  28000: "
+                   "GSSAPI authentication failed for user \"krbmon\"\n",
+    "skew": "GSSAPI continuation error: Unspecified GSS failure.  Minor code may provide more "
+            "information: Clock skew too great\n",
+    "kvno": "FATAL:  XX000: accepting GSS security context failed: Key version is not available\n",
+    "tls": "SSL error: certificate verify failed\n",
+    "starting": "FATAL:  57P03: the database system is starting up\n",
+    "empty": "",
+}
+for k, v in pg_seeds.items():
+    open("pg_classify/" + k, "wb").write(v.encode())
