@@ -79,6 +79,7 @@ LIB_SRCS := \
 	probes/login.c \
 	probes/login_mysql.c \
 	probes/login_pg.c \
+	probes/mysql_packet.c \
 	probes/table.c \
 	daemon/alert.c \
 	daemon/daemon.c \
@@ -158,7 +159,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TIME    ?= $(FUZZ_SECONDS)
 FUZZ_TARGETS := mysql_packet config dns kdc_reply http mysql_login pg_classify chain_reply
-FUZZ_OMIT_mysql_packet := probes/login_mysql.c
+FUZZ_OMIT_mysql_packet := probes/mysql_packet.c
 FUZZ_OMIT_mysql_login := probes/login_mysql.c
 FUZZ_OMIT_pg_classify := probes/login_pg.c
 FUZZ_OMIT_chain_reply := probes/chain.c

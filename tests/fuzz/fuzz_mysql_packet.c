@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the MySQL/MariaDB packet parser of probes/login_mysql.c (included, to
+ * libFuzzer target for the MySQL/MariaDB packet parser, probes/mysql_packet.c (included, to
  * reach its static functions).  The input is a byte stream as a server would send it: it is
  * framed into packets, and every payload goes through each parser the login uses (greeting, ERR,
  * OK, authentication packets, the plugins' SPN data, the server's error text) and, in order,
@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../probes/login_mysql.c"
+#include "../../net/gss_token.h"
+#include "../../probes/mysql_packet.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
