@@ -11,15 +11,8 @@
 
 #include "../conf/config.h"
 #include "../conf/config_int.h"
+#include "unit.h"
 
-static int failed;
-
-static void
-check(int cond, const char *what)
-{
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-	failed |= !cond;
-}
 
 static void
 dur_ok(const char *s, uint64_t want)

@@ -20,16 +20,9 @@
 #include <event2/event.h>
 
 #include "../net/dns_client.h"
+#include "unit.h"
 
-static int failed;
 static struct event_base *base;
-
-static void
-check(int cond, const char *what)
-{
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-	failed |= !cond;
-}
 
 /* --- the responder ------------------------------------------------------------------------ */
 

@@ -9,16 +9,8 @@
 #include <unistd.h>
 
 #include "../probes/lockout.h"
+#include "unit.h"
 
-static int failed;
-
-static void
-check(int cond, const char *what)
-{
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-	if (!cond)
-		failed = 1;
-}
 
 static int alive_answer = 1;
 static int

@@ -5,15 +5,8 @@
 #include <string.h>
 
 #include "../lib/metrics.h"
+#include "unit.h"
 
-static int failed;
-
-static void
-check(int cond, const char *what)
-{
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-	failed |= !cond;
-}
 
 /* A scrape-time hook: counts its calls into the counter it is given. */
 static void

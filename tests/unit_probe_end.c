@@ -24,18 +24,11 @@
 #include "../daemon/daemon.h"
 #include "../lib/metrics.h"
 #include "../probes/probe.h"
+#include "unit.h"
 
 extern const struct probe_ops probe_dns;
 extern const struct probe_ops probe_kdc;
 
-static int failed;
-
-static void
-check(int cond, const char *what)
-{
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-	failed |= !cond;
-}
 
 static void
 noop_cb(evutil_socket_t fd, short what, void *arg)

@@ -7,15 +7,8 @@
 #include <string.h>
 
 #include "../daemon/web.h"
+#include "unit.h"
 
-static int failed;
-
-static void
-check(int cond, const char *what)
-{
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-	failed |= !cond;
-}
 
 static int
 b64(const char *in, const char *want)
