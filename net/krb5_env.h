@@ -13,4 +13,10 @@
 /* Returns 0, or -1 with the reason logged. Call before any krb5 or GSSAPI function. */
 int krb5_env_init(void);
 
+/*
+ * The path of that private profile (made on first use, the one profile writer of the process),
+ * for a context of its own (profile_init_path); NULL with the reason logged.
+ */
+const char *krb5_env_profile(void);
+
 #endif

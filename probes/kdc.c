@@ -43,6 +43,7 @@
 #include "../lib/xmalloc.h"
 #include "../net/dns_client.h"
 #include "../net/kdc_transport.h"
+#include "../net/krb5_env.h"
 #include "probe.h"
 
 #define KDC_PORT 88
@@ -147,39 +148,22 @@ ts_sub(const struct timespec *a, const struct timespec *b)
 /*
  * A context on a private profile with no KDC for any realm and no DNS: the library can build
  * and parse messages, and any hidden attempt to reach a KDC fails at once (PROTOCOLS.md 6.6).
- * The profile lives in a memfd that stays open: MIT re-reads the file when it changes.
+ * The profile is net/krb5_env.c's, the process's one (a memfd that stays open).
  */
 static int
 kctx_init(void)
 {
-	static const char text[] =
-	    "[libdefaults]\n"
-	    "\tdns_lookup_kdc = false\n"
-	    "\tdns_lookup_realm = false\n"
-	    "\tdns_canonicalize_hostname = false\n"
-	    "\trdns = false\n"
-	    "\tnoaddresses = true\n";
-	char path[64];
+	const char *path;
 	profile_t prof = NULL;
 	long perr;
 	krb5_error_code rc;
-	int fd;
 
 	if (kctx != NULL)
 		return 0;
-	if ((fd = memfd_create("krbwatch-kdc-krb5.conf", MFD_CLOEXEC)) == -1) {
-		log_err("kdc probe: memfd_create: %s", strerror(errno));
+	if ((path = krb5_env_profile()) == NULL)
 		return -1;
-	}
-	if (write(fd, text, sizeof text - 1) != (ssize_t)(sizeof text - 1)) {
-		log_err("kdc probe: writing its krb5 profile: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	if ((perr = profile_init_path(path, &prof)) != 0) {
 		log_err("kdc probe: profile_init_path: %s", error_message(perr));
-		close(fd);
 		return -1;
 	}
 	rc = krb5_init_context_profile(prof, KRB5_INIT_CONTEXT_SECURE, &kctx);
@@ -187,7 +171,6 @@ kctx_init(void)
 	if (rc != 0) {
 		log_err("kdc probe: krb5_init_context_profile: %s", error_message(rc));
 		kctx = NULL;
-		close(fd);
 		return -1;
 	}
 	return 0;
