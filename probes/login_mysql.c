@@ -68,6 +68,7 @@ static const char *const state_names[ST_COUNT] = {
 };
 
 struct login {
+	struct login_head head;		/* first: login.c reads the row there */
 	struct event_base *base;
 	struct login_callbacks cb;
 	enum kw_engine engine;
@@ -985,6 +986,7 @@ login_mysql_start(struct event_base *base, const struct kw_cluster *c, const cha
 	    cb == NULL || (c->engine != KW_ENGINE_MYSQL && c->engine != KW_ENGINE_MARIADB))
 		return NULL;
 	l = xcalloc(1, sizeof *l);
+	l->head.engine = &login_engine_mysql;
 	l->base = base;
 	l->cb = *cb;
 	l->engine = c->engine;
@@ -1066,3 +1068,9 @@ login_mysql_ticket_ready(struct login *l, enum kw_reason r)
 	if (!event_pending(l->kick, EV_TIMEOUT, NULL))
 		event_active(l->kick, EV_TIMEOUT, 0);
 }
+
+const struct login_engine login_engine_mysql = {
+	.start = login_mysql_start,
+	.cancel = login_mysql_cancel,
+	.ticket_ready = login_mysql_ticket_ready,
+};

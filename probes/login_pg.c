@@ -55,7 +55,7 @@ static const char *const state_names[PG_STATE_COUNT] = {
 };
 
 struct login {
-	struct login *next, *prev;	/* the running PostgreSQL logins (login_pg_owns) */
+	struct login_head head;		/* first: login.c reads the row there */
 	struct event_base *evb;
 	struct login_callbacks cb;
 	enum pg_state state;
@@ -87,7 +87,6 @@ struct login {
 	struct login_result res;
 };
 
-static struct login *pg_live;		/* the running logins, for login_pg_owns */
 
 static void pg_kick(evutil_socket_t, short, void *);
 static void pg_connect_step(struct login *, short);
@@ -126,12 +125,6 @@ pg_ares_clear(struct login *l)
 static void
 pg_free(struct login *l)
 {
-	if (l->prev != NULL)
-		l->prev->next = l->next;
-	else
-		pg_live = l->next;
-	if (l->next != NULL)
-		l->next->prev = l->prev;
 	pg_io_clear(l);
 	pg_ares_clear(l);
 	if (l->conn != NULL)
@@ -298,6 +291,43 @@ pg_fail_conn(struct login *l, const char *where)
 /* ---- the ticket ---- */
 
 /*
+ * The ticket of client for krbsrvname/host in any realm, spn_realm's first, into *best.
+ * Returns 1 found, 0 none, -1 when the cache cannot be read.
+ */
+static int
+pg_best_ticket(krb5_context ctx, krb5_ccache cc, krb5_const_principal client,
+    const char *krbsrvname, const char *host, const char *spn_realm, krb5_creds *best)
+{
+	krb5_cc_cursor cur;
+	krb5_creds creds;
+	int have_best = 0;
+
+	if (krb5_cc_start_seq_get(ctx, cc, &cur) != 0)
+		return -1;
+	while (krb5_cc_next_cred(ctx, cc, &cur, &creds) == 0) {
+		const krb5_principal s = creds.server;
+		int match = krb5_principal_compare(ctx, creds.client, client) &&
+		    s->length == 2 && s->realm.length > 0 &&
+		    s->data[0].length == strlen(krbsrvname) &&
+		    memcmp(s->data[0].data, krbsrvname, s->data[0].length) == 0 &&
+		    s->data[1].length == strlen(host) &&
+		    strncasecmp(s->data[1].data, host, s->data[1].length) == 0;
+		int preferred = match && s->realm.length == strlen(spn_realm) &&
+		    memcmp(s->realm.data, spn_realm, s->realm.length) == 0;
+
+		if (match && (!have_best || preferred)) {
+			if (have_best)
+				krb5_free_cred_contents(ctx, best);
+			*best = creds;
+			have_best = 1;
+		} else
+			krb5_free_cred_contents(ctx, &creds);
+	}
+	krb5_cc_end_seq_get(ctx, cc, &cur);
+	return have_best;
+}
+
+/*
  * Makes sure the cache holds the ticket under the name libpq's GSSAPI looks up:
  * krbsrvname/host@ (host lower-cased, realm empty).  A ticket for krbsrvname/host in any realm
  * (the chain's explicit SPN) is copied under that name.  Returns 0 when the name is there,
@@ -310,7 +340,6 @@ pg_ticket(struct login *l, char *why, size_t n)
 	krb5_ccache cc = NULL;
 	krb5_principal client = NULL, want = NULL;
 	krb5_creds mcreds, creds, best;
-	krb5_cc_cursor cur;
 	krb5_error_code rc;
 	const char *spn_realm = l->spn ? strrchr(l->spn, '@') : NULL;
 	char host[256];
@@ -347,30 +376,11 @@ pg_ticket(struct login *l, char *why, size_t n)
 	}
 
 	/* no realm-less entry: look for krbsrvname/host@REALM, the SPN's realm first */
-	if ((rc = krb5_cc_start_seq_get(ctx, cc, &cur)) != 0) {
+	if ((have_best = pg_best_ticket(ctx, cc, client, l->krbsrvname, host, spn_realm,
+	    &best)) == -1) {
 		snprintf(why, n, "reading credential cache %.60s failed", l->ccache);
 		goto out;
 	}
-	while (krb5_cc_next_cred(ctx, cc, &cur, &creds) == 0) {
-		const krb5_principal s = creds.server;
-		int match = krb5_principal_compare(ctx, creds.client, client) &&
-		    s->length == 2 && s->realm.length > 0 &&
-		    s->data[0].length == strlen(l->krbsrvname) &&
-		    memcmp(s->data[0].data, l->krbsrvname, s->data[0].length) == 0 &&
-		    s->data[1].length == strlen(host) &&
-		    strncasecmp(s->data[1].data, host, s->data[1].length) == 0;
-		int preferred = match && s->realm.length == strlen(spn_realm) &&
-		    memcmp(s->realm.data, spn_realm, s->realm.length) == 0;
-
-		if (match && (!have_best || preferred)) {
-			if (have_best)
-				krb5_free_cred_contents(ctx, &best);
-			best = creds;
-			have_best = 1;
-		} else
-			krb5_free_cred_contents(ctx, &creds);
-	}
-	krb5_cc_end_seq_get(ctx, cc, &cur);
 	if (!have_best) {
 		ret = 1;
 		goto out;
@@ -760,7 +770,8 @@ login_pg_start(struct event_base *evb, const struct kw_cluster *c, const char *c
 	    cb->done == NULL)
 		return NULL;
 	l = xcalloc(1, sizeof *l);
-		l->evb = evb;
+	l->head.engine = &login_engine_pg;
+	l->evb = evb;
 	l->cb = *cb;
 	l->state = PG_START;
 	l->io_fd = -1;
@@ -801,21 +812,7 @@ login_pg_start(struct event_base *evb, const struct kw_cluster *c, const char *c
 	event_add(l->deadline, &tv);
 	/* the first step runs from the loop: no callback from inside login_start */
 	event_active(l->kick, EV_TIMEOUT, 0);
-	if ((l->next = pg_live) != NULL)
-		pg_live->prev = l;
-	pg_live = l;
 	return l;
-}
-
-int
-login_pg_owns(const struct login *l)
-{
-	const struct login *p;
-
-	for (p = pg_live; p != NULL; p = p->next)
-		if (p == l)
-			return 1;
-	return 0;
 }
 
 void
@@ -839,3 +836,9 @@ login_pg_ticket_ready(struct login *l, enum kw_reason r)
 	l->ticket_reason = r;
 	event_active(l->kick, EV_TIMEOUT, 0);
 }
+
+const struct login_engine login_engine_pg = {
+	.start = login_pg_start,
+	.cancel = login_pg_cancel,
+	.ticket_ready = login_pg_ticket_ready,
+};
