@@ -138,7 +138,7 @@ $(BUILD)/tests/login_pg_main: tests/login_pg_main.c tests/driver_util.c $(LIB_OB
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< tests/driver_util.c $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
-# alerts (issue 7): the driver of tests/t_alerts.sh
+# the driver of tests/t_alerts.sh
 $(BUILD)/tests/alert_main: tests/alert_main.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
@@ -147,7 +147,7 @@ units: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_DRIVERS:%=$(BUILD)/tests/%)
 
 -include $(DEPS)
 
-# ---- fuzzing (issue 8) ------------------------------------------------------------------------
+# ---- fuzzing ----------------------------------------------------------------------------------
 # libFuzzer targets, one tests/fuzz/fuzz_NAME.c each with its seeds in tests/fuzz/NAME/, built
 # with clang into build/fuzz/.  A target that #includes a .c (to reach its static functions)
 # names it in FUZZ_OMIT_NAME so that the library is linked without it.  `make fuzz` runs every
@@ -229,7 +229,7 @@ soak: deps
 	    KW_SOAK_RELOADS=1000 KW_SOAK_INTERVAL_MS=200 KW_SOAK_DEADLINE_MS=190 \
 	    KW_TESTS=t_soak.sh sh tests/run.sh
 
-# --- bench (issue 9): krbwatch beside prometheus-blackbox-exporter and a cron-style shell probe;
+# --- bench: krbwatch beside prometheus-blackbox-exporter and a cron-style shell probe;
 # writes bench/RESULTS.md.  Its packages are in bench/deps.sh, not in `make check`'s deps.
 .PHONY: bench
 bench: deps
@@ -265,7 +265,7 @@ install: krbwatch install-monitoring
 	install -m 644 systemd/krbwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/krbwatch.conf
 	install -m 644 conf/krbwatch.yml $(DESTDIR)$(SYSCONFDIR)/krbwatch/krbwatch.yml.example
 
-# ---- packages (issue 15) ----------------------------------------------------------------------
+# ---- packages ---------------------------------------------------------------------------------
 # make deb: the Debian package, built by dpkg-buildpackage in a copy of this tree under
 # build/deb/ (dpkg-buildpackage writes beside the source, and the tree's own build/ stays out);
 # the .deb, .buildinfo and .changes land in build/deb/.  make rpm: the RPM from a tarball of the

@@ -216,7 +216,7 @@ reload(struct kwd *d)
 	drop_removed(d, d->conf, conf);
 	config_free(d->conf);
 	d->conf = conf;
-	alerts_reconfigure(d->alerts, d->conf);		/* alerts (issue 7) */
+	alerts_reconfigure(d->alerts, d->conf);
 	/* a reload lifts a hold of the identity (the operator says "try again"); its budget stays */
 	lockout_use(d->conf);
 	lockout_reloaded();
@@ -274,7 +274,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 		return 1;
 	}
 	daemon_register_metrics(&d);
-	d.alerts = alerts_new(d.base, d.metrics, d.conf);	/* alerts (issue 7) */
+	d.alerts = alerts_new(d.base, d.metrics, d.conf);
 	d.sched = sched_new(&d);
 	if ((web = web_new(conf, &errs)) == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -312,7 +312,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 out:
 	http_free(d.http);
 	sched_free(d.sched);
-	alerts_free(d.alerts);		/* alerts (issue 7): before the registry and the loop */
+	alerts_free(d.alerts);		/* before the registry and the loop */
 	if (d.sig_term) event_free(d.sig_term);
 	if (d.sig_int) event_free(d.sig_int);
 	if (d.sig_hup) event_free(d.sig_hup);

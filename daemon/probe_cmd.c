@@ -308,6 +308,10 @@ backstop_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/*
+ * Longer than most: options, the scope, the loop and the report in the order a reader follows
+ * a `krbwatch probe` run; each part is a call or a few lines.
+ */
 int
 probe_main(int argc, char **argv)
 {

@@ -8,7 +8,7 @@
 #include "xmalloc.h"
 
 struct mseries {
-	char *key;		/* label values joined by '\0'-safe separator, for ordering */
+	char *key;		/* label values joined by \x01 (series_key), for ordering */
 	char *labels;		/* rendered: {a="x",b="y"} or "" */
 	double value;
 };

@@ -270,6 +270,10 @@ kr_io_cb(evutil_socket_t fd, short what, void *arg)
 	fatalx("kdc request in state %d", (int)req->state);
 }
 
+/*
+ * Longer than most: the socket's whole set-up (copy, socket, connect, the first UDP send,
+ * events), every failure through the one `fail:` label.
+ */
 struct kdc_req *
 kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen, int flags,
     const void *msg, size_t len, unsigned timeout_ms, kdc_reply_cb *cb, void *arg)

@@ -377,7 +377,11 @@ is_eof(const uint8_t *p, size_t n)
 	return n > 0 && p[0] == 0xfe && n < 9;
 }
 
-/* Returns 1 when the resultset (or an ERR instead of it) is complete, 0 for more, -1 if bad. */
+/*
+ * Returns 1 when the resultset (or an ERR instead of it) is complete, 0 for more, -1 if bad.
+ * Longer than most: one switch over the resultset's states, each a few checked reads; apart,
+ * the states would be read out of their order.
+ */
 int
 my_rs_feed(struct my_resultset *rs, const uint8_t *p, size_t n, char *why, size_t whysz)
 {
