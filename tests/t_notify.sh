@@ -25,6 +25,11 @@ check "READY=1 carries a STATUS= line naming the Regions" \
 check "WATCHDOG=1 pings keep coming (half of WATCHDOG_USEC)" \
 	wait_for 5 sh -c "[ \$(grep -c '^WATCHDOG=1' '$out') -ge 5 ]"
 
+runs() { v=$(metric 'krbwatch_probe_runs_total{aws_region="us-east-1",probe="dns"}'); [ "${v:-0}" -ge 3 ]; }
+check "three runs of a probe go by" wait_for 10 runs
+check "STATUS= is sent when it changes, never twice the same in a row" \
+	sh -c "[ -z \"\$(grep '^STATUS=' '$out' | uniq -d)\" ] && [ \$(grep -c '^STATUS=' '$out') -ge 1 ]"
+
 kill -HUP "$KW_PID"
 check "SIGHUP: RELOADING=1 with MONOTONIC_USEC, then READY=1" \
 	wait_for 5 sh -c "grep -v -e '^WATCHDOG' -e '^STATUS' -e '^listening' '$out' |
