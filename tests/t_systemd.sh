@@ -27,7 +27,7 @@ check "the unit is Type=notify with a watchdog" sh -c \
 u=$KW_TMP/krbwatch.service
 check_eq "ExecReload waits for the daemon's verdict (krbwatch --reload \$MAINPID), nothing else" \
 	"ExecReload=$(dirname "$KW_BIN")/krbwatch --reload \$MAINPID" "$(grep '^ExecReload=' "$u")"
-check "the static user of CONTRACT.md: User=krbwatch Group=krbwatch, no DynamicUser=" sh -c \
+check "the static user: User=krbwatch Group=krbwatch, no DynamicUser=" sh -c \
 	"grep -qx 'User=krbwatch' '$u' && grep -qx 'Group=krbwatch' '$u' && ! grep -q '^DynamicUser=' '$u'"
 check "no ConfigurationDirectory= (the package owns /etc/krbwatch) and no LoadCredential=" sh -c \
 	"! grep -q -e '^ConfigurationDirectory' -e '^LoadCredential' '$u'"
@@ -61,7 +61,8 @@ check "... and the unit runs /usr/local/sbin/krbwatch" \
 	grep -q '^ExecStart=/usr/local/sbin/krbwatch ' "$local_dest/usr/local/lib/systemd/system/krbwatch.service"
 
 # Without the libraries, make says in one line how to get them (PKGS names one that is missing).
-make -s -C "$KW_TOP" PKGS="libevent kw-no-such-library" krbwatch >"$KW_TMP/nodeps.out" 2>&1
+# (MAKEFLAGS and MAKELEVEL from make check would add "Entering directory" lines)
+env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s --no-print-directory -C "$KW_TOP" PKGS="libevent kw-no-such-library" krbwatch >"$KW_TMP/nodeps.out" 2>&1
 check_eq "make without the libraries: one line" 1 "$(grep -c . "$KW_TMP/nodeps.out")"
 check "... naming the missing one and the command" grep -q \
 	'missing build dependencies (kw-no-such-library); install them as root with: make deps' "$KW_TMP/nodeps.out"
