@@ -64,7 +64,11 @@ LIB_SRCS := \
 	conf/config.c \
 	conf/config_files.c \
 	conf/config_parse.c \
+	conf/config_alerts.c \
+	conf/config_identity.c \
+	conf/config_regions.c \
 	conf/config_schema.c \
+	conf/config_web.c \
 	net/dns_client.c \
 	net/gss_token.c \
 	net/kdc_locate.c \
