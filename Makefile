@@ -65,6 +65,7 @@ LIB_SRCS := \
 	conf/config_files.c \
 	conf/config_parse.c \
 	conf/config_alerts.c \
+	conf/config_endpoints.c \
 	conf/config_identity.c \
 	conf/config_regions.c \
 	conf/config_schema.c \
@@ -106,6 +107,7 @@ UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
+UNIT_TESTS += unit_endpoints
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main

@@ -172,12 +172,15 @@ load_members(struct loader *l, const yaml_node_t *n, const char *where, struct k
 		for (j = 0; j < g->nmembers; j++)
 			if (g->members[j].region == r)
 				break;
+		if (j < g->nmembers && strcmp(g->members[j].cluster, s) == 0) {
+			cl_error(l, v->start_mark, "duplicate member cluster \"%s\" in %s (first at "
+			    "line %d, column %d)", s, where, g->members[j].line, g->members[j].col);
+			continue;
+		}
 		if (j < g->nmembers) {
-			cl_error(l, v->start_mark, "%s \"%s\" in %s (first at line %d), expected "
-			    "one member cluster per Region", strcmp(g->members[j].cluster, s) == 0 ?
-			    "duplicate member cluster" : "a second member cluster of Region",
-			    strcmp(g->members[j].cluster, s) == 0 ? s : conf->regions[r].name, where,
-			    g->members[j].line);
+			cl_error(l, v->start_mark, "a second member cluster of Region \"%s\" in %s "
+			    "(\"%s\" is one), expected one member cluster per Region",
+			    conf->regions[r].name, where, g->members[j].cluster);
 			continue;
 		}
 		if (g->nmembers > 0) {

@@ -90,7 +90,7 @@ test_good(void)
 	w = &c->regions[1].clusters[0];
 	check(e->host != NULL && strcmp(e->host, "db.cluster-x.us-east-1.rds.amazonaws.com") == 0,
 	    "endpoints.writer is the cluster's host when host is not written");
-	check(e->host_line == 11 && e->host_col == 19, "the writer endpoint knows where it was written");
+	check(e->host_line == 13 && e->host_col == 19, "the writer endpoint knows where it was written");
 	check(e->endpoints.reader.name != NULL && e->endpoints.ninstances == 2 &&
 	    strcmp(e->endpoints.instances[1].name, "db-2.x.us-east-1.rds.amazonaws.com") == 0,
 	    "the reader endpoint and both instance endpoints");
@@ -115,66 +115,66 @@ test_bad(void)
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: east, engine: mysql, host: a, user: u }\n"
 	    "global_databases:\n  - { name: g, endpoint: g.example, clusters: [easst] }\n",
-	    "10:46", "unknown member cluster \"easst\" in global database \"g\", did you mean \"east\"?");
+	    "11:48", "unknown member cluster \"easst\" in global database \"g\", did you mean \"east\"?");
 	refused("two members in one Region",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a, user: u }\n"
 	    "      - { name: b, engine: mysql, host: b, user: u }\n"
 	    "global_databases:\n  - { name: g, endpoint: g.example, clusters: [a, b] }\n",
-	    "11:46", "a second member cluster of Region \"us-east-1\"");
+	    "12:51", "a second member cluster of Region \"us-east-1\" in global database \"g\" (\"a\" is one)");
 	refused("a member listed twice",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a, user: u }\n"
 	    "global_databases:\n  - { name: g, endpoint: g.example, clusters: [a, a] }\n",
-	    "10:46", "duplicate member cluster \"a\"");
+	    "11:51", "duplicate member cluster \"a\" in global database \"g\" (first at line 11, column 48)");
 	refused("members of different engines",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a, user: u }\n"
 	    "  us-west-2:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: b, engine: postgresql, host: b, user: u }\n"
 	    "global_databases:\n  - { name: g, endpoint: g.example, clusters: [a, b] }\n",
-	    "13:46", "has engine postgresql, expected mysql");
+	    "15:51", "has engine postgresql, expected mysql");
 	refused("a reader endpoint that is another cluster's host",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a.example, user: u }\n"
 	    "      - { name: b, engine: mysql, host: b.example, user: u, endpoints: { reader: a.example } }\n",
-	    "10:80", "duplicate endpoint \"a.example\" (a reader endpoint; first at line 9, column 43)");
+	    "10:82", "duplicate endpoint \"a.example\" (a reader endpoint; first at line 9, column 41)");
 	refused("an instance endpoint listed twice",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a.example, user: u,\n"
 	    "          endpoints: { reader: r.example, instances: [i1.example, I1.example] } }\n",
-	    "10:66", "duplicate endpoint \"I1.example\" (an instance endpoint");
+	    "10:67", "duplicate endpoint \"I1.example\" (an instance endpoint; first at line 10, column 55)");
 	refused("a global endpoint that is a cluster's host",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a.example, user: u }\n"
 	    "global_databases:\n  - { name: g, endpoint: a.example, clusters: [a] }\n",
-	    "10:27", "duplicate endpoint \"a.example\" (a global writer endpoint");
+	    "11:26", "duplicate endpoint \"a.example\" (a global writer endpoint");
 	refused("no host and no writer endpoint",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, user: u, endpoints: { reader: r.example } }\n",
-	    "9:52", "missing required key \"host\" in cluster \"a\", expected host or endpoints.writer");
+	    "9:55", "missing required key \"host\" in cluster \"a\", expected host or endpoints.writer");
 	refused("a writer endpoint that is not the host",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a.example, user: u, endpoints: { writer: b.example } }\n",
-	    "9:80", "writer endpoint \"b.example\" is not the host \"a.example\"");
+	    "9:82", "writer endpoint \"b.example\" is not the host \"a.example\"");
 	refused("instances without a reader",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a.example, user: u, endpoints: { instances: [i.example] } }\n",
-	    "9:70", "instances name the addresses of the reader endpoint");
+	    "9:74", "instances name the addresses of the reader endpoint");
 	refused("a bad reader endpoint name",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a.example, user: u, endpoints: { reader: \"r_1..x\" } }\n",
-	    "9:80", "bad reader endpoint \"r_1..x\" in cluster \"a\"");
+	    "9:82", "bad reader endpoint \"r_1..x\" in cluster \"a\"");
 	refused("an unknown key in endpoints",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a.example, user: u, endpoints: { raeder: r.example } }\n",
-	    "9:70", "unknown key \"raeder\" in cluster \"a\", did you mean \"reader\"?");
+	    "9:74", "unknown key \"raeder\" in cluster \"a\", did you mean \"reader\"?");
 	refused("a duplicate global database name",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a, user: u }\n"
 	    "global_databases:\n  - { name: g, endpoint: g1.example, clusters: [a] }\n"
 	    "  - { name: g, endpoint: g2.example, clusters: [a] }\n",
-	    "12:12", "duplicate global database name \"g\" (first at line 11)");
+	    "12:13", "duplicate global database name \"g\" (first at line 11)");
 	refused("a global database without endpoint",
 	    HEAD "  us-east-1:\n    resolvers: [10.0.0.53]\n    clusters:\n"
 	    "      - { name: a, engine: mysql, host: a, user: u }\n"
