@@ -78,7 +78,9 @@ LIB_SRCS := \
 	net/krb5_reason.c \
 	probes/chain.c \
 	probes/chain_branch.c \
+	probes/chain_endpoints.c \
 	probes/dns.c \
+	probes/global_writer.c \
 	probes/kdc.c \
 	probes/krb_stepper.c \
 	probes/lockout.c \

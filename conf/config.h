@@ -101,6 +101,12 @@ struct kw_cluster {
 struct kw_global_member {
 	char *cluster;                  /* a cluster name */
 	size_t region, index;           /* where it is: conf->regions[region].clusters[index] */
+	/*
+	 * The same, as pointers into the loaded configuration: they stay right in a copy of it
+	 * whose regions are a subset (`krbwatch probe --region`), which shares the clusters.
+	 */
+	const struct kw_cluster *c;
+	const char *region_name;
 	int line, col;
 };
 
@@ -237,12 +243,8 @@ int config_parse_duration(const char *s, uint64_t *ms);
 int config_parse_addr(const char *s, uint16_t default_port, struct kw_addr *out, const char **why);
 
 const char *engine_name(enum kw_engine);
-/* The global database cluster c of Region r is a member of, NULL if none. */
-const struct kw_global_db *config_global_of(const struct kw_config *, const struct kw_region *r,
-    const struct kw_cluster *c);
-/* The member's cluster and Region. */
-const struct kw_cluster *config_member_cluster(const struct kw_config *,
-    const struct kw_global_member *, const struct kw_region **region);
+/* The global database cluster c is a member of, NULL if none. */
+const struct kw_global_db *config_global_of(const struct kw_config *, const struct kw_cluster *c);
 const char *tls_mode_name(enum kw_tls_mode);
 
 #endif

@@ -199,6 +199,8 @@ load_members(struct loader *l, const yaml_node_t *n, const char *where, struct k
 		m->cluster = xstrdup(s);
 		m->region = r;
 		m->index = c;
+		m->c = &conf->regions[r].clusters[c];
+		m->region_name = conf->regions[r].name;
 		m->line = (int)v->start_mark.line + 1;
 		m->col = (int)v->start_mark.column + 1;
 	}
@@ -330,27 +332,13 @@ ce_load_globals(struct loader *l, const yaml_node_t *n)
 /* ---- lookups and freeing ------------------------------------------------------------------- */
 
 const struct kw_global_db *
-config_global_of(const struct kw_config *conf, const struct kw_region *r,
-    const struct kw_cluster *c)
+config_global_of(const struct kw_config *conf, const struct kw_cluster *c)
 {
 	for (size_t g = 0; g < conf->nglobals; g++)
-		for (size_t m = 0; m < conf->globals[g].nmembers; m++) {
-			const struct kw_global_member *gm = &conf->globals[g].members[m];
-
-			if (&conf->regions[gm->region] == r &&
-			    &conf->regions[gm->region].clusters[gm->index] == c)
+		for (size_t m = 0; m < conf->globals[g].nmembers; m++)
+			if (conf->globals[g].members[m].c == c)
 				return &conf->globals[g];
-		}
 	return NULL;
-}
-
-const struct kw_cluster *
-config_member_cluster(const struct kw_config *conf, const struct kw_global_member *m,
-    const struct kw_region **region)
-{
-	if (region != NULL)
-		*region = &conf->regions[m->region];
-	return &conf->regions[m->region].clusters[m->index];
 }
 
 void

@@ -330,6 +330,17 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 
 	enum kw_reason reason = first_bad ? first_bad->reason : KW_OK;
 	char detail[256];
+	/* the readers' and global endpoints' series; their first failure when the clusters held */
+	enum kw_reason ep_reason;
+	char ep_step[96], ep_detail[256];
+	endpoints_finish(ch, &ep_reason, ep_step, sizeof ep_step, ep_detail, sizeof ep_detail);
+	if (first_bad == NULL && ep_reason != KW_OK) {
+		snprintf(job->failed_step, sizeof job->failed_step, "%s", ep_step);
+		job->sink->observe(job, NULL, 1, NULL, NULL, NULL);
+		chain_end(ch);
+		probe_done(job, ep_reason, "%.80s: %.170s", ep_step, ep_detail);
+		return;
+	}
 	if (first_bad)
 		snprintf(detail, sizeof detail, "%.64s%s%.16s: %.150s", first_cluster, *first_cluster ? " " : "",
 		    first_hop, first_bad->detail);
@@ -348,6 +359,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 static void
 chain_free(struct chain *ch)
 {
+	endpoints_free(ch);
 	for (size_t i = 0; i < ch->nbr; i++) {
 		if (ch->br[i].login != NULL)
 			login_cancel(ch->br[i].login);
@@ -417,6 +429,7 @@ chain_start(struct probe_job *job)
 	branches_init(ch);
 	for (int h = 0; h < HOP_COUNT; h++)
 		ch->hops[h].kvno = -1;
+	endpoints_start(ch);	/* the endpoints' lookups go while the TGT is fetched */
 	/* db_realm NULL: realms has the user realm alone and no cluster; tgt_done ends there */
 	return tgt_start(ch);
 fail:
@@ -457,6 +470,7 @@ chain_expire(struct probe_job *job)
 	default:
 		for (size_t i = 0; i < ch->nbr; i++)
 			branch_expire(&ch->br[i]);
+		endpoints_expire(ch);
 	}
 	chain_finish_cb(-1, 0, ch);
 }
@@ -498,6 +512,7 @@ chain_init(struct metrics *reg)
 	chain_m.announced = metrics_family(reg, "krbwatch_login_announced_spn_info",
 	    "The service principal (and, for MySQL authentication_kerberos, the realm) the database server announced in its last login.",
 	    METRIC_GAUGE, 4, ann_l);
+	endpoints_init(reg);
 }
 
 const struct probe_ops probe_chain = {

@@ -781,6 +781,9 @@ login_pg_start(struct event_base *evb, const struct kw_cluster *c, const char *c
 	/* a numeric host is used as it is (and then is also the GSS name: pitfall 2) */
 	if (inet_pton(AF_INET, c->host, abuf) == 1 || inet_pton(AF_INET6, c->host, abuf) == 1)
 		l->hostaddr = xstrdup(c->host);
+	/* one address of an endpoint (a reader instance): host stays the name (chain_endpoints.c) */
+	if (c->connect_addr != NULL && l->hostaddr == NULL)
+		l->hostaddr = xstrdup(c->connect_addr);
 	xasprintf(&l->port, "%u", c->port ? (unsigned)c->port : 5432u);
 	l->dbname = xstrdup(c->database ? c->database : "postgres");
 	l->user = xstrdup(c->user ? c->user : "krbmon");

@@ -76,7 +76,6 @@ test_good(void)
 	    "    endpoint: orders.global-z.global.rds.amazonaws.com\n"
 	    "    clusters: [east, west]\n", &errs);
 	const struct kw_cluster *e, *p, *w;
-	const struct kw_region *r;
 
 	check(c != NULL && errs.n == 0, "endpoints and global_databases load");
 	if (c == NULL) {
@@ -101,10 +100,11 @@ test_good(void)
 	check(c->nglobals == 1 && strcmp(c->globals[0].name, "orders") == 0 &&
 	    strcmp(c->globals[0].endpoint.name, "orders.global-z.global.rds.amazonaws.com") == 0 &&
 	    c->globals[0].nmembers == 2, "one global database with two members");
-	check(config_global_of(c, &c->regions[1], w) == &c->globals[0] &&
-	    config_global_of(c, &c->regions[0], p) == NULL, "config_global_of finds the member's");
-	check(config_member_cluster(c, &c->globals[0].members[1], &r) == w && r == &c->regions[1],
-	    "config_member_cluster gives the member's cluster and Region");
+	check(config_global_of(c, w) == &c->globals[0] && config_global_of(c, p) == NULL,
+	    "config_global_of finds the member's");
+	check(c->globals[0].members[1].c == w &&
+	    strcmp(c->globals[0].members[1].region_name, "us-west-2") == 0,
+	    "a member knows its cluster and its Region");
 	config_free(c);
 }
 
