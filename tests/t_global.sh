@@ -26,10 +26,16 @@ IP1=$KW_LAB_USE1_READER1_IP IP2=$KW_LAB_USE1_READER2_IP
 "$LAB" exec $E "$KW_BIN" -c "$CONF" -v 2>"$KWLOG" &
 kw_pid=$!
 
-get() { "$LAB" exec $E curl -fsS --max-time 3 "http://$KW_LAB_LISTEN$1"; }
-snap() { get /metrics >"$1.new" 2>/dev/null && mv "$1.new" "$1"; }
-v() { awk -v s="$1" 'index($0, s " ") == 1 { print $2 }' "${2:-$M}"; }
-sel() { grep -E "$1" "${2:-$M}"; }
+# scrape PATH: from the client namespace, where krbwatch listens
+scrape_lab() { "$LAB" exec $E curl -fsS --max-time 3 "http://$KW_LAB_LISTEN$1"; }
+# snap FILE: /metrics into FILE, whole or not at all
+snap() { scrape_lab /metrics >"$1.new" 2>/dev/null && mv "$1.new" "$1"; }
+# v SERIES [FILE]: the value of one series, exactly as written
+v() { grep -F "$1 " "${2:-$M}" | awk -v s="$1" '$1 == s { print $2 }'; }
+# gv FAMILY REGION: a global database series of gdb seen from REGION
+gv() { v "krbwatch_global_$1{global_db=\"gdb\",aws_region=\"$2\"}"; }
+# absent FAMILY REGION: no series of gdb seen from REGION in that family
+absent() { ! grep -q "^krbwatch_global_$1{global_db=\"gdb\",aws_region=\"$2\"" "$M"; }
 runs() { v "krbwatch_probe_runs_total{aws_region=\"$1\",probe=\"chain\"}" "${2:-$M}"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # runs_reach R1 R2: snapshot until us-east-1's chain ran R1 times and us-west-2's R2 times
@@ -41,32 +47,26 @@ after_runs() {
 }
 probe() { "$LAB" exec $E env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KW_BIN" probe -c "$CONF" "$@"; }
 
-winfo() { v "krbwatch_global_writer_info{global_db=\"gdb\",aws_region=\"$1\",writer_cluster=\"$2\",writer_region=\"$3\"}"; }
 # the writer seen from REGION: "cluster region", one line per series
-writer_of() { sel "^krbwatch_global_writer_info\\{global_db=\"gdb\",aws_region=\"$1\"" | sed 's/.*writer_cluster="\([^"]*\)",writer_region="\([^"]*\)".*/\1 \2/'; }
+writer_of() { grep "^krbwatch_global_writer_info{global_db=\"gdb\",aws_region=\"$1\"" "$M" | sed 's/.*writer_cluster="\([^"]*\)",writer_region="\([^"]*\)".*/\1 \2/'; }
 inst() { v "krbwatch_reader_instance_login_success{aws_region=\"$1\",db_cluster=\"mariadb-$2\",db_instance=\"$3\",address=\"$4\"}"; }
 inst_fail() { v "krbwatch_reader_instance_login_failures_total{aws_region=\"$1\",db_cluster=\"mariadb-$2\",db_instance=\"$3\",address=\"$4\",reason=\"$5\"}" | grep . || echo 0; }
 writer_is() { [ "$(writer_of $E)" = "$1 $2" ] && [ "$(writer_of $W)" = "$1 $2" ]; }
 sees_writer() { snap "$M" && writer_is "$@"; }
 
-check "krbwatch becomes ready in the lab" wait_for 20 get /-/ready
+check "krbwatch becomes ready in the lab" wait_for 20 scrape_lab /-/ready
 check "two chain runs of each Region" after_runs 2
 
 # ---- healthy: the writer in us-east-1, every reader instance taking Kerberos ----------------------
 check_eq "from us-east-1 the writer is mariadb-use1 in us-east-1" "mariadb-use1 us-east-1" "$(writer_of $E)"
 check_eq "from us-west-2 the writer is mariadb-use1 in us-east-1" "mariadb-use1 us-east-1" "$(writer_of $W)"
 for r in $E $W; do
-	check_eq "$r: the login through the global writer endpoint succeeds" 1 \
-	    "$(v "krbwatch_global_login_success{global_db=\"gdb\",aws_region=\"$r\"}")"
-	check_eq "$r: no writer change counted yet" 0 \
-	    "$(v "krbwatch_global_writer_changes_total{global_db=\"gdb\",aws_region=\"$r\"}")"
-	check_eq "$r: the endpoint's TTL is the record's (5 s)" 5 \
-	    "$(v "krbwatch_global_writer_dns_ttl_seconds{global_db=\"gdb\",aws_region=\"$r\"}")"
+	check_eq "$r: the login through the global writer endpoint succeeds" 1 "$(gv login_success $r)"
+	check_eq "$r: no writer change counted yet" 0 "$(gv writer_changes_total $r)"
+	check_eq "$r: the endpoint's TTL is the record's (5 s)" 5 "$(gv writer_dns_ttl_seconds $r)"
 done
-check_eq "us-west-2, the secondary, is ready for a failover" 1 \
-    "$(v "krbwatch_global_secondary_auth_success{global_db=\"gdb\",aws_region=\"$W\"}")"
-check "us-east-1 holds the writer: no readiness series for it" \
-    sh -c "! grep -q '^krbwatch_global_secondary_auth_success{global_db=\"gdb\",aws_region=\"$E\"' $M"
+check_eq "us-west-2, the secondary, is ready for a failover" 1 "$(gv secondary_auth_success $W)"
+check "us-east-1 holds the writer: no readiness series for it" absent secondary_auth_success $E
 for r in use1 usw2; do
 	R=$(echo $r | tr a-z A-Z)
 	eval "h1=\$KW_LAB_${R}_READER1_HOST h2=\$KW_LAB_${R}_READER2_HOST i1=\$KW_LAB_${R}_READER1_IP i2=\$KW_LAB_${R}_READER2_IP"
@@ -96,15 +96,11 @@ check_eq "after failover, from us-west-2 the writer is mariadb-usw2 in us-west-2
 wait_for 30 sees_writer mariadb-usw2 us-west-2
 echo "failover_to_metric_ms $(( $(ms) - t0 )) (chain runs at the fault: $E $r_e, $W $r_w; seen by $E $(runs $E), $W $(runs $W))" >>"$FIGS"
 for r in $E $W; do
-	check_eq "$r: one writer change counted" 1 \
-	    "$(v "krbwatch_global_writer_changes_total{global_db=\"gdb\",aws_region=\"$r\"}")"
-	check_eq "$r: the login through the global writer endpoint now reaches us-west-2 and succeeds" 1 \
-	    "$(v "krbwatch_global_login_success{global_db=\"gdb\",aws_region=\"$r\"}")"
+	check_eq "$r: one writer change counted" 1 "$(gv writer_changes_total $r)"
+	check_eq "$r: the login through the global writer endpoint now reaches us-west-2 and succeeds" 1 "$(gv login_success $r)"
 done
-check_eq "us-east-1 is now the secondary, and ready" 1 \
-    "$(v "krbwatch_global_secondary_auth_success{global_db=\"gdb\",aws_region=\"$E\"}")"
-check "us-west-2 holds the writer: its readiness series is gone" \
-    sh -c "! grep -q '^krbwatch_global_secondary_auth_success{global_db=\"gdb\",aws_region=\"$W\"' $M"
+check_eq "us-east-1 is now the secondary, and ready" 1 "$(gv secondary_auth_success $E)"
+check "us-west-2 holds the writer: its readiness series is gone" absent secondary_auth_success $W
 probe >"$P" 2>&1
 check_eq "krbwatch probe passes after the failover" 0 $?
 for r in $E $W; do
@@ -118,8 +114,7 @@ check "krbwatch probe: us-east-1 is ready as the failover target" \
 
 "$LAB" heal >>"$LOG" 2>&1
 check "after heal both Regions name mariadb-use1 again" wait_for 30 sees_writer mariadb-use1 us-east-1
-check_eq "us-east-1 counted the move back" 2 \
-    "$(v "krbwatch_global_writer_changes_total{global_db=\"gdb\",aws_region=\"$E\"}")"
+check_eq "us-east-1 counted the move back" 2 "$(gv writer_changes_total $E)"
 
 # ---- reader-not-rebooted us-east-1: instance 1 refuses Kerberos, every run ----------------------
 "$LAB" fault reader-not-rebooted $E >>"$LOG" 2>&1
@@ -169,7 +164,7 @@ RULES_T=$KW_TMP/live.test.yml
 	echo "tests:"
 	echo "  - interval: 30s"
 	echo "    input_series:"
-	sel '^krbwatch_reader_instance_login_success\{' | while read -r s val; do
+	grep '^krbwatch_reader_instance_login_success{' "$M" | while read -r s val; do
 		echo "      - series: '$s'"
 		echo "        values: '${val}x10'"
 	done
