@@ -86,6 +86,7 @@ LIB_SRCS := \
 	probes/login_mysql.c \
 	probes/login_pg.c \
 	probes/mysql_packet.c \
+	probes/probe.c \
 	probes/table.c \
 	daemon/alert.c \
 	daemon/daemon.c \

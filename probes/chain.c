@@ -328,21 +328,22 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 	const char *rv[1] = { job->region->name };
 	mfamily_set(chain_m.region_up, rv, ch->nbr > 0 ? all_login : first_bad == NULL);
 
-	enum kw_reason reason = first_bad ? first_bad->reason : KW_OK;
-	char detail[256];
-	if (first_bad)
-		snprintf(detail, sizeof detail, "%.64s%s%.16s: %.150s", first_cluster, *first_cluster ? " " : "",
-		    first_hop, first_bad->detail);
-	else
-		snprintf(detail, sizeof detail, "every hop of %zu cluster%s ok", ch->nbr,
-		    ch->nbr == 1 ? "" : "s");
-	if (first_bad)
-		snprintf(job->failed_step, sizeof job->failed_step, "%.64s%s%.16s", first_cluster,
+	struct probe_result res;
+	memset(&res, 0, sizeof res);
+	res.reason = first_bad ? first_bad->reason : KW_OK;
+	if (first_bad) {
+		snprintf(res.detail, sizeof res.detail, "%.64s%s%.16s: %.150s", first_cluster,
+		    *first_cluster ? " " : "", first_hop, first_bad->detail);
+		snprintf(res.step, sizeof res.step, "%.64s%s%.16s", first_cluster,
 		    *first_cluster ? " " : "", first_hop);
+	} else
+		snprintf(res.detail, sizeof res.detail, "every hop of %zu cluster%s ok", ch->nbr,
+		    ch->nbr == 1 ? "" : "s");
+	res.held = ch->held;
 	job->sink->observe(job, NULL, first_bad == NULL,
-	    first_hop, first_bad ? reason_name(reason) : NULL, first_bad ? detail : NULL);
+	    first_hop, first_bad ? reason_name(res.reason) : NULL, first_bad ? res.detail : NULL);
 	chain_end(ch);
-	probe_done(job, reason, "%s", detail);
+	probe_done(job, &res);
 }
 
 static void
@@ -444,7 +445,7 @@ chain_expire(struct probe_job *job)
 	struct chain *ch = job->run;
 
 	if (ch == NULL) {
-		probe_done(job, KW_R_TIMEOUT, "no answer within the deadline");
+		probe_end(job, KW_R_TIMEOUT, "no answer within the deadline");
 		return;
 	}
 	switch (ch->state) {
