@@ -92,6 +92,10 @@ LIB_SRCS := \
 	daemon/daemon.c \
 	daemon/explain.c \
 	daemon/http.c \
+	daemon/kind_metrics.c \
+	daemon/metrics_chain.c \
+	daemon/metrics_dns.c \
+	daemon/metrics_kdc.c \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
 	daemon/process_metrics.c \
@@ -107,6 +111,7 @@ UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
+UNIT_TESTS += unit_results
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main

@@ -39,7 +39,6 @@
 #include <profile.h>
 
 #include "../lib/log.h"
-#include "../lib/metrics.h"
 #include "../lib/xmalloc.h"
 #include "../net/dns_client.h"
 #include "../net/kdc_transport.h"
@@ -125,10 +124,6 @@ struct kdc_run {
 	/* what the bounds left out, logged once per run with the count */
 	size_t srv_dropped, targets_dropped, no_socket;
 };
-
-static struct {
-	struct mfamily *up, *rtt, *skew, *failures;
-} m;
 
 static krb5_context kctx;	/* for building AS-REQs and reading KRB-ERRORs; no network ever */
 
@@ -713,56 +708,47 @@ proto_name(const struct target *t)
 	return t->tcp ? "tcp" : "udp";
 }
 
+/* One row per KDC endpoint (the daemon writes its series from them), and its trace line. */
 static void
-run_record(struct kdc_run *run)
+fill_rows(struct kdc_run *run, struct probe_result *res)
 {
-	const char *region = run->job->region->name;
-	const char *all[] = { region, NULL, NULL, NULL, NULL };
-
-	/* KDCs may come and go (SRV records, reload): the gauges show this run's set only */
-	mfamily_drop_match(m.up, all);
-	mfamily_drop_match(m.rtt, all);
-	mfamily_drop_match(m.skew, all);
 	for (size_t i = 0; i < run->nt; i++) {
-		struct target *t = run->t[i];
-		const char *v[] = { region, t->realm, t->host, proto_name(t), t->port_l };
-		const char *f[] = { region, t->realm, t->host, proto_name(t), t->port_l,
-		    reason_name(t->reason) };
+		const struct target *t = run->t[i];
+		struct result_row *row = probe_result_add(res, ROW_KDC);
+		struct hop_cell *c = &row->hop[KW_HOP_KDC];
 
-		mfamily_set(m.up, v, t->reason == KW_OK);
+		snprintf(row->name, sizeof row->name, "%s %s/%s", t->host, proto_name(t), t->port_l);
+		snprintf(row->realm, sizeof row->realm, "%s", t->realm);
+		snprintf(row->host, sizeof row->host, "%s", t->host);
+		snprintf(row->proto, sizeof row->proto, "%s", proto_name(t));
+		row->port = t->port;
+		row->rtt = t->reason == KW_OK ? t->rtt : 0;
+		row->has_clock_skew = t->has_time;
+		row->clock_skew = t->has_time ? t->skew : 0;
+		c->ran = 1;
+		c->reason = t->reason;
+		c->seconds = row->rtt;
+		snprintf(c->detail, sizeof c->detail, "%s KDC %s %s/%s: %s%s%s", t->realm, t->host,
+		    proto_name(t), t->port_l, t->reason == KW_OK ? "up" : reason_name(t->reason),
+		    t->why[0] ? " - " : "", t->why);
 		if (t->reason == KW_OK)
-			mfamily_set(m.rtt, v, t->rtt);
-		else
-			mfamily_add(m.failures, f, 1);
-		probe_trace(run->job, "kdc", t->host, t->reason, t->reason == KW_OK ? t->rtt : 0,
-		    "%s KDC %s %s/%s: %s%s%s", t->realm, t->host, proto_name(t), t->port_l,
-		    t->reason == KW_OK ? "up" : reason_name(t->reason), t->why[0] ? " - " : "", t->why);
-	}
-	/* one clock sample per KDC: UDP's port-88 reply if there was one, else TCP's */
-	for (size_t i = 0; i < run->nt; i++) {
-		struct target *t = run->t[i];
-		const char *s[] = { region, t->realm, t->host };
-		double old;
-
-		if (!t->has_time)
-			continue;
-		if (t->tcp && mfamily_get(m.skew, s, &old))
-			continue;
-		mfamily_set(m.skew, s, t->skew);
+			snprintf(c->addr, sizeof c->addr, "%s:%s", t->host, t->port_l);
+		probe_trace(run->job, "kdc", t->host, t->reason, c->seconds, "%s", c->detail);
 	}
 }
 
-/* Publishes what the run learnt and ends it: from the finish event, or at the deadline. */
+/* Ends the run with a row per KDC endpoint: from the finish event, or at the deadline. */
 static void
 run_end(struct kdc_run *run)
 {
 	struct probe_job *job = run->job;
 	const struct target *bad = NULL;
-	enum kw_reason reason = run->realm_reason;
-	char detail[256];
+	struct probe_result res;
 	size_t down = 0;
 
-	run_record(run);
+	memset(&res, 0, sizeof res);
+	res.reason = run->realm_reason;
+	fill_rows(run, &res);
 	/* one line per cause and run, whatever the count: a hostile answer cannot flood the log */
 	if (run->srv_dropped > 0)
 		log_info("%s kdc: SRV answers named %zu KDC(s) more than the %d probed per answer",
@@ -779,21 +765,22 @@ run_end(struct kdc_run *run)
 			if (bad == NULL)
 				bad = run->t[i];
 		}
-	if (reason != KW_OK)
-		snprintf(detail, sizeof detail, "%s", run->realm_why);
+	if (res.reason != KW_OK)
+		snprintf(res.detail, sizeof res.detail, "%s", run->realm_why);
 	else if (bad != NULL) {
-		reason = bad->reason;
-		snprintf(detail, sizeof detail, "realm %s, KDC %s, %s/%s: %s%s%s (%zu of %zu down)",
+		res.reason = bad->reason;
+		snprintf(res.detail, sizeof res.detail, "realm %s, KDC %s, %s/%s: %s%s%s (%zu of %zu down)",
 		    bad->realm, bad->host, proto_name(bad), bad->port_l, reason_name(bad->reason),
 		    bad->why[0] ? ": " : "", bad->why, down, run->nt);
 	} else if (run->nt == 0)
-		snprintf(detail, sizeof detail, "no KDC to probe");
+		snprintf(res.detail, sizeof res.detail, "no KDC to probe");
 	else
-		snprintf(detail, sizeof detail, "%zu KDC endpoint%s answered", run->nt,
+		snprintf(res.detail, sizeof res.detail, "%zu KDC endpoint%s answered", run->nt,
 		    run->nt == 1 ? "" : "s");
 	job->run = NULL;
 	run_free(run);
-	probe_end(job, reason, "%s", detail);
+	probe_done(job, &res);
+	probe_result_free(&res);
 }
 
 static void
@@ -857,26 +844,6 @@ kdc_cancel(struct probe_job *job)
 	run_free(run);
 }
 
-static void
-kdc_init(struct metrics *reg)
-{
-	static const char *const ep_l[] = { "aws_region", "realm", "kdc", "proto", "port" };
-	static const char *const fail_l[] = { "aws_region", "realm", "kdc", "proto", "port", "reason" };
-	static const char *const skew_l[] = { "aws_region", "realm", "kdc" };
-
-	m.up = metrics_family(reg, "krbwatch_kdc_up",
-	    "1 when the KDC answered at the protocol level in the last run (port 88: KRB-ERROR or AS-REP to an AS-REQ; 464: a kpasswd reply).",
-	    METRIC_GAUGE, 5, ep_l);
-	m.rtt = metrics_family(reg, "krbwatch_kdc_rtt_seconds",
-	    "Round-trip time of the last answer, from the first send (UDP resends included).",
-	    METRIC_GAUGE, 5, ep_l);
-	m.skew = metrics_family(reg, "krbwatch_kdc_clock_skew_seconds",
-	    "The KDC's clock minus ours, from the time in its KRB-ERROR on port 88 (good to about 1 s with MIT 1.20).",
-	    METRIC_GAUGE, 3, skew_l);
-	m.failures = metrics_family(reg, "krbwatch_kdc_failures_total",
-	    "KDC probes that got no protocol answer, by reason.", METRIC_COUNTER, 6, fail_l);
-}
-
 /*
  * The deadline: every KDC still unanswered (or still being resolved, or whose SRV records
  * never came) is down with reason timeout in this run's series, so that no krbwatch_kdc_up of
@@ -922,7 +889,6 @@ kdc_expire(struct probe_job *job)
 const struct probe_ops probe_kdc = {
 	.name = "kdc",
 	.scope = PROBE_PER_REGION,
-	.init = kdc_init,
 	.start = kdc_start,
 	.cancel = kdc_cancel,
 	.expire = kdc_expire,
