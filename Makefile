@@ -79,6 +79,8 @@ LIB_SRCS := \
 	probes/chain_branch.c \
 	probes/dns.c \
 	probes/kdc.c \
+	probes/kdc_dns.c \
+	probes/kdc_msg.c \
 	probes/krb_stepper.c \
 	probes/lockout.c \
 	probes/lockout_store.c \
@@ -175,7 +177,7 @@ FUZZ_OMIT_mysql_packet := probes/mysql_packet.c
 FUZZ_OMIT_mysql_login := probes/login_mysql.c
 FUZZ_OMIT_pg_classify := probes/login_pg.c
 FUZZ_OMIT_chain_reply := probes/krb_stepper.c
-FUZZ_OMIT_kdc_reply := probes/kdc.c net/kdc_transport.c
+FUZZ_OMIT_kdc_reply := net/kdc_transport.c
 FUZZ_OMIT_http := daemon/http.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -D_GNU_SOURCE $(PKG_CFLAGS)
