@@ -84,6 +84,7 @@ LIB_SRCS := \
 	daemon/alert.c \
 	daemon/daemon.c \
 	daemon/explain.c \
+	daemon/history.c \
 	daemon/http.c \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
@@ -91,7 +92,10 @@ LIB_SRCS := \
 	daemon/reload_verdict.c \
 	daemon/results.c \
 	daemon/sched.c \
+	daemon/status_json.c \
+	daemon/status_model.c \
 	daemon/status_page.c \
+	daemon/status_source.c \
 	daemon/web.c \
 	daemon/webhook.c
 MAIN_SRC := daemon/main.c
@@ -100,6 +104,7 @@ UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
+UNIT_TESTS += unit_status
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main

@@ -10,6 +10,7 @@
 #include "../probes/probe.h"
 #include "alert.h"
 #include "daemon.h"
+#include "history.h"
 #include "http.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
@@ -276,6 +277,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 	daemon_register_metrics(&d);
 	d.alerts = alerts_new(d.base, d.metrics, d.conf);
 	d.sched = sched_new(&d);
+	d.history = history_new();
 	if ((web = web_new(conf, &errs)) == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_err("%s", errs.msg[i]);
@@ -312,6 +314,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 out:
 	http_free(d.http);
 	sched_free(d.sched);
+	history_free(d.history);
 	alerts_free(d.alerts);		/* before the registry and the loop */
 	if (d.sig_term) event_free(d.sig_term);
 	if (d.sig_int) event_free(d.sig_int);

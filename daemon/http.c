@@ -20,6 +20,7 @@
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "sched.h"
+#include "status_json.h"
 #include "status_page.h"
 #include "web.h"
 #include "../lib/xmalloc.h"
@@ -268,6 +269,16 @@ serve_status(struct http *h, struct evhttp_request *req)
 }
 
 static void
+serve_status_json(struct http *h, struct evhttp_request *req)
+{
+	char *body = NULL;
+	size_t len = status_json_render(h->d, &body);
+
+	send_text(req, 200, "OK", "application/json", body, len);
+	free(body);
+}
+
+static void
 request_cb(struct evhttp_request *req, void *arg)
 {
 	struct http *h = arg;
@@ -305,9 +316,11 @@ request_cb(struct evhttp_request *req, void *arg)
 		serve_ready(h, req);
 	else if (strcmp(path, "/") == 0)
 		serve_status(h, req);
+	else if (strcmp(path, "/status.json") == 0)
+		serve_status_json(h, req);
 	else
 		send_text(req, 404, "Not Found", "text/plain; charset=utf-8",
-		    "not found: try /metrics or /\n", 29);
+		    "not found: try /metrics, / or /status.json\n", 43);
 }
 
 static int

@@ -1,0 +1,58 @@
+/*
+ * The running daemon's status model: its jobs' last results, its history, its summary line and
+ * the identity's lockout words (status_model.h).  Built on each request of / or /status.json.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../probes/lockout.h"
+#include "../probes/probe.h"
+#include "kwd.h"
+#include "results.h"
+#include "sched.h"
+#include "status_model.h"
+#include "../lib/xmalloc.h"
+
+/* Until the kinds hand up typed results: the job's own verdict, without rows. */
+static const struct probe_result *
+job_result(struct probe_result *own, const struct probe_job *j)
+{
+	if (!j->has_result)
+		return NULL;
+	memset(own, 0, sizeof *own);
+	own->reason = j->reason;
+	snprintf(own->step, sizeof own->step, "%s", j->step);
+	snprintf(own->detail, sizeof own->detail, "%s", j->detail);
+	own->seconds = j->duration;
+	return own;
+}
+
+void
+status_model_from_kwd(struct status_model *m, struct kwd *d)
+{
+	size_t n = d->sched ? d->sched->njobs : 0;
+	enum kw_reason why;
+
+	memset(m, 0, sizeof *m);
+	m->jobs = xcalloc(n ? n : 1, sizeof *m->jobs);
+	m->own = xcalloc(n ? n : 1, sizeof *m->own);
+	for (size_t i = 0; i < n; i++) {
+		const struct probe_job *j = d->sched->jobs[i];
+
+		m->jobs[i] = (struct status_job){
+			.region = j->region->name,
+			.probe = j->ops->name,
+			.cluster = j->cluster ? j->cluster->name : NULL,
+			.result = job_result(&m->own[i], j),
+			.finished = j->finished,
+		};
+	}
+	m->njobs = n;
+	status_model_build(m, d->conf, m->jobs, n, d->history, time(NULL));
+	m->version = KRBWATCH_VERSION;
+	m->config = d->conf_path;
+	results_summary(d, m->summary, sizeof m->summary);
+	if (lockout_held(&why, m->held, sizeof m->held) <= 0)
+		m->held[0] = '\0';
+}
