@@ -20,7 +20,6 @@
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "sched.h"
-#include "status_json.h"
 #include "status_page.h"
 #include "web.h"
 #include "../lib/xmalloc.h"
@@ -259,22 +258,13 @@ serve_ready(struct http *h, struct evhttp_request *req)
 }
 
 static void
-serve_status(struct http *h, struct evhttp_request *req)
-{
-	char *page = NULL;
-	size_t len = status_page_render(h->d, &page);
-
-	send_text(req, 200, "OK", "text/html; charset=utf-8", page, len);
-	free(page);
-}
-
-static void
-serve_status_json(struct http *h, struct evhttp_request *req)
+serve_status(struct http *h, struct evhttp_request *req, enum status_format f)
 {
 	char *body = NULL;
-	size_t len = status_json_render(h->d, &body);
+	size_t len = status_render(h->d, f, &body);
 
-	send_text(req, 200, "OK", "application/json", body, len);
+	send_text(req, 200, "OK", f == STATUS_JSON ? "application/json" : "text/html; charset=utf-8",
+	    body, len);
 	free(body);
 }
 
@@ -315,9 +305,9 @@ request_cb(struct evhttp_request *req, void *arg)
 	else if (strcmp(path, "/-/ready") == 0)
 		serve_ready(h, req);
 	else if (strcmp(path, "/") == 0)
-		serve_status(h, req);
+		serve_status(h, req, STATUS_HTML);
 	else if (strcmp(path, "/status.json") == 0)
-		serve_status_json(h, req);
+		serve_status(h, req, STATUS_JSON);
 	else
 		send_text(req, 404, "Not Found", "text/plain; charset=utf-8",
 		    "not found: try /metrics, / or /status.json\n", 43);

@@ -4,12 +4,9 @@
  * contract: added, never renamed.
  */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "../lib/json.h"
-#include "../lib/log.h"
 #include "../lib/reason.h"
-#include "status_json.h"
 #include "status_model.h"
 
 static void
@@ -163,14 +160,9 @@ region(FILE *fp, const struct status_region *reg, int first)
 	fputs("]}", fp);
 }
 
-size_t
-status_json_write(const struct status_model *m, char **out)
+void
+status_json_write(const struct status_model *m, FILE *fp)
 {
-	size_t len = 0;
-	FILE *fp = open_memstream(out, &len);
-
-	if (fp == NULL)
-		fatalx("open_memstream: out of memory");
 	fputs("{\"krbwatch\":", fp);
 	json_fputs(fp, m->version);
 	key(fp, 0, "config");
@@ -191,19 +183,4 @@ status_json_write(const struct status_model *m, char **out)
 	for (size_t r = 0; r < m->nregions; r++)
 		region(fp, &m->regions[r], r == 0);
 	fputs("]}\n", fp);
-	if (fclose(fp) != 0)
-		fatalx("open_memstream: out of memory");
-	return len;
-}
-
-size_t
-status_json_render(struct kwd *d, char **out)
-{
-	struct status_model m;
-	size_t len;
-
-	status_model_from_kwd(&m, d);
-	len = status_json_write(&m, out);
-	status_model_free(&m);
-	return len;
 }

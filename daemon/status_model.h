@@ -9,6 +9,7 @@
 #define KRBWATCH_STATUS_MODEL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "../conf/config.h"
@@ -95,6 +96,10 @@ void status_model_build(struct status_model *, const struct kw_config *,
 /* The running daemon's model. */
 void status_model_from_kwd(struct status_model *, struct kwd *);
 void status_model_free(struct status_model *);
+
+/* The page (status_page.c) and /status.json (status_json.c, its fields in krbwatch(8)). */
+void status_page_write(const struct status_model *, FILE *);
+void status_json_write(const struct status_model *, FILE *);
 
 /* The words of a failing cell, from daemon/explain.c: NULL when none fit. */
 const char *status_means(enum kw_hop, enum kw_reason);

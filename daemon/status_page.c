@@ -12,10 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "../lib/log.h"
 #include "../lib/reason.h"
 #include "status_model.h"
-#include "status_page.h"
 
 static const char css[] =
     ":root{color-scheme:light dark;--bg:#fff;--fg:#1b1b1b;--mute:#5f6368;--line:#d0d7de;"
@@ -93,6 +91,16 @@ when(FILE *fp, time_t now, time_t t)
 }
 
 static void
+last_success(FILE *fp, time_t now, time_t t)
+{
+	fputs(" &#183; last success ", fp);
+	if (t)
+		when(fp, now, t);
+	else
+		fputs("not seen since krbwatch started", fp);
+}
+
+static void
 cell(FILE *fp, const struct status_cell *c, enum kw_hop h)
 {
 	fprintf(fp, "<td data-hop=\"%s\" data-state=\"%s\"", hop_name(h), status_state_name(c->state));
@@ -158,13 +166,8 @@ past(FILE *fp, const struct status_row *sr, time_t now)
 	strip(fp, e);
 	fprintf(fp, "<small>%s since ", e->state == KW_OK ? "ok" : "failing");
 	when(fp, now, e->since);
-	if (e->state != KW_OK) {
-		fputs(" &#183; last success ", fp);
-		if (e->last_ok)
-			when(fp, now, e->last_ok);
-		else
-			fputs("never seen", fp);
-	}
+	if (e->state != KW_OK)
+		last_success(fp, now, e->last_ok);
 	fputs("</small></td>", fp);
 }
 
@@ -221,13 +224,8 @@ verdict(FILE *fp, const struct status_region *reg, time_t now)
 		fputs(reg->state == ST_FAILING ? " &#183; since " : " &#183; ok since ", fp);
 		when(fp, now, reg->since);
 	}
-	if (reg->state == ST_FAILING && reg->since) {
-		fputs(" &#183; last success ", fp);
-		if (reg->last_ok)
-			when(fp, now, reg->last_ok);
-		else
-			fputs("not seen since krbwatch started", fp);
-	}
+	if (reg->state == ST_FAILING && reg->since)
+		last_success(fp, now, reg->last_ok);
 	fputs("</p>\n", fp);
 }
 
@@ -351,31 +349,11 @@ head(FILE *fp, const struct status_model *m)
 	    "<a href=\"/metrics\">metrics</a></p></header>\n<main>\n", m->refresh_s);
 }
 
-size_t
-status_page_write(const struct status_model *m, char **out)
+void
+status_page_write(const struct status_model *m, FILE *fp)
 {
-	size_t len = 0;
-	FILE *fp = open_memstream(out, &len);
-
-	if (fp == NULL)
-		fatalx("open_memstream: out of memory");
 	head(fp, m);
 	for (size_t r = 0; r < m->nregions; r++)
 		region(fp, &m->regions[r], m->now);
 	fputs("</main></body></html>\n", fp);
-	if (fclose(fp) != 0)
-		fatalx("open_memstream: out of memory");
-	return len;
-}
-
-size_t
-status_page_render(struct kwd *d, char **out)
-{
-	struct status_model m;
-	size_t len;
-
-	status_model_from_kwd(&m, d);
-	len = status_page_write(&m, out);
-	status_model_free(&m);
-	return len;
 }

@@ -1,6 +1,7 @@
 /*
- * The status page at "/", for a person (status_page.c): per Region its verdict, the matrix of
- * rows by hops, the recent past, and the words for every failing cell.
+ * What a person and a script read of the running daemon: the status page at "/" and its model
+ * as /status.json (daemon/status_*.c): per Region its verdict, the matrix of rows by hops, the
+ * recent past, and the words for every failing cell.
  */
 #ifndef KRBWATCH_STATUS_PAGE_H
 #define KRBWATCH_STATUS_PAGE_H
@@ -8,11 +9,10 @@
 #include <stddef.h>
 
 struct kwd;
-struct status_model;
 
-/* Writes a malloc'd HTML page of the model to *out and returns its length. */
-size_t status_page_write(const struct status_model *, char **out);
-/* The running daemon's page (its model built for the request). */
-size_t status_page_render(struct kwd *, char **out);
+enum status_format { STATUS_HTML, STATUS_JSON };
+
+/* Writes a malloc'd page or JSON object to *out and returns its length. */
+size_t status_render(struct kwd *, enum status_format, char **out);
 
 #endif

@@ -3,6 +3,7 @@
  * the identity's lockout words (status_model.h).  Built on each request of / or /status.json.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,6 +13,8 @@
 #include "results.h"
 #include "sched.h"
 #include "status_model.h"
+#include "status_page.h"
+#include "../lib/log.h"
 #include "../lib/xmalloc.h"
 
 /* Until the kinds hand up typed results: the job's own verdict, without rows. */
@@ -55,4 +58,24 @@ status_model_from_kwd(struct status_model *m, struct kwd *d)
 	results_summary(d, m->summary, sizeof m->summary);
 	if (lockout_held(&why, m->held, sizeof m->held) <= 0)
 		m->held[0] = '\0';
+}
+
+size_t
+status_render(struct kwd *d, enum status_format f, char **out)
+{
+	struct status_model m;
+	size_t len = 0;
+	FILE *fp = open_memstream(out, &len);
+
+	if (fp == NULL)
+		fatalx("open_memstream: out of memory");
+	status_model_from_kwd(&m, d);
+	if (f == STATUS_JSON)
+		status_json_write(&m, fp);
+	else
+		status_page_write(&m, fp);
+	status_model_free(&m);
+	if (fclose(fp) != 0)
+		fatalx("open_memstream: out of memory");
+	return len;
 }

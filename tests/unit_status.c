@@ -9,9 +9,7 @@
 #include <string.h>
 
 #include "../daemon/history.h"
-#include "../daemon/status_json.h"
 #include "../daemon/status_model.h"
-#include "../daemon/status_page.h"
 #include "unit.h"
 
 #define T0 1796284800		/* 2026-12-03 08:00:00 UTC */
@@ -79,6 +77,18 @@ count(const char *hay, const char *needle)
 	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
 		n++;
 	return n;
+}
+
+static char *
+render(const struct status_model *m, void (*write)(const struct status_model *, FILE *))
+{
+	char *out = NULL;
+	size_t len;
+	FILE *fp = open_memstream(&out, &len);
+
+	write(m, fp);
+	fclose(fp);
+	return out;
 }
 
 static char region_e[] = "us-east-1", region_w[] = "us-west-2", cfg[] = "unit.yml";
@@ -163,8 +173,8 @@ test_page(void)
 	m.version = "0-unit";
 	m.config = cfg;
 	snprintf(m.summary, sizeof m.summary, "us-east-1: ok; us-west-2: failing <b>");
-	status_page_write(&m, &page);
-	status_json_write(&m, &json);
+	page = render(&m, status_page_write);
+	json = render(&m, status_json_write);
 
 	check(m.regions[0].state == ST_OK && m.regions[1].state == ST_FAILING,
 	    "model: us-east-1 ok, us-west-2 failing");
