@@ -148,6 +148,8 @@ history_record(struct history *h, const char *region, const char *probe, const c
 {
 	char key[800];
 
+	if (h == NULL)
+		return;		/* krbwatch probe: one run, no past */
 	make_key(key, sizeof key, region, probe, cluster, NULL);
 	add_mark(lookup_or_add(h, key), res->reason, KW_HOP_COUNT, now);
 	for (size_t i = 0; i < res->nrows; i++) {

@@ -315,6 +315,5 @@ status_model_free(struct status_model *m)
 		free(m->regions[r].rows);
 	free(m->regions);
 	free(m->jobs);
-	free(m->own);
 	memset(m, 0, sizeof *m);
 }

@@ -84,7 +84,6 @@ struct status_model {
 	/* owned: what from_kwd builds the jobs from */
 	struct status_job *jobs;
 	size_t njobs;
-	struct probe_result *own;
 };
 
 /*

@@ -194,6 +194,24 @@ row(FILE *fp, const struct status_row *sr, time_t now)
 	fputs("</tr>\n", fp);
 }
 
+/* No login path fails: the rows that do (a DNS question, a KDC, a kind's verdict), by name. */
+static void
+failing_rows(FILE *fp, const struct status_region *reg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < reg->nrows; i++) {
+		if (reg->rows[i].state != ST_FAILING)
+			continue;
+		if (n++ == 3) {
+			fputs(", ...", fp);
+			break;
+		}
+		fputs(n > 1 ? ", " : "", fp);
+		html(fp, reg->rows[i].label);
+	}
+}
+
 /* "✗ FAILING: 3 of 3 clusters · since ... · last success ..." */
 static void
 verdict(FILE *fp, const struct status_region *reg, time_t now)
@@ -203,8 +221,11 @@ verdict(FILE *fp, const struct status_region *reg, time_t now)
 	fprintf(fp, "<p class=\"verdict %s\" data-verdict=\"%s\">", cls, status_state_name(reg->state));
 	switch (reg->state) {
 	case ST_OK:
-		fprintf(fp, "&#10003; OK: %zu login path%s, every hop passes", reg->nsubjects,
-		    reg->nsubjects == 1 ? "" : "s");
+		if (reg->nsubjects > 0)
+			fprintf(fp, "&#10003; OK: %zu login path%s, every hop passes", reg->nsubjects,
+			    reg->nsubjects == 1 ? "" : "s");
+		else
+			fputs("&#10003; OK: every probe passes", fp);
 		break;
 	case ST_FAILING:
 		fputs("&#10007; FAILING: ", fp);
@@ -212,7 +233,7 @@ verdict(FILE *fp, const struct status_region *reg, time_t now)
 			fprintf(fp, "%zu of %zu login path%s", reg->nfailing, reg->nsubjects,
 			    reg->nsubjects == 1 ? "" : "s");
 		else
-			fputs("a shared hop", fp);
+			failing_rows(fp, reg);
 		break;
 	case ST_PENDING:
 		fputs("&#8230; STARTING: waiting for the first run of every probe", fp);

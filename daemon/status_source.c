@@ -17,20 +17,6 @@
 #include "../lib/log.h"
 #include "../lib/xmalloc.h"
 
-/* Until the kinds hand up typed results: the job's own verdict, without rows. */
-static const struct probe_result *
-job_result(struct probe_result *own, const struct probe_job *j)
-{
-	if (!j->has_result)
-		return NULL;
-	memset(own, 0, sizeof *own);
-	own->reason = j->reason;
-	snprintf(own->step, sizeof own->step, "%s", j->step);
-	snprintf(own->detail, sizeof own->detail, "%s", j->detail);
-	own->seconds = j->duration;
-	return own;
-}
-
 void
 status_model_from_kwd(struct status_model *m, struct kwd *d)
 {
@@ -39,7 +25,6 @@ status_model_from_kwd(struct status_model *m, struct kwd *d)
 
 	memset(m, 0, sizeof *m);
 	m->jobs = xcalloc(n ? n : 1, sizeof *m->jobs);
-	m->own = xcalloc(n ? n : 1, sizeof *m->own);
 	for (size_t i = 0; i < n; i++) {
 		const struct probe_job *j = d->sched->jobs[i];
 
@@ -47,7 +32,7 @@ status_model_from_kwd(struct status_model *m, struct kwd *d)
 			.region = j->region->name,
 			.probe = j->ops->name,
 			.cluster = j->cluster ? j->cluster->name : NULL,
-			.result = job_result(&m->own[i], j),
+			.result = results_last(j),
 			.finished = j->finished,
 		};
 	}
