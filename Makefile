@@ -157,6 +157,11 @@ $(BUILD)/tests/alert_main: tests/alert_main.c $(LIB_OBJS)
 
 units: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_DRIVERS:%=$(BUILD)/tests/%)
 
+# the driver of bench/page.sh: the status page's size and render time at 1,000 clusters
+$(BUILD)/bench/page_main: bench/page_main.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
+
 -include $(DEPS)
 
 # ---- fuzzing ----------------------------------------------------------------------------------

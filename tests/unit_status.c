@@ -195,7 +195,7 @@ test_page(void)
 	    "page: their login is not reached");
 	check(has(page, "<tr data-row=\"mariadb-use1 reader\" data-kind=\"endpoint\" data-state=\"ok\">"),
 	    "page: an endpoint row is a row like a cluster's");
-	check(has(page, "data-hop=\"dns\" data-state=\"ok\" class=\"ok\">&#10003; ok<small>Region</small>"),
+	check(has(page, "data-hop=\"dns\" data-state=\"ok\">\u2713 ok<small>Region</small>"),
 	    "page: a cluster row shows the Region's DNS verdict, marked as shared");
 	check(has(page, "data-hop=\"kdc\" data-state=\"pending\""),
 	    "page: a kind without a run yet is pending");
