@@ -6,8 +6,9 @@
  *     the Region's DNS and KDC verdicts when it did not run those hops itself: a client of that
  *     cluster depends on them ("shared");
  *   - a cell after a failing one that did not run is "not reached"; any other is "none";
- *   - DNS questions and KDCs are rows of their own only while they fail (forty passing lookups
- *     are one line above the matrix); a kind that reports no rows is one row, its verdict.
+ *   - rows of shared hops (DNS questions, KDCs, the Region's TGT) are shown only while they
+ *     fail (forty passing lookups are one line above the matrix); a kind that reports no rows
+ *     is one row, its verdict.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,14 +50,19 @@ row_kind_name(enum row_kind k)
 	case ROW_ENDPOINT: return "endpoint";
 	case ROW_INSTANCE: return "instance";
 	case ROW_GLOBAL: return "global";
+	default: return "shared";	/* a kind added to result.h since: a Region's shared hops */
 	}
-	return "cluster";
 }
 
+/*
+ * A login path (a cluster, an endpoint...): the rows the verdict counts.  The others carry hops
+ * a Region's paths share (a DNS question, a KDC): rows of their own only while they fail.
+ */
 static int
 is_login_row(const struct result_row *row)
 {
-	return row->kind != ROW_DNS && row->kind != ROW_KDC;
+	return row->kind == ROW_CLUSTER || row->kind == ROW_ENDPOINT || row->kind == ROW_INSTANCE ||
+	    row->kind == ROW_GLOBAL;
 }
 
 /* The hop a name stands for ("kdc", or the last word of a step "db-east login"). */
