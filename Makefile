@@ -64,7 +64,11 @@ LIB_SRCS := \
 	conf/config.c \
 	conf/config_files.c \
 	conf/config_parse.c \
+	conf/config_alerts.c \
+	conf/config_identity.c \
+	conf/config_regions.c \
 	conf/config_schema.c \
+	conf/config_web.c \
 	net/dns_client.c \
 	net/gss_token.c \
 	net/kdc_locate.c \
@@ -74,8 +78,10 @@ LIB_SRCS := \
 	net/tcp_dial.c \
 	net/tls_client.c \
 	probes/chain.c \
+	probes/chain_branch.c \
 	probes/dns.c \
 	probes/kdc.c \
+	probes/krb_stepper.c \
 	probes/lockout.c \
 	probes/lockout_store.c \
 	probes/login.c \
@@ -83,6 +89,7 @@ LIB_SRCS := \
 	probes/login_pg.c \
 	probes/mysql_packet.c \
 	probes/pg_message.c \
+	probes/probe.c \
 	probes/table.c \
 	daemon/alert.c \
 	daemon/daemon.c \
@@ -165,7 +172,7 @@ FUZZ_TARGETS := mysql_packet config dns kdc_reply http mysql_login pg_classify c
 FUZZ_OMIT_mysql_packet := probes/mysql_packet.c
 FUZZ_OMIT_mysql_login := probes/login_mysql.c
 FUZZ_OMIT_pg_classify := probes/pg_message.c
-FUZZ_OMIT_chain_reply := probes/chain.c
+FUZZ_OMIT_chain_reply := probes/krb_stepper.c
 FUZZ_OMIT_kdc_reply := probes/kdc.c net/kdc_transport.c
 FUZZ_OMIT_http := daemon/http.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \

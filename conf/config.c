@@ -1,7 +1,8 @@
 /*
  * Loading a configuration: the file, libyaml, the messages, and freeing.  What the keys mean
- * is in config_schema.c; the syntax of single values in config_parse.c; file checks in
- * config_files.c.
+ * is in config_schema.c (the top level and the loaders' tools) and the rooms of the keys
+ * (config_regions.c, config_identity.c, config_alerts.c, config_web.c); the syntax of single
+ * values in config_parse.c; file checks in config_files.c.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,8 @@
 /*
  * Inside the configuration loader: what config.c (file, libyaml, messages), config_schema.c
- * (keys and types), config_parse.c (scalar syntax) and config_files.c (paths and files) share.
+ * (the top level and the tools of every key's loader), the rooms of the keys (config_regions.c,
+ * config_identity.c, config_alerts.c, config_web.c), config_parse.c (scalar syntax) and
+ * config_files.c (paths and files) share.
  * Nothing here is used outside conf/.
  */
 #ifndef KRBWATCH_CONFIG_INT_H
@@ -43,6 +45,57 @@ void cl_error_at(struct loader *, int line, int col, const char *fmt, ...)
 
 /* config_schema.c: fills l->conf from the document's root node. */
 void cs_load(struct loader *, yaml_node_t *root);
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_DURATION_MS (24ULL * 3600 * 1000)
+
+/* A known key of a mapping and where it was written (NULL: not written). */
+struct field {
+	yaml_node_t *key, *val;
+};
+
+/* config_schema.c: the tools of every key's loader */
+yaml_node_t *cs_node_at(const struct loader *l, yaml_node_item_t i);
+const char *cs_sval(const yaml_node_t *n);
+size_t cs_npairs(const yaml_node_t *n);
+size_t cs_nitems(const yaml_node_t *n);
+int cs_is_null(const yaml_node_t *n);
+int cs_visit(struct loader *l, const yaml_node_t *n);
+void cs_type_error(struct loader *l, const yaml_node_t *n, const char *expected, const char *what);
+const char *cs_text(struct loader *l, const yaml_node_t *n, const char *expected, const char *what);
+char *cs_word_list(const char *const *w, size_t n);
+int cs_fields(struct loader *l, const yaml_node_t *n, const char *expected, const char *where,
+    const char *const *keys, size_t nkeys, struct field *f);
+int cs_need(struct loader *l, const yaml_node_t *map, const struct field *f, const char *key,
+    const char *where);
+const char *cs_entry_name(struct loader *l, const yaml_node_t *map, size_t i, const char *what);
+int cs_is_label_name(const char *s);
+int cs_is_word(const char *s, const char *also_bad);
+int cs_duration(struct loader *l, const yaml_node_t *n, const char *key, uint64_t *ms);
+int cs_port_value(struct loader *l, const yaml_node_t *n, const char *where, uint16_t *port);
+void cs_addr_list(struct loader *l, const yaml_node_t *seq, const char *what, uint16_t port,
+    int ip_only, struct kw_addr **out, size_t *n);
+void cs_kdcs_value(struct loader *l, const yaml_node_t *n, const char *what, struct kw_kdcs *k);
+int cs_choice(struct loader *l, const yaml_node_t *n, const char *what, const char *const *words,
+    size_t nwords);
+int cs_whole(struct loader *l, const yaml_node_t *n, const char *key, const char *where,
+    uint64_t min, uint64_t max, uint64_t *v);
+
+/* config_regions.c */
+void cs_unknown_realm(struct loader *l, yaml_mark_t mark, const char *name, const char *context);
+void cs_load_realms(struct loader *l, const yaml_node_t *n);
+void cs_load_regions(struct loader *l, const yaml_node_t *n);
+
+/* config_identity.c */
+void cs_load_identity(struct loader *l, const yaml_node_t *n);
+void cs_load_state_directory(struct loader *l, const yaml_node_t *n);
+void cs_check_database_realm(struct loader *l);
+
+/* config_alerts.c */
+void cs_load_alerts(struct loader *l, const yaml_node_t *n);
+
+/* config_web.c */
+void cs_load_web(struct loader *l, const yaml_node_t *n);
 
 /* config_parse.c */
 enum cp_addr_kind { CP_ADDR_V4, CP_ADDR_V6, CP_ADDR_NAME };

@@ -54,7 +54,7 @@ daemon_register_metrics(struct kwd *d)
 	process_metrics_init(d->metrics);
 
 	mfamily_set(d->m.build_info, version_v, 1);
-	d->results_changed = results_changed;
+	d->sink = &results_sink;
 	mfamily_set(d->m.start_time, NULL, (double)d->started);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));

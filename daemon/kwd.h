@@ -18,6 +18,7 @@ struct mfamily;
 struct http;
 struct sched;
 struct probe_job;
+struct probe_sink;
 struct alerts;
 
 struct kwd {
@@ -41,8 +42,8 @@ struct kwd {
 	    int reason, double seconds, const char *detail);
 	void *trace_arg;
 	int exit_code;
-	/* a job finished (sched.c calls up through here): results.c's results_changed */
-	void (*results_changed)(struct kwd *);
+	/* the way up from every probe job (results.c's results_sink): the scheduler hands it on */
+	const struct probe_sink *sink;
 	char status_sent[1200];		/* the last STATUS=, sent again only when it changes */
 	struct {
 		struct mfamily *build_info;

@@ -1,16 +1,22 @@
 /*
- * Where the results of the probe runs meet: the one-line summary of the Regions (STATUS=, the
- * status page, the logs) and what follows a finished job (STATUS= only when it changed; the end
- * of `krbwatch probe` once every job ran).
+ * Where the results of the probe runs meet, the one fan-out of a run's end (relayd's pfe.c in
+ * one process): every kind's probe_done() arrives here through the sink, and here alone the
+ * daemon keeps its copy of the job's last result (results_last), counts the generic series,
+ * logs a transition, and makes the one-line summary of the Regions (STATUS= only when it
+ * changed; the end of `krbwatch probe` once every job ran).
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
+#include "../lib/log.h"
+#include "../lib/metrics.h"
 #include "../lib/reason.h"
 #include "../probes/lockout.h"
 #include "../probes/probe.h"
+#include "alert.h"
 #include "kwd.h"
 #include "notify.h"
 #include "results.h"
@@ -72,7 +78,7 @@ results_summary(struct kwd *d, char *buf, size_t len)
 }
 
 /* After any job finished: readiness for `krbwatch probe`, STATUS= when it changes. */
-void
+static void
 results_changed(struct kwd *d)
 {
 	char summary[1024], status[sizeof d->status_sent];
@@ -95,4 +101,63 @@ results_changed(struct kwd *d)
 		return;		/* systemd has it already */
 	memcpy(d->status_sent, status, sizeof d->status_sent);
 	notify_status(status);
+}
+
+/* The generic series of a run and its transition, logged once, not every cycle. */
+static void
+job_counted(struct probe_job *j, int was_ok, int first, enum kw_reason before)
+{
+	const char *labels[2] = { j->region->name, j->ops->name };
+	const char *flabels[3] = { j->region->name, j->ops->name, reason_name(j->reason) };
+	const char *target = j->cluster ? j->cluster->name : "";
+
+	mfamily_add(j->d->m.probe_runs, labels, 1);
+	mfamily_set(j->d->m.probe_duration, labels, j->duration);
+	if (j->reason != KW_OK)
+		mfamily_add(j->d->m.probe_failures, flabels, 1);
+	if (j->reason == KW_OK && !was_ok)
+		log_notice("%s %s%s%s: ok%s", j->region->name, j->ops->name, j->cluster ? " " : "",
+		    target, first ? "" : " again");
+	else if (j->reason != KW_OK && (was_ok || first || before != j->reason))
+		log_warn("%s %s%s%s: failing (%s): %s", j->region->name, j->ops->name,
+		    j->cluster ? " " : "", target, reason_name(j->reason), j->detail);
+}
+
+/* A run ended (probe_done): the scheduler's part, the daemon's copy, then what follows it. */
+static void
+results_done(struct probe_job *j, const struct probe_result *r)
+{
+	int was_ok = j->has_result && j->reason == KW_OK, first = !j->has_result;
+	enum kw_reason before = j->reason;
+	double seconds = sched_job_ended(j);
+
+	probe_result_copy(&j->last, r);
+	/* the scheduler measured the run; a result built by hand may carry its own figure */
+	if (j->last.seconds <= 0)
+		j->last.seconds = seconds;
+	j->has_result = 1;
+	j->reason = r->reason;
+	j->duration = j->last.seconds;
+	j->finished = time(NULL);
+	if (r->reason == KW_OK)
+		j->last_ok = j->finished;
+	snprintf(j->detail, sizeof j->detail, "%s", r->detail);
+	snprintf(j->step, sizeof j->step, "%s", r->step);
+	job_counted(j, was_ok, first, before);
+	results_changed(j->d);
+}
+
+static void
+results_observe(const struct probe_job *j, const char *cluster, int ok, const char *hop,
+    const char *reason, const char *detail)
+{
+	alerts_observe(j->d->alerts, j->region->name, cluster, ok, hop, reason, detail);
+}
+
+const struct probe_sink results_sink = { .done = results_done, .observe = results_observe };
+
+const struct probe_result *
+results_last(const struct probe_job *j)
+{
+	return j->has_result ? &j->last : NULL;
 }

@@ -300,7 +300,7 @@ run_end(struct dns_run *r)
 	}
 	j->run = NULL;
 	run_free(r);
-	probe_done(j, why, "%s", detail);
+	probe_end(j, why, "%s", detail);
 }
 
 static void
@@ -392,7 +392,7 @@ dns_expire(struct probe_job *j)
 	struct dns_run *r = j->run;
 
 	if (r == NULL) {
-		probe_done(j, KW_R_TIMEOUT, "no answer within the %llu ms deadline",
+		probe_end(j, KW_R_TIMEOUT, "no answer within the %llu ms deadline",
 		    (unsigned long long)j->conf->timeout_ms);
 		return;
 	}

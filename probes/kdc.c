@@ -793,7 +793,7 @@ run_end(struct kdc_run *run)
 		    run->nt == 1 ? "" : "s");
 	job->run = NULL;
 	run_free(run);
-	probe_done(job, reason, "%s", detail);
+	probe_end(job, reason, "%s", detail);
 }
 
 static void
@@ -889,7 +889,7 @@ kdc_expire(struct probe_job *job)
 	unsigned ms = (unsigned)job->conf->timeout_ms;
 
 	if (run == NULL) {
-		probe_done(job, KW_R_TIMEOUT, "no answer within the %u ms deadline", ms);
+		probe_end(job, KW_R_TIMEOUT, "no answer within the %u ms deadline", ms);
 		return;
 	}
 	run->ending = 1;		/* target_end and lookup_end no longer fire the finish */

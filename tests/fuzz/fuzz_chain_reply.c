@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the chain's KDC reply path (probes/chain.c, included to reach its static
+ * libFuzzer target for the chain's KDC reply path (probes/krb_stepper.c, included to reach its static
  * functions): a stepper on a real MIT init_creds context has sent its first AS-REQ, and the
  * input comes back as the KDC's reply through stepper_reply: the KRB-ERROR peek (code, e-text),
  * then krb5_init_creds_step with the reply, then the reason mapping of whatever that returned.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../probes/chain.c"
+#include "../../probes/krb_stepper.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
