@@ -21,7 +21,7 @@ RUNBOOK_URL_DEFAULT := https://github.com/krbwatch/krbwatch/blob/main/README.md
 RUNBOOK_URL_BASE ?= $(RUNBOOK_URL_DEFAULT)
 
 CC       ?= cc
-PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libpq libcrypt
+PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -75,6 +75,8 @@ LIB_SRCS := \
 	net/kdc_transport.c \
 	net/krb5_env.c \
 	net/krb5_reason.c \
+	net/tcp_dial.c \
+	net/tls_client.c \
 	probes/chain.c \
 	probes/chain_branch.c \
 	probes/dns.c \
@@ -86,6 +88,7 @@ LIB_SRCS := \
 	probes/login_mysql.c \
 	probes/login_pg.c \
 	probes/mysql_packet.c \
+	probes/pg_message.c \
 	probes/probe.c \
 	probes/table.c \
 	daemon/alert.c \
@@ -178,7 +181,7 @@ FUZZ_TIME    ?= $(FUZZ_SECONDS)
 FUZZ_TARGETS := mysql_packet config dns kdc_reply http mysql_login pg_classify chain_reply
 FUZZ_OMIT_mysql_packet := probes/mysql_packet.c
 FUZZ_OMIT_mysql_login := probes/login_mysql.c
-FUZZ_OMIT_pg_classify := probes/login_pg.c
+FUZZ_OMIT_pg_classify := probes/pg_message.c
 FUZZ_OMIT_chain_reply := probes/krb_stepper.c
 FUZZ_OMIT_kdc_reply := probes/kdc.c net/kdc_transport.c
 FUZZ_OMIT_http := daemon/http.c

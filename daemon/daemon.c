@@ -6,6 +6,7 @@
 
 #include <event2/event.h>
 
+#include "../net/tls_client.h"
 #include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "alert.h"
@@ -221,6 +222,8 @@ reload(struct kwd *d)
 	/* a reload lifts a hold of the identity (the operator says "try again"); its budget stays */
 	lockout_use(d->conf);
 	lockout_reloaded();
+	/* a CA bundle replaced under the same name is read again from the next login on */
+	tls_client_reload();
 	sched_build(d->sched, d->conf);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));
