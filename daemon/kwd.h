@@ -21,6 +21,7 @@ struct sched;
 struct probe_job;
 struct probe_sink;
 struct alerts;
+struct history;
 
 struct kwd {
 	struct event_base *base;
@@ -30,6 +31,7 @@ struct kwd {
 	struct http *http;
 	struct sched *sched;
 	struct alerts *alerts;		/* krbwatch's own alerts and their webhooks */
+	struct history *history;	/* the recent past of every job and row (history.h) */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog;
 	struct event *drain;		/* stopping: the webhooks' last chance */

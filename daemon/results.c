@@ -17,6 +17,7 @@
 #include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "alert.h"
+#include "history.h"
 #include "kind_metrics.h"
 #include "kwd.h"
 #include "notify.h"
@@ -192,6 +193,8 @@ results_done(struct probe_job *j, const struct probe_result *r)
 		j->last_ok = j->finished;
 	snprintf(j->detail, sizeof j->detail, "%s", r->detail);
 	snprintf(j->step, sizeof j->step, "%s", r->step);
+	history_record(j->d->history, j->region->name, j->ops->name,
+	    j->cluster ? j->cluster->name : NULL, &j->last, j->finished);
 	job_counted(j, was_ok, first, before);
 	kind_metrics_write(&j->d->kinds, j, r);
 	observe_result(j->d, j, r);

@@ -121,7 +121,7 @@ service_ticket_done(struct stepper *st, krb5_error_code code, enum kw_reason r, 
 		return;
 	}
 	if (krb5_tkt_creds_get_creds(ch->ctx, st->tcc, &creds) == 0) {
-		/* the realm-less copy libpq's GSSAPI looks up is login_pg.c's (pg_ticket), checked */
+		/* login_pg.c asks GSSAPI for exactly this name (the SPN with its realm) */
 		ticket_info(ch->ctx, &creds, &b->service);
 		krb5_free_cred_contents(ch->ctx, &creds);
 	}
