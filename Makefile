@@ -21,7 +21,7 @@ RUNBOOK_URL_DEFAULT := https://github.com/krbwatch/krbwatch/blob/main/README.md
 RUNBOOK_URL_BASE ?= $(RUNBOOK_URL_DEFAULT)
 
 CC       ?= cc
-PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libpq libcrypt
+PKGS     := libevent libevent_openssl libcares krb5-gssapi krb5 libcurl libsystemd yaml-0.1 openssl libcrypt
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -76,12 +76,16 @@ LIB_SRCS := \
 	net/kdc_transport.c \
 	net/krb5_env.c \
 	net/krb5_reason.c \
+	net/tcp_dial.c \
+	net/tls_client.c \
 	probes/chain.c \
 	probes/chain_branch.c \
 	probes/chain_endpoints.c \
 	probes/dns.c \
 	probes/global_writer.c \
 	probes/kdc.c \
+	probes/kdc_dns.c \
+	probes/kdc_msg.c \
 	probes/krb_stepper.c \
 	probes/lockout.c \
 	probes/lockout_store.c \
@@ -89,18 +93,29 @@ LIB_SRCS := \
 	probes/login_mysql.c \
 	probes/login_pg.c \
 	probes/mysql_packet.c \
+	probes/pg_message.c \
+	probes/probe.c \
 	probes/table.c \
 	daemon/alert.c \
 	daemon/daemon.c \
 	daemon/explain.c \
+	daemon/history.c \
 	daemon/http.c \
+	daemon/kind_metrics.c \
+	daemon/metrics_chain.c \
+	daemon/metrics_endpoints.c \
+	daemon/metrics_dns.c \
+	daemon/metrics_kdc.c \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
 	daemon/process_metrics.c \
 	daemon/reload_verdict.c \
 	daemon/results.c \
 	daemon/sched.c \
+	daemon/status_json.c \
+	daemon/status_model.c \
 	daemon/status_page.c \
+	daemon/status_source.c \
 	daemon/web.c \
 	daemon/webhook.c
 MAIN_SRC := daemon/main.c
@@ -110,6 +125,8 @@ UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
 UNIT_TESTS += unit_endpoints
+UNIT_TESTS += unit_results
+UNIT_TESTS += unit_status
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main
@@ -155,6 +172,11 @@ $(BUILD)/tests/alert_main: tests/alert_main.c $(LIB_OBJS)
 
 units: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_DRIVERS:%=$(BUILD)/tests/%)
 
+# the driver of bench/page.sh: the status page's size and render time at 1,000 clusters
+$(BUILD)/bench/page_main: bench/page_main.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
+
 -include $(DEPS)
 
 # ---- fuzzing ----------------------------------------------------------------------------------
@@ -171,9 +193,9 @@ FUZZ_TIME    ?= $(FUZZ_SECONDS)
 FUZZ_TARGETS := mysql_packet config dns kdc_reply http mysql_login pg_classify chain_reply
 FUZZ_OMIT_mysql_packet := probes/mysql_packet.c
 FUZZ_OMIT_mysql_login := probes/login_mysql.c
-FUZZ_OMIT_pg_classify := probes/login_pg.c
+FUZZ_OMIT_pg_classify := probes/pg_message.c
 FUZZ_OMIT_chain_reply := probes/krb_stepper.c
-FUZZ_OMIT_kdc_reply := probes/kdc.c net/kdc_transport.c
+FUZZ_OMIT_kdc_reply := net/kdc_transport.c
 FUZZ_OMIT_http := daemon/http.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -D_GNU_SOURCE $(PKG_CFLAGS)

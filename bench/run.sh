@@ -14,6 +14,8 @@
 #                 vs a cron-style shell probe (kinit, kvno, mariadb/psql) against the lab
 #   scale      4b. 10/100/1000 clusters over 10 Regions at 30 s: CPU share of one core and RSS
 #   isolation  4c. one Region's KDCs blackholed: the other Region's KDC RTT and cadence
+#   page       5. the status page at 1,000 clusters: bytes and render time per request, and
+#                 headless Chromium's load time (bench/page.sh)
 # KW_BENCH_WINDOW: seconds of each probe window (default 60); KW_BENCH_REPORT_ONLY=1: only
 # rebuild RESULTS.md from bench/out/.
 set -u
@@ -23,7 +25,7 @@ B=$TOP/bench
 OUT=$B/out
 KW=$TOP/krbwatch
 WINDOW=${KW_BENCH_WINDOW:-60}
-SECTIONS=${KW_BENCH_SECTIONS:-probes idle metrics chain scale isolation}
+SECTIONS=${KW_BENCH_SECTIONS:-probes idle metrics chain scale isolation page}
 LAB=$TOP/tests/lab/lab
 export KW_LAB_NS=${KW_LAB_NS:-kwbench}
 PATH=$PATH:/usr/sbin:/sbin
@@ -330,6 +332,7 @@ for s in $SECTIONS; do
 	chain) chain_section ;;
 	scale) scale_section ;;
 	isolation) isolation_section ;;
+	page) bash "$B/page.sh" "$OUT" ;;
 	*) echo "bench: unknown section $s" >&2; exit 2 ;;
 	esac
 	stop_all

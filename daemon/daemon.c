@@ -6,10 +6,12 @@
 
 #include <event2/event.h>
 
+#include "../net/tls_client.h"
 #include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "alert.h"
 #include "daemon.h"
+#include "history.h"
 #include "http.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
@@ -47,13 +49,11 @@ daemon_register_metrics(struct kwd *d)
 	d->m.probe_duration = metrics_family(d->metrics, "krbwatch_probe_duration_seconds",
 	    "How long the last run of a probe took, by Region and probe kind.", METRIC_GAUGE, 2,
 	    probe_l);
-	for (size_t k = 0; probe_table[k] != NULL; k++)
-		if (probe_table[k]->init != NULL)
-			probe_table[k]->init(d->metrics);
+	kind_metrics_init(&d->kinds, d->metrics);
 	process_metrics_init(d->metrics);
 
 	mfamily_set(d->m.build_info, version_v, 1);
-	d->results_changed = results_changed;
+	d->sink = &results_sink;
 	mfamily_set(d->m.start_time, NULL, (double)d->started);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));
@@ -220,6 +220,8 @@ reload(struct kwd *d)
 	/* a reload lifts a hold of the identity (the operator says "try again"); its budget stays */
 	lockout_use(d->conf);
 	lockout_reloaded();
+	/* a CA bundle replaced under the same name is read again from the next login on */
+	tls_client_reload();
 	sched_build(d->sched, d->conf);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));
@@ -276,6 +278,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 	daemon_register_metrics(&d);
 	d.alerts = alerts_new(d.base, d.metrics, d.conf);
 	d.sched = sched_new(&d);
+	d.history = history_new();
 	if ((web = web_new(conf, &errs)) == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_err("%s", errs.msg[i]);
@@ -312,6 +315,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 out:
 	http_free(d.http);
 	sched_free(d.sched);
+	history_free(d.history);
 	alerts_free(d.alerts);		/* before the registry and the loop */
 	if (d.sig_term) event_free(d.sig_term);
 	if (d.sig_int) event_free(d.sig_int);

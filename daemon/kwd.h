@@ -10,6 +10,7 @@
 
 #include "../conf/config.h"
 #include "../lib/version.h"
+#include "kind_metrics.h"
 
 struct event_base;
 struct event;
@@ -18,7 +19,9 @@ struct mfamily;
 struct http;
 struct sched;
 struct probe_job;
+struct probe_sink;
 struct alerts;
+struct history;
 
 struct kwd {
 	struct event_base *base;
@@ -28,6 +31,7 @@ struct kwd {
 	struct http *http;
 	struct sched *sched;
 	struct alerts *alerts;		/* krbwatch's own alerts and their webhooks */
+	struct history *history;	/* the recent past of every job and row (history.h) */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog;
 	struct event *drain;		/* stopping: the webhooks' last chance */
@@ -41,8 +45,8 @@ struct kwd {
 	    int reason, double seconds, const char *detail);
 	void *trace_arg;
 	int exit_code;
-	/* a job finished (sched.c calls up through here): results.c's results_changed */
-	void (*results_changed)(struct kwd *);
+	/* the way up from every probe job (results.c's results_sink): the scheduler hands it on */
+	const struct probe_sink *sink;
 	char status_sent[1200];		/* the last STATUS=, sent again only when it changes */
 	struct {
 		struct mfamily *build_info;
@@ -53,6 +57,7 @@ struct kwd {
 		struct mfamily *probe_duration;
 		struct mfamily *start_time;
 	} m;
+	struct kind_metrics kinds;	/* the probe kinds' series, written from their results */
 };
 
 #endif

@@ -5,13 +5,11 @@
 
 #include <event2/event.h>
 
-#include "../probes/probe.h"
-#include "alert.h"
-#include "kwd.h"
 #include "../lib/log.h"
-#include "../lib/metrics.h"
-#include "sched.h"
 #include "../lib/xmalloc.h"
+#include "../probes/probe.h"
+#include "kwd.h"
+#include "sched.h"
 
 static void job_timer_cb(evutil_socket_t, short, void *);
 static void job_deadline_cb(evutil_socket_t, short, void *);
@@ -49,15 +47,6 @@ sched_new(struct kwd *d)
 	return s;
 }
 
-static void
-sink_observe(const struct probe_job *j, const char *cluster, int ok, const char *hop,
-    const char *reason, const char *detail)
-{
-	alerts_observe(j->d->alerts, j->region->name, cluster, ok, hop, reason, detail);
-}
-
-static const struct probe_sink sched_sink = { .observe = sink_observe };
-
 static struct probe_job *
 job_new(struct sched *s, const struct probe_ops *ops, const struct kw_config *conf,
     const struct kw_region *r, const struct kw_cluster *c)
@@ -66,7 +55,7 @@ job_new(struct sched *s, const struct probe_ops *ops, const struct kw_config *co
 
 	j->ops = ops;
 	j->d = s->d;
-	j->sink = &sched_sink;
+	j->sink = s->d->sink;
 	j->conf = conf;
 	j->region = r;
 	j->cluster = c;
@@ -148,6 +137,7 @@ job_free(struct probe_job *j)
 	}
 	event_free(j->timer);
 	event_free(j->deadline);
+	probe_result_free(&j->last);
 	free(j);
 }
 
@@ -179,12 +169,6 @@ sched_all_ran(const struct sched *s)
 	return 1;
 }
 
-static const char *
-job_target(const struct probe_job *j)
-{
-	return j->cluster ? j->cluster->name : "";
-}
-
 static void
 job_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -211,11 +195,10 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &j->started);
 	j->running = 1;
 	j->run = NULL;
-	j->failed_step[0] = '\0';
 	struct timeval tv = ms_tv(j->conf->timeout_ms);
 	evtimer_add(j->deadline, &tv);
 	if (j->ops->start(j) == -1 && j->running)
-		probe_done(j, KW_R_INTERNAL, "could not start");
+		probe_end(j, KW_R_INTERNAL, "could not start");
 }
 
 static void
@@ -234,7 +217,7 @@ job_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	j->ops->cancel(j);
-	probe_done(j, KW_R_TIMEOUT, "no answer within the %llu ms deadline",
+	probe_end(j, KW_R_TIMEOUT, "no answer within the %llu ms deadline",
 	    (unsigned long long)j->conf->timeout_ms);
 }
 
@@ -276,50 +259,17 @@ probe_trace(const struct probe_job *j, const char *kind, const char *step, enum 
 	j->d->trace(j->d->trace_arg, j, kind, step, (int)reason, seconds, detail);
 }
 
-void
-probe_done(struct probe_job *j, enum kw_reason reason, const char *fmt, ...)
+/*
+ * The scheduler's part of a run's end (daemon/results.c calls it first): the job is idle again,
+ * its deadline off.  Returns the run's duration in seconds.
+ */
+double
+sched_job_ended(struct probe_job *j)
 {
-	const char *labels[2] = { j->region->name, j->ops->name };
-	const char *flabels[3] = { j->region->name, j->ops->name, reason_name(reason) };
-	int was_ok = j->has_result && j->reason == KW_OK;
-	enum kw_reason before = j->reason;
-	int first = !j->has_result;
-	va_list ap;
-
 	if (!j->running)
 		fatalx("probe %s/%s finished twice", j->ops->name, j->region->name);
 	j->running = 0;
 	j->run = NULL;
 	evtimer_del(j->deadline);
-
-	j->duration = probe_elapsed(j);
-	j->finished = time(NULL);
-	j->has_result = 1;
-	j->reason = reason;
-	memcpy(j->step, j->failed_step, sizeof j->step);
-	j->failed_step[0] = '\0';
-	va_start(ap, fmt);
-	vsnprintf(j->detail, sizeof j->detail, fmt, ap);
-	va_end(ap);
-
-	mfamily_add(j->d->m.probe_runs, labels, 1);
-	mfamily_set(j->d->m.probe_duration, labels, j->duration);
-	if (reason == KW_OK) {
-		j->last_ok = j->finished;
-		j->failures = 0;
-	} else {
-		j->failures++;
-		mfamily_add(j->d->m.probe_failures, flabels, 1);
-	}
-
-	/* a transition is logged once, not every cycle */
-	if (reason == KW_OK && !was_ok)
-		log_notice("%s %s%s%s: ok%s", j->region->name, j->ops->name, j->cluster ? " " : "",
-		    job_target(j), first ? "" : " again");
-	else if (reason != KW_OK && (was_ok || first || before != reason))
-		log_warn("%s %s%s%s: failing (%s): %s", j->region->name, j->ops->name,
-		    j->cluster ? " " : "", job_target(j), reason_name(reason), j->detail);
-
-	if (j->d->results_changed != NULL)
-		j->d->results_changed(j->d);
+	return probe_elapsed(j);
 }

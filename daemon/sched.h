@@ -25,6 +25,9 @@ void sched_build(struct sched *, const struct kw_config *);
 void sched_clear(struct sched *);
 void sched_free(struct sched *);
 
+/* A run of j ended (results.c, from the sink): j idle, its deadline off; the run's seconds. */
+double sched_job_ended(struct probe_job *);
+
 /* 1 when every job has finished at least once (or there is none). */
 int sched_all_ran(const struct sched *);
 

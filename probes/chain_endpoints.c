@@ -24,7 +24,6 @@
 #include <arpa/nameser.h>
 #include <netdb.h>
 
-#include "../lib/metrics.h"
 #include "../lib/xmalloc.h"
 #include "../net/dns_client.h"
 #include "chain_int.h"
@@ -65,7 +64,7 @@ struct ep_extra {
 	size_t addr;		/* EX_READER: which address */
 	struct kw_cluster as;	/* the cluster as this branch logs in: host is the endpoint */
 	char spn[256];
-	char instance[256];	/* EX_READER: the instance's name, else its address */
+	char instance[128];	/* EX_READER: the instance's name, else its address (a row's size) */
 };
 
 struct chain_endpoints {
@@ -85,30 +84,6 @@ struct chain_endpoints {
 	struct ep_extra *xx;
 	size_t nx;
 };
-
-static struct {
-	struct mfamily *inst_success, *inst_failures, *addrs;
-} m;
-
-void
-endpoints_init(struct metrics *reg)
-{
-	static const char *const inst_l[] = { "aws_region", "db_cluster", "db_instance", "address" };
-	static const char *const cl_l[] = { "aws_region", "db_cluster" };
-	static const char *const fail_l[] = { "aws_region", "db_cluster", "db_instance", "address",
-	    "reason" };
-
-	m.inst_success = metrics_family(reg, "krbwatch_reader_instance_login_success",
-	    "Whether the Kerberos login to this address of the cluster's reader endpoint (an instance behind it) succeeded in the last run.",
-	    METRIC_GAUGE, 4, inst_l);
-	m.inst_failures = metrics_family(reg, "krbwatch_reader_instance_login_failures_total",
-	    "Failed Kerberos logins to this address of the cluster's reader endpoint, by reason: one per run while the instance rejects them.",
-	    METRIC_COUNTER, 5, fail_l);
-	m.addrs = metrics_family(reg, "krbwatch_reader_endpoint_addresses",
-	    "How many addresses the cluster's reader endpoint resolved to through the Region's resolvers in the last run.",
-	    METRIC_GAUGE, 2, cl_l);
-	global_init(reg);
-}
 
 /* One query ended: when it was the last and branches_start waits, it goes on. */
 static void
@@ -390,95 +365,94 @@ endpoints_expire(struct chain *ch)
 		branch_expire(&ch->ep->xbr[i]);
 }
 
-/* The hop of a branch that broke (its service ticket or its login), NULL if none did. */
-static const struct hop_result *
-branch_failure(const struct branch *b, const char **hop)
-{
-	if (b->service.ran && b->service.reason != KW_OK) {
-		*hop = "service_ticket";
-		return &b->service;
-	}
-	if (b->login_r.ran && b->login_r.reason != KW_OK) {
-		*hop = "login";
-		return &b->login_r;
-	}
-	return NULL;
-}
-
-/* One reader's series and `krbwatch probe` lines; its first failing address in *bad. */
+/* The reader endpoint's row: its lookup and how many addresses it gave. */
 static void
-reader_finish(struct chain_endpoints *ep, size_t ri, char *step, size_t steplen,
-    enum kw_reason *bad, char *detail, size_t detaillen)
+reader_row(struct chain_endpoints *ep, const struct ep_reader *rd, struct probe_result *res)
 {
 	const struct probe_job *job = ep->ch->job;
-	const struct ep_reader *rd = &ep->rd[ri];
-	const char *any[4] = { job->region->name, rd->c->name, NULL, NULL };
-	const char *cv[2] = { job->region->name, rd->c->name };
+	struct result_row *row;
+	struct hop_cell *c;
 	char s[160];
 
-	if (rd->status != ARES_SUCCESS) {
-		if (rd->status == -1)
-			return;		/* the run ended before the name was looked up */
-		snprintf(s, sizeof s, "%.64s reader", rd->c->name);
-		probe_trace(job, "dns", s, dns_reason(rd->status), 0, "%s: %s",
-		    rd->c->endpoints.reader.name, ares_strerror(rd->status));
-		mfamily_drop_match(m.inst_success, any);
-		mfamily_set(m.addrs, cv, 0);
+	if (rd->status == -1)
+		return;		/* the run ended before the name was looked up: nothing known */
+	row = probe_result_add(res, ROW_ENDPOINT);
+	snprintf(row->name, sizeof row->name, "%s", rd->c->endpoints.reader.name);
+	snprintf(row->cluster, sizeof row->cluster, "%s", rd->c->name);
+	snprintf(row->endpoint, sizeof row->endpoint, "%s", rd->c->endpoints.reader.name);
+	row->records = rd->naddr + rd->nmore;
+	c = &row->hop[KW_HOP_DNS];
+	c->ran = 1;
+	c->reason = rd->status == ARES_SUCCESS ? KW_OK : dns_reason(rd->status);
+	c->kvno = -1;
+	if (rd->status == ARES_SUCCESS) {
+		snprintf(c->detail, sizeof c->detail, "%zu address%s%s", row->records,
+		    row->records == 1 ? "" : "es", rd->nmore ? " (the first 8 logged in to)" : "");
 		return;
 	}
-	mfamily_set(m.addrs, cv, (double)(rd->naddr + rd->nmore));
-	mfamily_drop_match(m.inst_success, any);
-	for (size_t i = 0; i < ep->nx; i++) {
-		const struct ep_extra *x = &ep->xx[i];
-		const struct branch *b = &ep->xbr[i];
-		const char *hop = NULL;
-		const struct hop_result *f;
+	snprintf(c->detail, sizeof c->detail, "%s: %s", rd->c->endpoints.reader.name,
+	    ares_strerror(rd->status));
+	snprintf(s, sizeof s, "%.64s reader", rd->c->name);
+	probe_trace(job, "dns", s, c->reason, 0, "%s", c->detail);
+}
 
-		if (x->kind != EX_READER || x->ref != ri)
-			continue;
-		const char *v[4] = { job->region->name, rd->c->name, x->instance, rd->a[x->addr].ip };
-		snprintf(s, sizeof s, "%.64s reader %.60s (%s)", rd->c->name, x->instance,
-		    rd->a[x->addr].ip);
-		f = branch_failure(b, &hop);
-		if (b->login_r.ran || f != NULL)
-			mfamily_set(m.inst_success, v, f == NULL && b->login_r.reason == KW_OK);
-		if (f != NULL) {
-			const char *fv[5] = { v[0], v[1], v[2], v[3], reason_name(f->reason) };
+/* One address of a reader endpoint: its row and its `krbwatch probe` line. */
+static void
+instance_row(struct chain_endpoints *ep, size_t i, struct probe_result *res)
+{
+	const struct probe_job *job = ep->ch->job;
+	const struct ep_extra *x = &ep->xx[i];
+	const struct branch *b = &ep->xbr[i];
+	const struct ep_reader *rd = &ep->rd[x->ref];
+	const struct hop_result *f = NULL;
+	struct result_row *row = probe_result_add(res, ROW_INSTANCE);
+	const char *hop = "login";
+	char s[192];
 
-			mfamily_add(m.inst_failures, fv, 1);
-			probe_trace(job, "reader", s, f->reason, f->duration, "%s %s: %s",
-			    rd->c->endpoints.reader.name, hop, f->detail);
-			if (*bad == KW_OK) {
-				*bad = f->reason;
-				snprintf(step, steplen, "%s", s);
-				snprintf(detail, detaillen, "%s", f->detail);
-			}
-		} else if (b->login_r.ran) {
-			probe_trace(job, "reader", s, KW_OK, b->login_r.duration, "%s: %s",
-			    rd->c->endpoints.reader.name, b->login_r.detail);
-		}
-	}
+	snprintf(row->name, sizeof row->name, "%s", x->instance);
+	snprintf(row->cluster, sizeof row->cluster, "%s", rd->c->name);
+	snprintf(row->endpoint, sizeof row->endpoint, "%s", rd->c->endpoints.reader.name);
+	snprintf(row->instance, sizeof row->instance, "%s", x->instance);
+	cell_of(&row->hop[KW_HOP_SERVICE_TICKET], &b->service);
+	cell_of(&row->hop[KW_HOP_LOGIN], &b->login_r);
+	snprintf(row->hop[KW_HOP_LOGIN].addr, sizeof row->hop[0].addr, "%s", rd->a[x->addr].ip);
+	/* the verdict names the cluster and the hop: the detail names the instance */
+	if (b->login_r.ran)
+		snprintf(row->hop[KW_HOP_LOGIN].detail, sizeof row->hop[0].detail, "%.100s (%s): %.140s",
+		    x->instance, rd->a[x->addr].ip, b->login_r.detail);
+	if (b->service.ran && b->service.reason != KW_OK)
+		f = &b->service, hop = "service_ticket";
+	else if (b->login_r.ran && b->login_r.reason != KW_OK)
+		f = &b->login_r;
+	snprintf(s, sizeof s, "%.64s reader %.80s (%s)", rd->c->name, x->instance, rd->a[x->addr].ip);
+	if (f != NULL)
+		probe_trace(job, "reader", s, f->reason, f->duration, "%s %s: %s",
+		    rd->c->endpoints.reader.name, hop, f->detail);
+	else if (b->login_r.ran)
+		probe_trace(job, "reader", s, KW_OK, b->login_r.duration, "%s: %s",
+		    rd->c->endpoints.reader.name, b->login_r.detail);
 }
 
 void
-endpoints_finish(struct chain *ch, enum kw_reason *reason, char *step, size_t steplen,
-    char *detail, size_t detaillen)
+endpoints_finish(struct chain *ch, struct probe_result *res)
 {
 	struct chain_endpoints *ep = ch->ep;
 
-	*reason = KW_OK;
-	step[0] = detail[0] = '\0';
 	if (ep == NULL)
 		return;
-	for (size_t i = 0; i < ep->nrd; i++)
-		reader_finish(ep, i, step, steplen, reason, detail, detaillen);
+	for (size_t i = 0; i < ep->nrd; i++) {
+		reader_row(ep, &ep->rd[i], res);
+		for (size_t k = 0; k < ep->nx; k++)
+			if (ep->xx[k].kind == EX_READER && ep->xx[k].ref == i)
+				instance_row(ep, k, res);
+	}
 	for (size_t i = 0; i < ep->ngv; i++) {
 		const struct branch *login = NULL;
 
 		for (size_t k = 0; k < ep->nx; k++)
 			if (ep->xx[k].kind == EX_GLOBAL && ep->xx[k].ref == i)
 				login = &ep->xbr[k];
-		global_finish(ch, &ep->gv[i], login, reason, step, steplen, detail, detaillen);
+		global_finish(ch, &ep->gv[i], login, res);
 	}
 }
 

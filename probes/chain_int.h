@@ -18,7 +18,6 @@
 #include "probe.h"
 
 struct event;
-struct mfamily;
 
 enum hop { HOP_TGT, HOP_REFERRAL, HOP_SERVICE_TICKET, HOP_LOGIN, HOP_COUNT };
 
@@ -81,6 +80,8 @@ struct branch {
 	struct login *login;
 	struct timespec t0;
 	struct hop_result referral_path, service, login_r;
+	char announced_spn[256];	/* what the server announced in its login (login.h) */
+	char announced_realm[128];
 	int state;			/* BR_* */
 	int ended;
 	int extra;			/* chain_endpoints.c's: a reader address or a global endpoint */
@@ -130,14 +131,9 @@ struct chain {
 
 enum { CH_TGT, CH_REFERRAL, CH_BRANCHES, CH_FINISHED };
 
-/* the chain's metric families (chain.c's init); the branch writes the announced SPN */
-struct chain_metrics {
-	struct mfamily *success, *duration, *last_success, *failures, *enctype, *kvno;
-	struct mfamily *login_success, *region_up, *backoff, *announced;
-};
-extern struct chain_metrics chain_m;
-
-/* chain.c */
+/* chain.c; cell_of: a result's cell from a hop (chain_endpoints.c's rows too) */
+struct hop_cell;
+void cell_of(struct hop_cell *, const struct hop_result *);
 double chain_since(const struct timespec *);
 void hop_set(struct hop_result *, enum kw_reason, double duration, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -164,18 +160,17 @@ void branch_spn_for(struct chain *, enum kw_engine, const char *host, char *buf,
  * chain_endpoints.c: the endpoints of a run.  The reader endpoints and global writer endpoints
  * are looked up (through the Region's resolvers) while the TGT is fetched; then one branch per
  * reader address and per global endpoint runs beside the clusters' branches, from the service
- * ticket on.  Their results are their own series: a cluster's verdict stays its own.
+ * ticket on.  Their rows follow the clusters' (daemon/metrics_endpoints.c writes their series).
  */
-void endpoints_init(struct metrics *);
 void endpoints_start(struct chain *);
 /* 1: the lookups still run, branches_start is called again when they end. */
 int endpoints_wait(struct chain *);
 size_t endpoints_branches(struct chain *);	/* makes the extra branches, returns how many */
 void endpoints_begin(struct chain *);		/* starts them */
 void endpoints_expire(struct chain *);
-/* Series, traces; the first failure among them in *reason/step/detail (KW_OK: none). */
-void endpoints_finish(struct chain *, enum kw_reason *reason, char *step, size_t steplen,
-    char *detail, size_t detaillen);
+/* Their rows (ROW_ENDPOINT, ROW_INSTANCE, ROW_GLOBAL) and `krbwatch probe` lines. */
+struct probe_result;
+void endpoints_finish(struct chain *, struct probe_result *);
 void endpoints_free(struct chain *);
 
 #endif

@@ -3,7 +3,7 @@
  * cluster the CNAME chain through that Region's resolvers leads to, the login through the
  * endpoint, and whether the Region, as a secondary, could take a failover.  The chain run of
  * each Region looks it up and logs in (chain_endpoints.c); this file reads the answer and
- * writes the series and the words.
+ * writes the row and the words.
  */
 #ifndef KRBWATCH_GLOBAL_WRITER_H
 #define KRBWATCH_GLOBAL_WRITER_H
@@ -16,7 +16,6 @@
 struct branch;
 struct chain;
 struct chain_endpoints;
-struct metrics;
 
 struct global_view {
 	struct chain_endpoints *ep;
@@ -29,7 +28,6 @@ struct global_view {
 	long member;			/* the member cluster it names (g->members), -1: none */
 };
 
-void global_init(struct metrics *);
 void global_view_init(struct global_view *, struct chain_endpoints *, const struct kw_config *,
     const struct kw_global_db *, const struct kw_region *);
 /* The A answer for the endpoint (abuf NULL when there is none). */
@@ -37,11 +35,11 @@ void global_parse(struct global_view *, int status, const unsigned char *abuf, i
 /* The member cluster the endpoint leads to, NULL if none. */
 const struct kw_cluster *global_writer_cluster(const struct global_view *);
 /*
- * The series and `krbwatch probe` lines of one run; login is the branch that logged in through
- * the endpoint (NULL: none ran).  A failure of the lookup or of that login goes into *bad (and
- * step, detail) when *bad is still KW_OK.
+ * The ROW_GLOBAL row of one run and its `krbwatch probe` lines; login is the branch that logged
+ * in through the endpoint (NULL: none ran).  daemon/metrics_endpoints.c writes its series.
  */
-void global_finish(struct chain *, const struct global_view *, const struct branch *login,
-    enum kw_reason *bad, char *step, size_t steplen, char *detail, size_t detaillen);
+struct probe_result;
+void global_finish(const struct chain *, const struct global_view *, const struct branch *login,
+    struct probe_result *);
 
 #endif

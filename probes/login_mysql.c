@@ -20,7 +20,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <ares.h>
 #include <event2/buffer.h>
@@ -30,12 +29,12 @@
 #include <event2/util.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 
 #include "../lib/log.h"
 #include "../lib/xmalloc.h"
 #include "../net/dns_client.h"
 #include "../net/gss_token.h"
+#include "../net/tls_client.h"
 #include "login_impl.h"
 #include "mysql_packet.h"
 
@@ -88,7 +87,6 @@ struct login {
 	char addrtext[INET6_ADDRSTRLEN + 8];
 
 	struct bufferevent *bev;	/* the socket, or the TLS filter over it */
-	SSL_CTX *ssl_ctx;
 	struct event *deadline, *kick, *done_ev;
 	struct event *connect_timer;	/* the TCP connect's deadline, then COM_QUIT's grace */
 
@@ -158,7 +156,6 @@ login_free(struct login *l)
 	event_free(l->deadline);
 	event_free(l->connect_timer);
 	event_free(l->kick);
-	SSL_CTX_free(l->ssl_ctx);
 	if (l->pkt != NULL)
 		explicit_bzero(l->pkt, l->pktcap);
 	free(l->pkt);
@@ -299,175 +296,37 @@ send_handshake_response(struct login *l)
 	set_state(l, ST_AUTH);
 }
 
-static int
-host_is_numeric(const char *host)
-{
-	struct in6_addr a;
-
-	return evutil_inet_pton(AF_INET, host, &a) == 1 || evutil_inet_pton(AF_INET6, host, &a) == 1;
-}
-
-/* SSLRequest sent: everything from here goes through an OpenSSL filter over the socket. */
-/*
- * One TLS context per CA file and mode, kept for the process: loading a CA bundle costs some
- * 260 us a login (Aurora's global-bundle.pem holds over a hundred certificates), sharing it
- * about 1 us.  A bundle that changes on disk (inode, size or time) is loaded again.  Each
- * login holds its own reference.
- */
-static struct tls_ctx_entry {
-	char *ca;		/* NULL: the system's trust store */
-	int verify;
-	struct stat st;
-	SSL_CTX *ctx;
-} tls_ctxs[8];
-
-static int
-same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	    a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/* A context with one reference for the caller, or NULL with the words in err. */
-static SSL_CTX *
-tls_ctx_get(const char *ca, int verify, char *err, size_t errlen)
-{
-	struct tls_ctx_entry *slot = NULL;
-	struct stat st;
-	SSL_CTX *ctx;
-
-	memset(&st, 0, sizeof st);
-	if (verify && ca != NULL && stat(ca, &st) == -1) {
-		snprintf(err, errlen, "cannot load the CA bundle %s: %s", ca, strerror(errno));
-		return NULL;
-	}
-	for (size_t i = 0; i < sizeof tls_ctxs / sizeof tls_ctxs[0]; i++) {
-		struct tls_ctx_entry *e = &tls_ctxs[i];
-
-		if (e->ctx == NULL) {
-			if (slot == NULL)
-				slot = e;
-			continue;
-		}
-		if (e->verify != verify || (e->ca == NULL) != (ca == NULL) ||
-		    (ca != NULL && strcmp(e->ca, ca) != 0))
-			continue;
-		if (!verify || ca == NULL || same_file(&e->st, &st)) {
-			SSL_CTX_up_ref(e->ctx);
-			return e->ctx;
-		}
-		slot = e;	/* the file changed: this entry is made again */
-		break;
-	}
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
-		snprintf(err, errlen, "SSL_CTX_new failed");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (verify) {
-		if ((ca != NULL ? SSL_CTX_load_verify_locations(ctx, ca, NULL) :
-		    SSL_CTX_set_default_verify_paths(ctx)) != 1) {
-			char e[160];
-
-			ERR_error_string_n(ERR_get_error(), e, sizeof e);
-			ERR_clear_error();
-			snprintf(err, errlen, "cannot load the CA bundle %s: %s",
-			    ca ? ca : "(system default)", e);
-			SSL_CTX_free(ctx);
-			return NULL;
-		}
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	} else
-		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	if (slot == NULL)
-		slot = &tls_ctxs[0];	/* full: the oldest configuration's goes */
-	SSL_CTX_free(slot->ctx);
-	free(slot->ca);
-	slot->ca = ca != NULL ? xstrdup(ca) : NULL;
-	slot->verify = verify;
-	slot->st = st;
-	slot->ctx = ctx;
-	SSL_CTX_up_ref(ctx);
-	return ctx;
-}
-
+/* SSLRequest sent: everything from here goes through net/tls_client.c's filter over the socket. */
 static void
 start_tls(struct login *l)
 {
 	uint8_t req[32];
 	struct bufferevent *tls;
-	SSL *ssl;
+	enum kw_reason r;
+	char err[256];
 
 	put_client_caps(l, req);
 	send_packet(l, req, sizeof req);
-
-	char err[256];
-
-	l->ssl_ctx = tls_ctx_get(l->tls_mode >= KW_TLS_VERIFY_CA ? l->tls_ca : NULL,
-	    l->tls_mode >= KW_TLS_VERIFY_CA, err, sizeof err);
-	if (l->ssl_ctx == NULL) {
-		finish(l, strncmp(err, "SSL_CTX_new", 11) == 0 ? KW_R_INTERNAL : KW_R_TLS, "%s", err);
-		return;
-	}
-	if ((ssl = SSL_new(l->ssl_ctx)) == NULL) {
-		finish(l, KW_R_INTERNAL, "SSL_new failed");
-		return;
-	}
-	if (!host_is_numeric(l->host))
-		SSL_set_tlsext_host_name(ssl, l->host);
-	if (l->tls_mode == KW_TLS_VERIFY_IDENTITY) {
-		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-
-		X509_VERIFY_PARAM_set_hostflags(vp, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-		if ((host_is_numeric(l->host) ? X509_VERIFY_PARAM_set1_ip_asc(vp, l->host) :
-		    X509_VERIFY_PARAM_set1_host(vp, l->host, 0)) != 1) {
-			SSL_free(ssl);
-			finish(l, KW_R_INTERNAL, "cannot set the expected TLS name %s", l->host);
-			return;
-		}
-	}
-	tls = bufferevent_openssl_filter_new(l->base, l->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
-	    BEV_OPT_CLOSE_ON_FREE);
+	tls = tls_client_wrap(l->base, l->bev, l->host, l->tls_mode, l->tls_ca, &r, err, sizeof err);
 	if (tls == NULL) {
-		SSL_free(ssl);
-		finish(l, KW_R_INTERNAL, "bufferevent_openssl_filter_new failed");
+		finish(l, r, "%s", err);
 		return;
 	}
 	l->bev = tls;		/* owns the socket bufferevent and the SSL now */
-	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
 	bufferevent_setcb(tls, login_read_cb, NULL, login_event_cb, l);
 	bufferevent_setwatermark(tls, EV_READ, 0, MY_BUFFER_MAX);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
 	set_state(l, ST_TLS);
 }
 
-/* Why the TLS handshake failed, in words: the certificate check first, then OpenSSL's errors. */
+/* Why the TLS handshake failed, in words (net/tls_client.c's). */
 static void
 finish_tls_error(struct login *l, short what)
 {
-	SSL *ssl = bufferevent_openssl_get_ssl(l->bev);
-	long vr = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
-	unsigned long e, last = 0;
-	int sockerr = EVUTIL_SOCKET_ERROR();
-	char text[160];
+	char text[sizeof l->res.detail];
 
-	while ((e = bufferevent_get_openssl_error(l->bev)) != 0)
-		last = e;
-	ERR_clear_error();
-	if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-		finish(l, KW_R_TLS, "TLS hostname mismatch: the certificate of %s does not name %s",
-		    l->addrtext, l->host);
-	} else if (vr != X509_V_OK) {
-		finish(l, KW_R_TLS, "TLS certificate verify failed: %s (CA %s)",
-		    X509_verify_cert_error_string(vr), l->tls_ca ? l->tls_ca : "system default");
-	} else if (last != 0) {
-		ERR_error_string_n(last, text, sizeof text);
-		finish(l, KW_R_TLS, "TLS handshake failed: %s", text);
-	} else if (what & BEV_EVENT_EOF) {
-		finish(l, KW_R_TLS, "TLS handshake failed: the server closed the connection");
-	} else {
-		finish(l, KW_R_TLS, "TLS handshake failed: %s", evutil_socket_error_to_string(sockerr));
-	}
+	tls_client_error(l->bev, what, l->addrtext, l->host, l->tls_ca, text, sizeof text);
+	finish(l, KW_R_TLS, "%s", text);
 }
 
 static void

@@ -2,7 +2,8 @@
  * The probe interface.  A probe kind is one `const struct probe_ops` listed in probe_table
  * (probes/table.c); the scheduler knows nothing else about it.  The scheduler creates one job
  * per Region (or per cluster) and kind, starts it on its own jittered timer, arms its deadline,
- * and never lets it overlap itself.  Every run ends in exactly one probe_done().
+ * and never lets it overlap itself.  Every run ends in exactly one probe_done(), which hands
+ * its one result (result.h) up through job->sink; the daemon alone makes anything of it.
  */
 #ifndef KRBWATCH_PROBE_H
 #define KRBWATCH_PROBE_H
@@ -11,9 +12,9 @@
 
 #include "../conf/config.h"
 #include "../lib/reason.h"
+#include "result.h"
 
 struct kwd;
-struct metrics;
 struct probe_job;
 
 enum probe_scope { PROBE_PER_REGION, PROBE_PER_CLUSTER };
@@ -21,8 +22,11 @@ enum probe_scope { PROBE_PER_REGION, PROBE_PER_CLUSTER };
 struct probe_ops {
 	const char *name;		/* the `probe` label: "dns", "kdc", ... */
 	enum probe_scope scope;
-	/* Registers the kind's metric families; called once at start-up. */
-	void (*init)(struct metrics *);
+	/*
+	 * Its result's verdicts feed krbwatch's own alert (KrbwatchAuthFailing): each ROW_CLUSTER
+	 * row the cluster's, the run's verdict the Region's (daemon/results.c).
+	 */
+	int alerts;
 	/*
 	 * Begins a run of job.  Returns 0 when the run is under way (or already ended through
 	 * probe_done), -1 when it could not begin (the scheduler then ends it as "internal").
@@ -44,9 +48,8 @@ extern const struct probe_ops *const probe_table[];
  * includes nothing of the daemon and calls it only through here.
  */
 struct probe_sink {
-	/* A verdict for the alerts: of one cluster, or of the Region when cluster is NULL. */
-	void (*observe)(const struct probe_job *, const char *cluster, int ok, const char *hop,
-	    const char *reason, const char *detail);
+	/* The run ended: its one result, the probe's until the call returns (probe_done). */
+	void (*done)(struct probe_job *, const struct probe_result *);
 };
 
 struct probe_job {
@@ -65,18 +68,20 @@ struct probe_job {
 	struct timespec anchor;			/* nominal start of the next run */
 	int running;
 
-	/* the last result, for the status page, STATUS= and transitions */
+	/*
+	 * The daemon's copy of the last result (daemon/results.c keeps it, results_last() reads
+	 * it; freed with the job), and what the daemon derives from it.  `reason`, `detail` and
+	 * `step` repeat last's verdict for the status page and STATUS=.
+	 */
+	struct probe_result last;
 	int has_result;
 	enum kw_reason reason;
 	char detail[256];
 	char step[96];				/* which part failed ("db-east service_ticket"); ""
 						   names the kind */
-	char failed_step[96];			/* set by the kind before probe_done, which makes
-						   it the result's step */
 	double duration;			/* seconds */
 	time_t finished;			/* wall clock */
 	time_t last_ok;
-	unsigned failures;			/* consecutive */
 };
 
 /*
@@ -87,9 +92,16 @@ struct probe_job {
 void probe_trace(const struct probe_job *, const char *kind, const char *step, enum kw_reason,
     double seconds, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-/* The one completion path of a run. */
-void probe_done(struct probe_job *, enum kw_reason, const char *fmt, ...)
+/* The one completion path of a run (probe.c): hands result up through job->sink. */
+void probe_done(struct probe_job *, const struct probe_result *);
+/* A run that ends with a verdict and no rows (it could not start, a deadline before any). */
+void probe_end(struct probe_job *, enum kw_reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A deep copy into dst (whose rows it reuses or frees), and the release of a copy's rows. */
+void probe_result_copy(struct probe_result *dst, const struct probe_result *src);
+void probe_result_free(struct probe_result *);
+/* A new row of kind at the end of r's rows, every cell not run (the kind frees them after). */
+struct result_row *probe_result_add(struct probe_result *, enum row_kind);
 
 /* Seconds since the run started, and the time left before its deadline (never negative). */
 double probe_elapsed(const struct probe_job *);

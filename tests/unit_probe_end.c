@@ -22,6 +22,7 @@
 
 #include "../conf/config.h"
 #include "../daemon/daemon.h"
+#include "../daemon/results.h"
 #include "../lib/metrics.h"
 #include "../probes/probe.h"
 #include "unit.h"
@@ -75,6 +76,7 @@ job_start(struct probe_job *j, const struct probe_ops *ops, const struct kw_conf
 	memset(j, 0, sizeof *j);
 	j->ops = ops;
 	j->d = &d;
+	j->sink = &results_sink;
 	j->conf = c;
 	j->region = &c->regions[0];
 	j->timer = evtimer_new(d.base, noop_cb, NULL);

@@ -1,29 +1,30 @@
 /*
- * libFuzzer target for the PostgreSQL login's classifier of libpq's words (probes/login_pg.c,
- * included to reach its static functions): pg_message shortens what libpq and the server said
- * into a detail, pg_classify maps it to a reason.  A hostile server chooses much of that text
- * (its ErrorResponse fields end up in PQerrorMessage).  Input: the text, as bytes.
- * Seeds: tests/fuzz/pg_classify/.
+ * libFuzzer target for the PostgreSQL login's reading of a server's ErrorResponse
+ * (probes/pg_message.c): pg_error_response walks the fields a hostile server writes (code
+ * byte, C string, ...), keeps the SQLSTATE and a bounded, printable message for the detail,
+ * and maps the SQLSTATE to a reason.  Input: the message body, as bytes.
+ * Seeds: tests/fuzz/pg_classify/ (tests/fuzz/make_seeds.py).
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "../../probes/login_pg.c"
+#include "../../lib/xmalloc.h"
+#include "../../probes/pg_message.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *msg = xmalloc(size + 1), out[256], tiny[2];
+	uint8_t *body = xmalloc(size + 1);
+	char out[256], tiny[2];
 
-	memcpy(msg, data, size);
-	msg[size] = '\0';	/* libpq's messages are C strings: a NUL ends them there too */
-	(void)pg_classify(msg);
-	pg_message(msg, out, sizeof out);
-	pg_message(msg, tiny, sizeof tiny);
-	(void)reason_name(pg_classify(out));
-	free(msg);
+	/* exactly size bytes: an unterminated last field must not be read past */
+	memcpy(body, data, size);
+	(void)reason_name(pg_error_response(body, size, "", out, sizeof out));
+	(void)pg_error_response(body, size, "SELECT current_user failed: ", tiny, sizeof tiny);
+	free(body);
 	return 0;
 }

@@ -111,17 +111,20 @@ body = open("mysql_packet/login_mariadb", "rb").read()[1:]
 open("mysql_login/login_mariadb", "wb").write(b"\x01" + body)
 open("mysql_login/login_mariadb_expect", "wb").write(b"\x05" + body)
 
+# ErrorResponse bodies as a PostgreSQL server sends them (fields: code byte, C string; then 0)
+def pg_err(*fields):
+    return b"".join(f[0:1] + f[1:] + b"\0" for f in fields) + b"\0"
+
+
 pg_seeds = {
-    "refused": "connection to server at \"10.0.0.1\", port 5432 failed: Connection refused\n"
-               "\tIs the server running on that host and accepting TCP/IP connections?\n",
-    "fatal_28000": "connection to server at \"pg\" (10.0.0.1), port 5432 failed: FATAL:  28000: "
-                   "GSSAPI authentication failed for user \"krbmon\"\n",
-    "skew": "GSSAPI continuation error: Unspecified GSS failure.  Minor code may provide more "
-            "information: Clock skew too great\n",
-    "kvno": "FATAL:  XX000: accepting GSS security context failed: Key version is not available\n",
-    "tls": "SSL error: certificate verify failed\n",
-    "starting": "FATAL:  57P03: the database system is starting up\n",
-    "empty": "",
+    "fatal_28000": pg_err(b"SFATAL", b"VFATAL", b"C28000",
+                          b"MGSSAPI authentication failed for user \"krbmon\""),
+    "too_many": pg_err(b"SFATAL", b"VFATAL", b"C53300", b"Msorry, too many clients already"),
+    "starting": pg_err(b"SFATAL", b"VFATAL", b"C57P03", b"Mthe database system is starting up"),
+    "query_42501": pg_err(b"SERROR", b"VERROR", b"C42501", b"Mpermission denied"),
+    "unterminated": b"SFATAL\0C28000\0Mno end",
+    "control": pg_err(b"VFATAL", b"CXX000", b"Mline one\nline two\x1b[31m"),
+    "empty": b"",
 }
 for k, v in pg_seeds.items():
-    open("pg_classify/" + k, "wb").write(v.encode())
+    open("pg_classify/" + k, "wb").write(v)
