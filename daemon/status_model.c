@@ -154,7 +154,7 @@ row_cells(struct status_row *sr, const struct status_region *reg)
 		} else if ((h == KW_HOP_DNS || h == KW_HOP_KDC) && is_login_row(row) &&
 		    reg->shared[h].state != ST_NONE)
 			*c = reg->shared[h];
-		else if (broke)
+		else if (broke && is_login_row(row))	/* a KDC's row has no later hops */
 			c->state = ST_NOT_REACHED;
 	}
 	sr->reason = history_row_reason(row, &sr->hop);

@@ -35,7 +35,7 @@ static const char css[] =
     "td[data-state=failing]{background:var(--badbg);color:var(--bad)}"
     "td[data-state=not_reached],td[data-state=pending]{background:var(--nrbg);color:var(--nr)}"
     "td[data-state=none]{color:var(--mute)}"
-    ".strip{font-family:ui-monospace,monospace;letter-spacing:-.05em;white-space:nowrap}"
+    ".strip{font:1.05em ui-monospace,monospace;letter-spacing:-.05em;white-space:nowrap}"
     ".strip .f{color:var(--bad)}.strip .o{color:var(--ok)}"
     ".diag{border-left:4px solid var(--bad);padding:.1em .8em;margin:.6em 0}"
     ".diag p{margin:.3em 0}.check{font-weight:600}"
