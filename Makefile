@@ -81,6 +81,8 @@ LIB_SRCS := \
 	probes/chain_branch.c \
 	probes/dns.c \
 	probes/kdc.c \
+	probes/kdc_dns.c \
+	probes/kdc_msg.c \
 	probes/krb_stepper.c \
 	probes/lockout.c \
 	probes/lockout_store.c \
@@ -96,6 +98,10 @@ LIB_SRCS := \
 	daemon/explain.c \
 	daemon/history.c \
 	daemon/http.c \
+	daemon/kind_metrics.c \
+	daemon/metrics_chain.c \
+	daemon/metrics_dns.c \
+	daemon/metrics_kdc.c \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
 	daemon/process_metrics.c \
@@ -114,6 +120,7 @@ UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
+UNIT_TESTS += unit_results
 UNIT_TESTS += unit_status
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
@@ -183,7 +190,7 @@ FUZZ_OMIT_mysql_packet := probes/mysql_packet.c
 FUZZ_OMIT_mysql_login := probes/login_mysql.c
 FUZZ_OMIT_pg_classify := probes/pg_message.c
 FUZZ_OMIT_chain_reply := probes/krb_stepper.c
-FUZZ_OMIT_kdc_reply := probes/kdc.c net/kdc_transport.c
+FUZZ_OMIT_kdc_reply := net/kdc_transport.c
 FUZZ_OMIT_http := daemon/http.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -D_GNU_SOURCE $(PKG_CFLAGS)

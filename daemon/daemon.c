@@ -49,9 +49,7 @@ daemon_register_metrics(struct kwd *d)
 	d->m.probe_duration = metrics_family(d->metrics, "krbwatch_probe_duration_seconds",
 	    "How long the last run of a probe took, by Region and probe kind.", METRIC_GAUGE, 2,
 	    probe_l);
-	for (size_t k = 0; probe_table[k] != NULL; k++)
-		if (probe_table[k]->init != NULL)
-			probe_table[k]->init(d->metrics);
+	kind_metrics_init(&d->kinds, d->metrics);
 	process_metrics_init(d->metrics);
 
 	mfamily_set(d->m.build_info, version_v, 1);

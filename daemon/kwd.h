@@ -10,6 +10,7 @@
 
 #include "../conf/config.h"
 #include "../lib/version.h"
+#include "kind_metrics.h"
 
 struct event_base;
 struct event;
@@ -56,6 +57,7 @@ struct kwd {
 		struct mfamily *probe_duration;
 		struct mfamily *start_time;
 	} m;
+	struct kind_metrics kinds;	/* the probe kinds' series, written from their results */
 };
 
 #endif
