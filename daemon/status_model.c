@@ -50,6 +50,7 @@ row_kind_name(enum row_kind k)
 	case ROW_ENDPOINT: return "endpoint";
 	case ROW_INSTANCE: return "instance";
 	case ROW_GLOBAL: return "global";
+	case ROW_REGION: return "region";
 	default: return "shared";	/* a kind added to result.h since: a Region's shared hops */
 	}
 }
