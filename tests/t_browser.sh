@@ -40,6 +40,14 @@ browse() {
 		"$URL/" >>"$KW_TMP/chromium.log" 2>&1 &&
 	python3 "$KW_TOP/tests/status_dom.py" "$_p.dom" >"$_p.txt"
 }
+# phone STATE: the same page as a phone in its dark scheme shows it (STATE-phone.png)
+phone() {
+	timeout 60 "$LAB" exec $E chromium --headless --no-sandbox --disable-gpu --no-first-run \
+		--disable-background-networking --disable-component-update --disable-dev-shm-usage \
+		--user-data-dir="$KW_TMP/chromium" --force-dark-mode --blink-settings=preferredColorScheme=0 \
+		--window-size=390,1500 --screenshot="$ART/$1-phone.png" "$URL/" >>"$KW_TMP/chromium.log" 2>&1 &&
+	[ -s "$ART/$1-phone.png" ] && echo "# artifact: $ART/$1-phone.png"
+}
 # seen STATE PATTERN: a line of what the browser rendered matches (grep -E)
 seen() { grep -qE -- "$2" "$ART/$1.txt"; }
 show() { sed 's/^/#   /' "$ART/$1.txt"; }
@@ -122,6 +130,7 @@ EOP
 n="trust broken in $W's copy (trust-broken $W)"
 if enter trust "every $W cluster's service ticket fails with trust_key, $E ok" \
 	"all_fail('$W', 'service_ticket', 'trust_key') and $E_OK" trust-broken $W; then
+	check "$n: a phone's screenshot, dark scheme" phone trust
 	check "$n: $W's verdict on top: 3 of 3 failing" seen trust "^region $W failing ✗ FAILING: 3 of 3 login paths · since " || show trust
 	check_eq "$n: each of $W's 3 clusters: service_ticket failing (trust_key), login not reached" 3 \
 		"$(grep -cE "^row $W [a-z]+-usw2 cluster failing dns=ok kdc=ok tgt=ok referral=ok service_ticket=failing:trust_key login=not_reached$" "$ART/trust.txt")"
