@@ -109,6 +109,9 @@ for r in $E $W; do
 done
 check "krbwatch probe: the login through the global endpoint uses us-west-2's SPN" \
     grep -q "ok .*gdb login through $KW_LAB_GLOBAL_HOST .*mariadb/$KW_LAB_USW2_DB_HOST@" "$P"
+scrape_lab /status.json >"$KW_TMP/status.json"
+check_eq "/status.json: both Regions' global rows name the new writer" 2 \
+    "$(grep -o "the writer is mariadb-usw2 in us-west-2: $KW_LAB_GLOBAL_HOST" "$KW_TMP/status.json" | wc -l)"
 check "krbwatch probe: us-east-1 is ready as the failover target" \
     grep -q "ok .*gdb failover to us-east-1 .*ready: a failover to us-east-1 now would let users authenticate" "$P"
 
@@ -141,6 +144,13 @@ check_eq "us-west-2's instance $KW_LAB_USW2_READER2_HOST untouched" 1 \
     "$(inst $W usw2 "$KW_LAB_USW2_READER2_HOST" "$KW_LAB_USW2_READER2_IP")"
 check "us-west-2 counted no reader failure" \
     sh -c "! grep -q '^krbwatch_reader_instance_login_failures_total{aws_region=\"$W\"' $M"
+scrape_lab /status.json >"$KW_TMP/status.json"
+check "/status.json: the instance row of $RO1 is failing, with the server's words" python3 -c '
+import json, sys
+rows = [r for reg in json.load(open(sys.argv[1]))["regions"] for r in reg["rows"]]
+bad = [r for r in rows if r.get("kind") == "instance" and r["state"] == "failing"]
+sys.exit(not (len(bad) == 1 and bad[0]["instance"] == sys.argv[2] and "gssapi" in bad[0]["hops"]["login"]["detail"]))
+' "$KW_TMP/status.json" "$RO1"
 # krbwatch probe, three times in a row: the same instance each time, by name and address
 k=0
 for i in 1 2 3; do
