@@ -78,6 +78,12 @@ for r in use1 usw2; do
 done
 probe >"$P" 2>&1
 check_eq "krbwatch probe passes in the healthy lab" 0 $?
+# without instance endpoints in the file, the PTR records name the addresses
+grep -v '^ *instances:' "$CONF" >"$KW_TMP/noinst.yml"
+"$LAB" exec $E env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KW_BIN" probe -c "$KW_TMP/noinst.yml" \
+    --region $E >"$P.ptr" 2>&1
+check "without instances, the PTR records name both reader addresses" sh -c \
+    "grep -q 'ok .*mariadb-use1 reader $RO1 ($IP1)' $P.ptr && grep -q 'ok .*mariadb-use1 reader $RO2 ($IP2)' $P.ptr"
 check "krbwatch probe names the writer from us-east-1" \
     grep -q "gdb writer .*the writer is mariadb-use1 in us-east-1: $KW_LAB_GLOBAL_HOST -> $KW_LAB_USE1_DB_HOST (TTL 5 s) through us-east-1's resolvers" "$P"
 
