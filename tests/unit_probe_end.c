@@ -105,6 +105,7 @@ job_end(struct probe_job *j)
 	}
 	event_free(j->timer);
 	event_free(j->deadline);
+	probe_result_free(&j->last);
 }
 
 static int
