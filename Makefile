@@ -90,6 +90,7 @@ LIB_SRCS := \
 	probes/lockout_store.c \
 	probes/login.c \
 	probes/login_mysql.c \
+	probes/login_mysql_auth.c \
 	probes/login_pg.c \
 	probes/mysql_packet.c \
 	probes/pg_message.c \
