@@ -308,6 +308,53 @@ backstop_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* Every job of scope once, now; the report; 1 when a Region is not ok, else 0. */
+static int
+probe_run(struct kwd *d, struct kw_config *scope, const char *path, struct report *rep)
+{
+	struct timeval tv = { (time_t)(scope->timeout_ms / 1000) + 5, 0 };
+	struct event *backstop;
+	int rc = 0;
+
+	rep->colour = !rep->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL &&
+	    (getenv("TERM") == NULL || strcmp(getenv("TERM"), "dumb") != 0);
+	d->conf_path = path;
+	d->conf = scope;
+	d->once = 1;
+	d->trace = record;
+	d->trace_arg = rep;
+	d->started = time(NULL);
+	daemon_register_metrics(d);
+	d->sched = sched_new(d);
+	sched_build(d->sched, scope);
+	backstop = evtimer_new(d->base, backstop_cb, d);
+	if (backstop == NULL || evtimer_add(backstop, &tv) == -1)
+		fatalx("probe: cannot arm the backstop timer");
+	if (d->sched->njobs > 0)
+		event_base_dispatch(d->base);
+
+	report(rep, d, path);
+	for (size_t r = 0; r < scope->nregions; r++)
+		if (!region_ok(d->sched, &scope->regions[r]))
+			rc = 1;
+	event_free(backstop);
+	sched_free(d->sched);
+	metrics_free(d->metrics);
+	event_base_free(d->base);
+	return rc;
+}
+
+static void
+report_clear(struct report *rep)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		free(rep->steps[i].kind);
+		free(rep->steps[i].name);
+		free(rep->steps[i].detail);
+	}
+	free(rep->steps);
+}
+
 /*
  * Longer than most: options, the scope, the loop and the report in the order a reader follows
  * a `krbwatch probe` run; each part is a call or a few lines.
@@ -329,7 +376,6 @@ probe_main(int argc, char **argv)
 	struct kw_errors errs = { 0 };
 	struct kw_config *conf, scope;
 	struct kwd d = { 0 };
-	struct event *backstop;
 	int ch, rc;
 
 	optind = 1;
@@ -366,40 +412,8 @@ probe_main(int argc, char **argv)
 		config_free(conf);
 		return 2;
 	}
-	rep.colour = !rep.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL &&
-	    (getenv("TERM") == NULL || strcmp(getenv("TERM"), "dumb") != 0);
-	d.conf_path = path;
-	d.conf = &scope;
-	d.once = 1;
-	d.trace = record;
-	d.trace_arg = &rep;
-	d.started = time(NULL);
-	daemon_register_metrics(&d);
-	d.sched = sched_new(&d);
-	sched_build(d.sched, &scope);
-	struct timeval tv = { (time_t)(scope.timeout_ms / 1000) + 5, 0 };
-	backstop = evtimer_new(d.base, backstop_cb, &d);
-	if (backstop == NULL || evtimer_add(backstop, &tv) == -1)
-		fatalx("probe: cannot arm the backstop timer");
-	if (d.sched->njobs > 0)
-		event_base_dispatch(d.base);
-
-	report(&rep, &d, path);
-	rc = 0;
-	for (size_t r = 0; r < scope.nregions; r++)
-		if (!region_ok(d.sched, &scope.regions[r]))
-			rc = 1;
-
-	event_free(backstop);
-	sched_free(d.sched);
-	metrics_free(d.metrics);
-	event_base_free(d.base);
-	for (size_t i = 0; i < rep.n; i++) {
-		free(rep.steps[i].kind);
-		free(rep.steps[i].name);
-		free(rep.steps[i].detail);
-	}
-	free(rep.steps);
+	rc = probe_run(&d, &scope, path, &rep);
+	report_clear(&rep);
 	free(scope.regions);
 	config_free(conf);
 	return rc;
