@@ -112,8 +112,7 @@ myl_ticket_then_gss(struct login *l)
 static int
 spn_acceptable(struct login *l, char *why, size_t whysz)
 {
-	const char *a = l->res.announced_spn, *svc = l->engine == KW_ENGINE_MYSQL ? "mysql" :
-	    "mariadb";
+	const char *a = l->res.announced_spn, *svc = engine_row(l->engine)->service;
 	const char *slash = strchr(a, '/'), *at = strrchr(a, '@');
 	const char *want_at = l->spn != NULL ? strrchr(l->spn, '@') : NULL;
 	size_t hl;
