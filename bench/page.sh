@@ -15,6 +15,7 @@ W=$(mktemp -d /tmp/kwbench-page.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
 make -s -C "$TOP" build/bench/page_main >&2 || exit 1
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 "$TOP/build/bench/page_main" 30 "$W" >"$W/server.jsonl" || exit 1
 printf '<!DOCTYPE html><html><head><meta charset="utf-8"><title>empty</title></head><body></body></html>\n' >"$W/empty.html"
 
@@ -41,9 +42,10 @@ if command -v chromium >/dev/null 2>&1; then
 	done
 	browser="{\"chromium\":\"$(chromium --version 2>/dev/null | tr -d '"')\",$entries}"
 fi
-python3 - "$W/server.jsonl" "$browser" "$OUT/page.json" <<'PY'
+python3 - "$W/server.jsonl" "$browser" "$OUT/page.json" "$load0" <<'PY'
 import json, sys
 server = [json.loads(l) for l in open(sys.argv[1])]
-json.dump({"server": server, "browser": json.loads(sys.argv[2])}, open(sys.argv[3], "w"), indent=1)
+json.dump({"server": server, "browser": json.loads(sys.argv[2]), "loadavg": sys.argv[4].split()},
+          open(sys.argv[3], "w"), indent=1)
 PY
 [ $? -eq 0 ] && echo "bench: page: wrote $OUT/page.json" >&2

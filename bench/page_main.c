@@ -4,8 +4,8 @@
  * runs), in three states: all ok, one Region failing (its 100 clusters' service ticket,
  * trust_key), every Region failing.  For each state it builds the model and writes the page and
  * /status.json as the daemon does on a request (status_model_build + status_page_write /
- * status_json_write into memory), ITER times, and prints one JSON line per state: bytes and the
- * per-request times (median, p90, max) in seconds.  With a directory argument it also leaves
+ * status_json_write into memory), ITER times, and prints one JSON line per state: bytes, the
+ * per-request wall times (median, p90, max) and the median CPU time, in seconds.  With a directory argument it also leaves
  * STATE.html there for a browser to load.
  *
  * usage: page_main [ITER] [DIR]
@@ -95,11 +95,11 @@ build(int failing_regions)
 }
 
 static double
-now_s(void)
+now_s(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -133,17 +133,20 @@ static void
 measure(const char *state, const struct kw_config *conf, const struct history *h, int iter,
     const char *dir)
 {
-	double *t = calloc((size_t)iter, sizeof *t);
+	double *t = calloc((size_t)iter, sizeof *t), *cpu = calloc((size_t)iter, sizeof *cpu);
 	size_t bytes[2] = { 0, 0 };
 
-	printf("{\"state\":\"%s\",\"clusters\":%d,\"iterations\":%d", state, NREGIONS * NCLUSTERS, iter);
+	printf("{\"state\":\"%s\",\"clusters\":%d,\"iterations\":%d,\"history_subjects\":%zu,"
+	    "\"history_entry_bytes\":%zu", state, NREGIONS * NCLUSTERS, iter, history_subjects(h),
+	    sizeof(struct history_entry));
 	for (int json = 0; json < 2; json++) {
 		for (int i = 0; i < iter; i++) {
 			char *out = NULL;
-			double t0 = now_s();
+			double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
 
 			bytes[json] = request(conf, h, json, &out);
-			t[i] = now_s() - t0;
+			t[i] = now_s(CLOCK_MONOTONIC) - t0;
+			cpu[i] = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 			if (i == 0 && dir != NULL) {
 				char path[512];
 				FILE *fp;
@@ -156,11 +159,14 @@ measure(const char *state, const struct kw_config *conf, const struct history *h
 			free(out);
 		}
 		qsort(t, (size_t)iter, sizeof *t, cmp);
-		printf(",\"%s\":{\"bytes\":%zu,\"median_s\":%.6f,\"p90_s\":%.6f,\"max_s\":%.6f}",
-		    json ? "json" : "page", bytes[json], t[iter / 2], t[iter * 9 / 10], t[iter - 1]);
+		qsort(cpu, (size_t)iter, sizeof *cpu, cmp);
+		printf(",\"%s\":{\"bytes\":%zu,\"median_s\":%.6f,\"p90_s\":%.6f,\"max_s\":%.6f,"
+		    "\"cpu_median_s\":%.6f}", json ? "json" : "page", bytes[json], t[iter / 2],
+		    t[iter * 9 / 10], t[iter - 1], cpu[iter / 2]);
 	}
 	printf("}\n");
 	free(t);
+	free(cpu);
 }
 
 int

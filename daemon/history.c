@@ -113,7 +113,7 @@ add_mark(struct history_entry *e, enum kw_reason r, enum kw_hop hop, time_t now)
 {
 	struct history_mark *m = &e->mark[e->next];
 
-	m->t = (int64_t)now;
+	m->t = (uint32_t)now;
 	m->reason = (uint8_t)r;
 	m->hop = (uint8_t)hop;
 	e->next = (e->next + 1) % HISTORY_MARKS;

@@ -16,11 +16,12 @@
 #include "../probes/result.h"
 
 #define HISTORY_MARKS 60		/* one per run: an hour at the default interval of 1 min */
-#define HISTORY_MAX_SUBJECTS 20000
+#define HISTORY_MAX_SUBJECTS 20000	/* some 12 MB when full (HISTORY_MARKS * 8 + 100 each) */
 
 /* One run of one subject. */
 struct history_mark {
-	int64_t t;			/* when the run ended, seconds since the epoch */
+	uint32_t t;			/* when the run ended, seconds since the epoch (to 2106):
+					   8 bytes a mark, not 16 */
 	uint8_t reason;			/* enum kw_reason: KW_OK, or why it failed */
 	uint8_t hop;			/* enum kw_hop of the first failing cell, KW_HOP_COUNT if none */
 };

@@ -141,6 +141,15 @@ row(FILE *fp, const struct status_row *sr, int first)
 	fputc('}', fp);
 }
 
+void
+status_json_rows(FILE *fp, const struct status_region *reg)
+{
+	fputc('[', fp);
+	for (size_t i = 0; i < reg->nrows; i++)
+		row(fp, &reg->rows[i], i == 0);
+	fputc(']', fp);
+}
+
 static void
 region(FILE *fp, const struct status_region *reg, int first)
 {
@@ -158,10 +167,9 @@ region(FILE *fp, const struct status_region *reg, int first)
 	fputs(",\"shared\":{", fp);
 	cell(fp, &reg->shared[0], KW_HOP_DNS);
 	cell(fp, &reg->shared[1], KW_HOP_KDC);
-	fputs("},\"rows\":[", fp);
-	for (size_t i = 0; i < reg->nrows; i++)
-		row(fp, &reg->rows[i], i == 0);
-	fputs("]}", fp);
+	fputs("},\"rows\":", fp);
+	status_json_rows(fp, reg);
+	fputc('}', fp);
 }
 
 void

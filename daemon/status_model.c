@@ -50,6 +50,7 @@ row_kind_name(enum row_kind k)
 	case ROW_ENDPOINT: return "endpoint";
 	case ROW_INSTANCE: return "instance";
 	case ROW_GLOBAL: return "global";
+	case ROW_REGION: return "region";
 	default: return "shared";	/* a kind added to result.h since: a Region's shared hops */
 	}
 }
@@ -154,7 +155,7 @@ row_cells(struct status_row *sr, const struct status_region *reg)
 		} else if ((h == KW_HOP_DNS || h == KW_HOP_KDC) && is_login_row(row) &&
 		    reg->shared[h].state != ST_NONE)
 			*c = reg->shared[h];
-		else if (broke)
+		else if (broke && is_login_row(row))	/* a KDC's row has no later hops */
 			c->state = ST_NOT_REACHED;
 	}
 	sr->reason = history_row_reason(row, &sr->hop);

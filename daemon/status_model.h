@@ -99,6 +99,8 @@ void status_model_free(struct status_model *);
 /* The page (status_page.c) and /status.json (status_json.c, its fields in krbwatch(8)). */
 void status_page_write(const struct status_model *, FILE *);
 void status_json_write(const struct status_model *, FILE *);
+/* A Region's rows as /status.json has them, for `krbwatch probe --json` (probe_cmd.c). */
+void status_json_rows(FILE *, const struct status_region *);
 
 /* The words of a failing cell, from daemon/explain.c: NULL when none fit. */
 const char *status_means(enum kw_hop, enum kw_reason);

@@ -29,13 +29,15 @@ static const char css[] =
     ".scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;margin:.4em 0}"
     "th,td{border:1px solid var(--line);padding:.25em .45em;text-align:left;vertical-align:top}"
     "td{white-space:nowrap}th small,td small{display:block;font-weight:normal}"
+    "th[scope=row]{position:sticky;left:0;background:var(--bg);z-index:1}"
+    "th .why{color:var(--bad);font-weight:600}li,p{overflow-wrap:anywhere}"
     ".ok{background:var(--okbg);color:var(--ok)}.bad{background:var(--badbg);color:var(--bad)}"
     ".nr,.pend{background:var(--nrbg);color:var(--nr)}"
     "td[data-state=ok]{background:var(--okbg);color:var(--ok)}"
     "td[data-state=failing]{background:var(--badbg);color:var(--bad)}"
     "td[data-state=not_reached],td[data-state=pending]{background:var(--nrbg);color:var(--nr)}"
     "td[data-state=none]{color:var(--mute)}"
-    ".strip{font-family:ui-monospace,monospace;letter-spacing:-.05em;white-space:nowrap}"
+    ".strip{font:1.05em ui-monospace,monospace;letter-spacing:-.05em;white-space:nowrap}"
     ".strip .f{color:var(--bad)}.strip .o{color:var(--ok)}"
     ".diag{border-left:4px solid var(--bad);padding:.1em .8em;margin:.6em 0}"
     ".diag p{margin:.3em 0}.check{font-weight:600}"
@@ -192,6 +194,10 @@ row(FILE *fp, const struct status_row *sr, time_t now)
 		html(fp, sub);
 		fputs("</small>", fp);
 	}
+	/* the failing hop beside the name too: on a phone its column may be off the screen */
+	if (sr->state == ST_FAILING && sr->hop < KW_HOP_COUNT)
+		fprintf(fp, "<small class=\"why\">\u2717 %s: %s</small>", hop_title[sr->hop],
+		    reason_name(sr->reason));
 	fputs("</th>", fp);
 	for (int h = 0; h < KW_HOP_COUNT; h++)
 		cell(fp, &sr->cell[h], (enum kw_hop)h);

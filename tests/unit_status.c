@@ -233,10 +233,51 @@ test_page(void)
 	history_free(h);
 }
 
+/* One KDC of us-east-1 down, the logins still fine: a row for the KDC, the Region failing. */
+static void
+test_shared_row(void)
+{
+	struct fixture f;
+	struct status_model m = { 0 };
+	struct result_row kdc_rows[2];
+	struct probe_result kdc;
+	char *page;
+
+	fixture(&f, 0);
+	for (int i = 0; i < 2; i++) {
+		memset(&kdc_rows[i], 0, sizeof kdc_rows[i]);
+		kdc_rows[i].kind = ROW_KDC;
+		snprintf(kdc_rows[i].name, sizeof kdc_rows[i].name, "10.211.0.1%d udp/88", i + 1);
+		cell_ok(&kdc_rows[i].hop[KW_HOP_KDC], -1);
+	}
+	kdc_rows[1].hop[KW_HOP_KDC].reason = KW_R_REFUSED;
+	snprintf(kdc_rows[1].hop[KW_HOP_KDC].detail, sizeof kdc_rows[1].hop[KW_HOP_KDC].detail,
+	    "refused");
+	kdc = (struct probe_result){ .reason = KW_R_REFUSED, .rows = kdc_rows, .nrows = 2 };
+	f.jobs[4] = (struct status_job){ region_e, "kdc", NULL, &kdc, T0 };
+	status_model_build(&m, &f.conf, f.jobs, 5, NULL, T0);
+	m.version = "0-unit";
+	m.config = cfg;
+	page = render(&m, status_page_write);
+	check(has(page, "<tr data-row=\"10.211.0.12 udp/88\" data-kind=\"kdc\" data-state=\"failing\">")
+	    && !has(page, "data-row=\"10.211.0.11 udp/88\""), "page: the failing KDC has a row, the other not");
+	check(count(page, "data-hop=\"tgt\" data-state=\"none\"") == 1,
+	    "page: a KDC's row has no later hops (none, not 'not reached')");
+	check(count(page, "data-hop=\"kdc\" data-state=\"failing\" data-reason=\"refused\">\u2717 <b>refused</b><small>Region</small>") == 4,
+	    "page: us-east-1's login rows show the Region's KDC failing");
+	check(has(page, "data-verdict=\"failing\">&#10007; FAILING: 10.211.0.12 udp/88"),
+	    "page: with every login path fine, the verdict names what fails");
+	check(m.regions[0].state == ST_FAILING && m.regions[0].nfailing == 0 &&
+	    m.regions[1].state == ST_OK, "model: us-east-1 failing (a KDC), no login path; us-west-2 ok");
+	free(page);
+	status_model_free(&m);
+}
+
 int
 main(void)
 {
 	test_history();
 	test_page();
+	test_shared_row();
 	return failed;
 }
