@@ -188,6 +188,42 @@ kdc_dns_checks(const struct kw_config *c)
 	event_free(j.deadline);
 }
 
+/*
+ * Two registries in one process (krbwatch probe beside a daemon's, a test's two): a result goes
+ * to its own job's registry.  The kinds' families used to be statics of the probes, pointing at
+ * whichever registry registered last (and dangling once it was freed).
+ */
+static void
+two_registries(const struct kw_config *c)
+{
+	struct kwd other = { 0 };
+	struct probe_job j;
+	struct probe_result r;
+	struct result_row *row;
+
+	other.base = d.base;
+	other.stopping = 1;
+	daemon_register_metrics(&other);
+	job_make(&j, &probe_kdc, c);
+	memset(&r, 0, sizeof r);
+	row = probe_result_add(&r, ROW_KDC);
+	snprintf(row->realm, sizeof row->realm, "T.TEST");
+	snprintf(row->host, sizeof row->host, "10.0.1.11");
+	snprintf(row->proto, sizeof row->proto, "tcp");
+	row->port = 88;
+	cell(&row->hop[KW_HOP_KDC], KW_OK, 0.1, "", -1);
+	probe_done(&j, &r);
+	probe_result_free(&r);
+	check(unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\","
+	    "kdc=\"10.0.1.11\",proto=\"tcp\",port=\"88\"} 1"),
+	    "two registries: the job's own registry has its KDC's series");
+	check(!unit_rendered(other.metrics, "kdc=\"10.0.1.11\""),
+	    "two registries: ... and the one registered last has not");
+	probe_result_free(&j.last);
+	event_free(j.deadline);
+	metrics_free(other.metrics);
+}
+
 int
 main(void)
 {
@@ -225,6 +261,7 @@ main(void)
 	d.alerts = alerts_new(d.base, d.metrics, c);
 	chain_checks(c);
 	kdc_dns_checks(c);
+	two_registries(c);
 	alerts_free(d.alerts);
 	metrics_free(d.metrics);
 	config_free(c);
