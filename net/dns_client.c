@@ -375,21 +375,36 @@ dns_client_new_list(struct event_base *base, const char *servers, unsigned timeo
 	return c;
 }
 
-void
-dns_getaddr(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
+/*
+ * A new pending query of c; NULL when c is closing (a call from a callback run by
+ * dns_client_free): then the drain there delivers it as ARES_EDESTRUCTION.
+ */
+static struct dns_pending *
+pending_new(struct dns_client *c, dns_cb *cb, dns_addr_cb *acb, void *arg)
 {
 	struct dns_pending *p = xcalloc(1, sizeof *p);
-	struct ares_addrinfo_hints h;
 
 	p->c = c;
-	p->acb = cb;
+	p->cb = cb;
+	p->acb = acb;
 	p->arg = arg;
 	c->pending++;
 	if (c->closing) {
 		p->status = ARES_EDESTRUCTION;
 		enqueue(c, p);
-		return;
+		return NULL;
 	}
+	return p;
+}
+
+void
+dns_getaddr(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
+{
+	struct dns_pending *p = pending_new(c, NULL, cb, arg);
+	struct ares_addrinfo_hints h;
+
+	if (p == NULL)
+		return;
 	memset(&h, 0, sizeof h);
 	h.ai_family = AF_UNSPEC;
 	h.ai_socktype = SOCK_STREAM;
@@ -400,18 +415,10 @@ dns_getaddr(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
 void
 dns_query(struct dns_client *c, const char *name, int rrclass, int rrtype, dns_cb *cb, void *arg)
 {
-	struct dns_pending *p = xcalloc(1, sizeof *p);
+	struct dns_pending *p = pending_new(c, cb, NULL, arg);
 
-	p->c = c;
-	p->cb = cb;
-	p->arg = arg;
-	c->pending++;
-	if (c->closing) {
-		/* from a callback run by dns_client_free: the drain there delivers it */
-		p->status = ARES_EDESTRUCTION;
-		enqueue(c, p);
+	if (p == NULL)
 		return;
-	}
 	ares_query(c->channel, name, rrclass, rrtype, answer_cb, p);
 	rearm(c);
 }
