@@ -4,8 +4,9 @@
  * one command to run on the bastion when users cannot log in.
  *
  * It is the daemon's own machinery (the same scheduler, probes and deadlines) in "once" mode,
- * with no listener and no systemd: the loop ends when every job has a result.  The probes report
- * their steps through probe_trace(), which the daemon ignores and this file records.
+ * with no listener and no systemd: the loop ends when every job has a result.  The steps of the
+ * DNS and KDC probes are the rows of their results (a lookup, a KDC endpoint); the chain reports
+ * its steps through probe_trace(), which the daemon ignores and this file records.
  *
  * Exit: 0 when every step passed, 1 when one failed, 2 for a usage or configuration error.
  * --json prints one object (documented in krbwatch(8)); its keys are stable.
@@ -27,6 +28,7 @@
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "probe_cmd.h"
+#include "results.h"
 #include "sched.h"
 #include "status_model.h"
 #include "../lib/xmalloc.h"
@@ -314,6 +316,27 @@ backstop_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* The steps of the kinds whose rows say it all (a lookup, a KDC endpoint), from their results. */
+static void
+steps_from_rows(struct report *rep, const struct sched *s)
+{
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct probe_job *j = s->jobs[i];
+		const struct probe_result *r = results_last(j);
+
+		for (size_t k = 0; r != NULL && k < r->nrows; k++) {
+			const struct result_row *row = &r->rows[k];
+			enum kw_hop h = row->kind == ROW_DNS ? KW_HOP_DNS : KW_HOP_KDC;
+			const struct hop_cell *c = &row->hop[h];
+
+			if ((row->kind != ROW_DNS && row->kind != ROW_KDC) || !c->ran)
+				continue;
+			record(rep, j, hop_name(h), row->kind == ROW_DNS ? row->qname : row->host,
+			    (int)c->reason, c->seconds, c->detail);
+		}
+	}
+}
+
 /* Every job of scope once, now; the report; 1 when a Region is not ok, else 0. */
 static int
 probe_run(struct kwd *d, struct kw_config *scope, const char *path, struct report *rep)
@@ -339,6 +362,7 @@ probe_run(struct kwd *d, struct kw_config *scope, const char *path, struct repor
 	if (d->sched->njobs > 0)
 		event_base_dispatch(d->base);
 
+	steps_from_rows(rep, d->sched);
 	report(rep, d, path);
 	for (size_t r = 0; r < scope->nregions; r++)
 		if (!region_ok(d->sched, &scope->regions[r]))
