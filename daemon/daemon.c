@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "history.h"
 #include "http.h"
+#include "kind_metrics.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "notify.h"
@@ -220,6 +221,7 @@ reload(struct kwd *d)
 	/* a reload lifts a hold of the identity (the operator says "try again"); its budget stays */
 	lockout_use(d->conf);
 	lockout_reloaded();
+	metrics_chain_identity(&d->kinds);	/* a new identity's, or the lifted hold's, now */
 	/* a CA bundle replaced under the same name is read again from the next login on */
 	tls_client_reload();
 	sched_build(d->sched, d->conf);

@@ -41,5 +41,7 @@ void metrics_kdc_write(struct kind_metrics *, const struct probe_job *, const st
 void metrics_chain_init(struct kind_metrics *, struct metrics *);
 void metrics_chain_write(struct kind_metrics *, const struct probe_job *,
     const struct probe_result *);
+/* The identity's back-off now: after a reload too, not only at the next chain run's end. */
+void metrics_chain_identity(struct kind_metrics *);
 
 #endif

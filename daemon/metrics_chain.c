@@ -98,6 +98,13 @@ announced_series(struct kind_metrics *km, const char *region, const struct resul
 	mfamily_set(km->chain.announced, v, 1);
 }
 
+/* krbwatch_identity_backoff_seconds as the lockout budget says now (a run's end, a reload). */
+void
+metrics_chain_identity(struct kind_metrics *km)
+{
+	mfamily_set(km->chain.backoff, NULL, lockout_backoff_seconds());
+}
+
 /* A run without rows (it could not start) writes nothing. */
 void
 metrics_chain_write(struct kind_metrics *km, const struct probe_job *j,
@@ -110,7 +117,7 @@ metrics_chain_write(struct kind_metrics *km, const struct probe_job *j,
 
 	if (r->nrows == 0)
 		return;
-	mfamily_set(km->chain.backoff, NULL, lockout_backoff_seconds());
+	metrics_chain_identity(km);
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct result_row *row = &r->rows[i];
 		const char *lv[2] = { region, row->cluster };
