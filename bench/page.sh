@@ -23,7 +23,7 @@ printf '<!DOCTYPE html><html><head><meta charset="utf-8"><title>empty</title></h
 load() {
 	local t0 t1
 	t0=$(date +%s%N)
-	timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+	HOME="$W" timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run \
 		--disable-background-networking --disable-component-update --user-data-dir="$W/profile" \
 		--dump-dom "file://$1" >"$W/dom" 2>/dev/null || return 1
 	t1=$(date +%s%N)

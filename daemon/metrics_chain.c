@@ -55,6 +55,7 @@ metrics_chain_init(struct kind_metrics *km, struct metrics *reg)
 
 	metrics_families(reg, spec, sizeof spec / sizeof spec[0]);
 	mfamily_set(km->chain.backoff, NULL, 0);
+	metrics_endpoints_init(km, reg);
 }
 
 static void
@@ -133,4 +134,5 @@ metrics_chain_write(struct kind_metrics *km, const struct probe_job *j,
 		announced_series(km, region, row);
 	}
 	mfamily_set(km->chain.region_up, rv, nclusters > 0 ? all_login : r->reason == KW_OK);
+	metrics_endpoints_write(km, j, r);
 }

@@ -27,25 +27,25 @@ URL=http://$KW_LAB_LISTEN
 get() { "$LAB" exec $E curl -fsS --max-time 3 "$URL$1"; }
 check "krbwatch becomes ready in the lab" wait_for 30 get /-/ready
 
+# chrome ARGS...: headless Chromium in the client namespace: its own profile and HOME, no
+# sandbox (it runs as root), nothing fetched but the page
+chrome() {
+	timeout 60 "$LAB" exec $E env HOME="$KW_TMP" chromium --headless --no-sandbox --disable-gpu \
+		--no-first-run --disable-background-networking --disable-component-update \
+		--disable-dev-shm-usage --hide-scrollbars --user-data-dir="$KW_TMP/chromium" "$@"
+}
 # browse STATE: the page as Chromium rendered it (STATE.dom, STATE.txt: status_dom.py's lines)
-# and a screenshot (STATE.png), from the client namespace.  Its own profile, no sandbox (root).
+# and a screenshot (STATE.png)
 browse() {
 	_p="$ART/$1"
-	# shellcheck disable=SC2086
-	set -- --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
-		--disable-component-update --disable-dev-shm-usage --hide-scrollbars \
-		--user-data-dir="$KW_TMP/chromium"
-	timeout 60 "$LAB" exec $E chromium "$@" --dump-dom "$URL/" >"$_p.dom" 2>>"$KW_TMP/chromium.log" &&
-	timeout 60 "$LAB" exec $E chromium "$@" --window-size=1280,1400 --screenshot="$_p.png" \
-		"$URL/" >>"$KW_TMP/chromium.log" 2>&1 &&
+	chrome --dump-dom "$URL/" >"$_p.dom" 2>>"$KW_TMP/chromium.log" &&
+	chrome --window-size=1280,1400 --screenshot="$_p.png" "$URL/" >>"$KW_TMP/chromium.log" 2>&1 &&
 	python3 "$KW_TOP/tests/status_dom.py" "$_p.dom" >"$_p.txt"
 }
 # phone STATE: the same page as a phone in its dark scheme shows it (STATE-phone.png)
 phone() {
-	timeout 60 "$LAB" exec $E chromium --headless --no-sandbox --disable-gpu --no-first-run \
-		--disable-background-networking --disable-component-update --disable-dev-shm-usage \
-		--user-data-dir="$KW_TMP/chromium" --force-dark-mode --blink-settings=preferredColorScheme=0 \
-		--window-size=390,1500 --screenshot="$ART/$1-phone.png" "$URL/" >>"$KW_TMP/chromium.log" 2>&1 &&
+	chrome --force-dark-mode --blink-settings=preferredColorScheme=0 --window-size=390,1500 \
+		--screenshot="$ART/$1-phone.png" "$URL/" >>"$KW_TMP/chromium.log" 2>&1 &&
 	[ -s "$ART/$1-phone.png" ] && echo "# artifact: $ART/$1-phone.png"
 }
 # seen STATE PATTERN: a line of what the browser rendered matches (grep -E)
