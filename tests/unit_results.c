@@ -134,6 +134,21 @@ chain_checks(const struct kw_config *c)
 	event_free(j.deadline);
 }
 
+/* A KDC endpoint's row of realm T.TEST on port 88, answered in seconds. */
+static struct result_row *
+kdc_row(struct probe_result *r, const char *host, const char *proto, double seconds)
+{
+	struct result_row *row = probe_result_add(r, ROW_KDC);
+
+	snprintf(row->realm, sizeof row->realm, "T.TEST");
+	snprintf(row->host, sizeof row->host, "%s", host);
+	snprintf(row->proto, sizeof row->proto, "%s", proto);
+	row->port = 88;
+	row->rtt = seconds;
+	cell(&row->hop[KW_HOP_KDC], KW_OK, seconds, "", -1);
+	return row;
+}
+
 static void
 kdc_dns_checks(const struct kw_config *c)
 {
@@ -143,15 +158,9 @@ kdc_dns_checks(const struct kw_config *c)
 
 	job_make(&j, &probe_kdc, c);
 	memset(&r, 0, sizeof r);
-	row = probe_result_add(&r, ROW_KDC);
-	snprintf(row->realm, sizeof row->realm, "T.TEST");
-	snprintf(row->host, sizeof row->host, "10.0.1.10");
-	snprintf(row->proto, sizeof row->proto, "udp");
-	row->port = 88;
-	row->rtt = 0.25;
+	row = kdc_row(&r, "10.0.1.10", "udp", 0.25);
 	row->has_clock_skew = 1;
 	row->clock_skew = -2;
-	cell(&row->hop[KW_HOP_KDC], KW_OK, 0.25, "", -1);
 	probe_done(&j, &r);
 	check(unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
 	    "proto=\"udp\",port=\"88\"} 1"), "kdc: the endpoint's krbwatch_kdc_up");
@@ -199,19 +208,13 @@ two_registries(const struct kw_config *c)
 	struct kwd other = { 0 };
 	struct probe_job j;
 	struct probe_result r;
-	struct result_row *row;
 
 	other.base = d.base;
 	other.stopping = 1;
 	daemon_register_metrics(&other);
 	job_make(&j, &probe_kdc, c);
 	memset(&r, 0, sizeof r);
-	row = probe_result_add(&r, ROW_KDC);
-	snprintf(row->realm, sizeof row->realm, "T.TEST");
-	snprintf(row->host, sizeof row->host, "10.0.1.11");
-	snprintf(row->proto, sizeof row->proto, "tcp");
-	row->port = 88;
-	cell(&row->hop[KW_HOP_KDC], KW_OK, 0.1, "", -1);
+	kdc_row(&r, "10.0.1.11", "tcp", 0.1);
 	probe_done(&j, &r);
 	probe_result_free(&r);
 	check(unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\","
