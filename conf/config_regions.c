@@ -170,6 +170,21 @@ peek_name(const struct loader *l, const yaml_node_t *n)
 	return NULL;
 }
 
+/* `database:`, for an engine that takes one (its row's default when none is written). */
+static void
+cluster_database(struct loader *l, const struct field *f, int e, struct kw_cluster *c)
+{
+	const char *s;
+
+	if (f->val != NULL && e >= 0 && kw_engines[e].default_database == NULL)
+		cl_error(l, f->key->start_mark, "database is only used with engine "
+		    "postgresql, expected no database for engine %s", kw_engines[e].name);
+	else if (f->val != NULL && (s = cs_text(l, f->val, "a database name", "database")) != NULL)
+		c->database = xstrdup(s);
+	else if (e >= 0 && kw_engines[e].default_database != NULL && f->val == NULL)
+		c->database = xstrdup(kw_engines[e].default_database);
+}
+
 static void
 load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t idx,
     struct kw_cluster *c)
@@ -237,14 +252,7 @@ load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t 
 		else
 			c->spn = xstrdup(s);
 	}
-	if (f[DATABASE].val != NULL && e >= 0 && kw_engines[e].default_database == NULL)
-		cl_error(l, f[DATABASE].key->start_mark, "database is only used with engine "
-		    "postgresql, expected no database for engine %s", engines[e]);
-	else if (f[DATABASE].val != NULL &&
-	    (s = cs_text(l, f[DATABASE].val, "a database name", "database")) != NULL)
-		c->database = xstrdup(s);
-	else if (e >= 0 && kw_engines[e].default_database != NULL && f[DATABASE].val == NULL)
-		c->database = xstrdup(kw_engines[e].default_database);
+	cluster_database(l, &f[DATABASE], e, c);
 	if (f[TLS].val != NULL)
 		load_tls(l, f[TLS].val, where, c);
 	if (f[ENDPOINTS].val != NULL)
