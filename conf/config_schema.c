@@ -461,10 +461,10 @@ check_timeout(struct loader *l, const struct field *iv, const struct field *to)
 void
 cs_load(struct loader *l, yaml_node_t *root)
 {
-	enum { LISTEN, INTERVAL, TIMEOUT, IDENTITY, REALMS, REGIONS, ALERTS, WEB, STATE_DIR };
+	enum { LISTEN, INTERVAL, TIMEOUT, IDENTITY, REALMS, REGIONS, ALERTS, WEB, STATE_DIR, GLOBALS };
 	static const char *const keys[] = {
 		"listen", "interval", "timeout", "identity", "realms", "regions", "alerts", "web",
-		"state_directory",
+		"state_directory", "global_databases",
 	};
 	struct kw_config *c = l->conf;
 	struct field f[NELEM(keys)];
@@ -500,4 +500,5 @@ cs_load(struct loader *l, yaml_node_t *root)
 	if (f[WEB].val != NULL)
 		cs_load_web(l, f[WEB].val);
 	cs_load_state_directory(l, f[STATE_DIR].val);
+	ce_load_globals(l, f[GLOBALS].val);	/* after the regions: members name their clusters */
 }
