@@ -119,6 +119,7 @@ fixture(struct fixture *f, int broken)
 	cluster_row(&f->rows_e[3], "mariadb-use1 reader", 0);
 	f->rows_e[3].kind = ROW_ENDPOINT;
 	snprintf(f->rows_e[3].endpoint, sizeof f->rows_e[3].endpoint, "reader.mariadb-use1.example");
+	snprintf(f->rows_e[3].cluster, sizeof f->rows_e[3].cluster, "mariadb-use1");
 	dns_row(&f->dns_e[0], "SRV _kerberos._udp.AWSMAD.KERBEROS.COM");
 	dns_row(&f->dns_e[1], "SRV _kerberos._tcp.AWSMAD.KERBEROS.COM");
 	f->chain_e = (struct probe_result){ .rows = f->rows_e, .nrows = 4 };
@@ -195,6 +196,8 @@ test_page(void)
 	    "page: their login is not reached");
 	check(has(page, "<tr data-row=\"mariadb-use1 reader\" data-kind=\"endpoint\" data-state=\"ok\">"),
 	    "page: an endpoint row is a row like a cluster's");
+	check(has(page, "<small>endpoint of mariadb-use1 &#183; reader.mariadb-use1.example</small>"),
+	    "page: ... saying whose endpoint it is");
 	check(has(page, "data-hop=\"dns\" data-state=\"ok\">\u2713 ok<small>Region</small>"),
 	    "page: a cluster row shows the Region's DNS verdict, marked as shared");
 	check(has(page, "data-hop=\"kdc\" data-state=\"pending\""),
