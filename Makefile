@@ -85,6 +85,7 @@ LIB_SRCS := \
 	probes/lockout.c \
 	probes/lockout_store.c \
 	probes/login.c \
+	probes/login_gate.c \
 	probes/login_mysql.c \
 	probes/login_pg.c \
 	probes/mysql_packet.c \
@@ -110,6 +111,7 @@ UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
+UNIT_TESTS += unit_login_gate
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main
