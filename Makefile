@@ -81,6 +81,8 @@ LIB_SRCS := \
 	probes/chain_branch.c \
 	probes/dns.c \
 	probes/kdc.c \
+	probes/kdc_dns.c \
+	probes/kdc_msg.c \
 	probes/krb_stepper.c \
 	probes/lockout.c \
 	probes/lockout_store.c \
@@ -95,14 +97,22 @@ LIB_SRCS := \
 	daemon/alert.c \
 	daemon/daemon.c \
 	daemon/explain.c \
+	daemon/history.c \
 	daemon/http.c \
+	daemon/kind_metrics.c \
+	daemon/metrics_chain.c \
+	daemon/metrics_dns.c \
+	daemon/metrics_kdc.c \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
 	daemon/process_metrics.c \
 	daemon/reload_verdict.c \
 	daemon/results.c \
 	daemon/sched.c \
+	daemon/status_json.c \
+	daemon/status_model.c \
 	daemon/status_page.c \
+	daemon/status_source.c \
 	daemon/web.c \
 	daemon/webhook.c
 MAIN_SRC := daemon/main.c
@@ -112,6 +122,8 @@ UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
 UNIT_TESTS += unit_login_gate
+UNIT_TESTS += unit_results
+UNIT_TESTS += unit_status
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main
@@ -157,6 +169,11 @@ $(BUILD)/tests/alert_main: tests/alert_main.c $(LIB_OBJS)
 
 units: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(TEST_DRIVERS:%=$(BUILD)/tests/%)
 
+# the driver of bench/page.sh: the status page's size and render time at 1,000 clusters
+$(BUILD)/bench/page_main: bench/page_main.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
+
 -include $(DEPS)
 
 # ---- fuzzing ----------------------------------------------------------------------------------
@@ -175,7 +192,7 @@ FUZZ_OMIT_mysql_packet := probes/mysql_packet.c
 FUZZ_OMIT_mysql_login := probes/login_mysql.c
 FUZZ_OMIT_pg_classify := probes/pg_message.c
 FUZZ_OMIT_chain_reply := probes/krb_stepper.c
-FUZZ_OMIT_kdc_reply := probes/kdc.c net/kdc_transport.c
+FUZZ_OMIT_kdc_reply := net/kdc_transport.c
 FUZZ_OMIT_http := daemon/http.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -D_GNU_SOURCE $(PKG_CFLAGS)

@@ -512,6 +512,11 @@ else:
     P("*Not run.*")
 P("")
 
+# the status page's own section (bench/page.sh, bench/report_page.py)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_page  # noqa: E402
+report_page.section(load, P)
+
 # ---------------------------------------------------------------------------------------------
 P("## What is left")
 P("")

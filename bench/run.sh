@@ -16,6 +16,8 @@
 #   floor      4d. the floor: a tight C loop (bench/floor.c) doing only a cluster cycle's own
 #                 crypto, handshake and GSS token; compared with 4b's CPU per cluster cycle
 #   isolation  4c. one Region's KDCs blackholed: the other Region's KDC RTT and cadence
+#   page       5. the status page at 1,000 clusters: bytes and render time per request, and
+#                 headless Chromium's load time (bench/page.sh)
 # KW_BENCH_WINDOW: seconds of each probe window (default 60); KW_BENCH_REPORT_ONLY=1: only
 # rebuild RESULTS.md from bench/out/.
 set -u
@@ -25,7 +27,7 @@ B=$TOP/bench
 OUT=${KW_BENCH_OUT:-$B/out}
 KW=${KW_BENCH_BIN:-$TOP/krbwatch}
 WINDOW=${KW_BENCH_WINDOW:-60}
-SECTIONS=${KW_BENCH_SECTIONS:-probes idle metrics chain scale floor isolation}
+SECTIONS=${KW_BENCH_SECTIONS:-probes idle metrics chain scale floor isolation page}
 LAB=$TOP/tests/lab/lab
 export KW_LAB_NS=${KW_LAB_NS:-kwbench}
 PATH=$PATH:/usr/sbin:/sbin
@@ -357,6 +359,7 @@ for s in $SECTIONS; do
 	scale) scale_section ;;
 	floor) floor_section ;;
 	isolation) isolation_section ;;
+	page) bash "$B/page.sh" "$OUT" ;;
 	*) echo "bench: unknown section $s" >&2; exit 2 ;;
 	esac
 	stop_all

@@ -13,6 +13,7 @@
 #include "../probes/probe.h"
 #include "alert.h"
 #include "daemon.h"
+#include "history.h"
 #include "http.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
@@ -50,9 +51,7 @@ daemon_register_metrics(struct kwd *d)
 	d->m.probe_duration = metrics_family(d->metrics, "krbwatch_probe_duration_seconds",
 	    "How long the last run of a probe took, by Region and probe kind.", METRIC_GAUGE, 2,
 	    probe_l);
-	for (size_t k = 0; probe_table[k] != NULL; k++)
-		if (probe_table[k]->init != NULL)
-			probe_table[k]->init(d->metrics);
+	kind_metrics_init(&d->kinds, d->metrics);
 	process_metrics_init(d->metrics);
 
 	mfamily_set(d->m.build_info, version_v, 1);
@@ -284,6 +283,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 	daemon_register_metrics(&d);
 	d.alerts = alerts_new(d.base, d.metrics, d.conf);
 	d.sched = sched_new(&d);
+	d.history = history_new();
 	if ((web = web_new(conf, &errs)) == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_err("%s", errs.msg[i]);
@@ -320,6 +320,7 @@ daemon_run(const char *conf_path, struct kw_config *conf)
 out:
 	http_free(d.http);
 	sched_free(d.sched);
+	history_free(d.history);
 	alerts_free(d.alerts);		/* before the registry and the loop */
 	if (d.sig_term) event_free(d.sig_term);
 	if (d.sig_int) event_free(d.sig_int);

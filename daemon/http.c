@@ -258,13 +258,14 @@ serve_ready(struct http *h, struct evhttp_request *req)
 }
 
 static void
-serve_status(struct http *h, struct evhttp_request *req)
+serve_status(struct http *h, struct evhttp_request *req, enum status_format f)
 {
-	char *page = NULL;
-	size_t len = status_page_render(h->d, &page);
+	char *body = NULL;
+	size_t len = status_render(h->d, f, &body);
 
-	send_text(req, 200, "OK", "text/html; charset=utf-8", page, len);
-	free(page);
+	send_text(req, 200, "OK", f == STATUS_JSON ? "application/json" : "text/html; charset=utf-8",
+	    body, len);
+	free(body);
 }
 
 static void
@@ -304,10 +305,12 @@ request_cb(struct evhttp_request *req, void *arg)
 	else if (strcmp(path, "/-/ready") == 0)
 		serve_ready(h, req);
 	else if (strcmp(path, "/") == 0)
-		serve_status(h, req);
+		serve_status(h, req, STATUS_HTML);
+	else if (strcmp(path, "/status.json") == 0)
+		serve_status(h, req, STATUS_JSON);
 	else
 		send_text(req, 404, "Not Found", "text/plain; charset=utf-8",
-		    "not found: try /metrics or /\n", 29);
+		    "not found: try /metrics, / or /status.json\n", 43);
 }
 
 static int

@@ -1,5 +1,6 @@
 /*
- * The HTTP listener: /metrics, /-/healthy, /-/ready and a status page at /.  It serves only
+ * The HTTP listener: /metrics, /-/healthy, /-/ready, a status page at / and its model as
+ * /status.json.  It serves only
  * what the probes already found (a request never starts a probe, and no part of a request
  * chooses a target: krbwatch holds credentials).  Limits, all on purpose:
  *   - GET and HEAD only (405 otherwise), no request body (413);

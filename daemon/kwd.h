@@ -10,6 +10,7 @@
 
 #include "../conf/config.h"
 #include "../lib/version.h"
+#include "kind_metrics.h"
 
 struct event_base;
 struct event;
@@ -20,6 +21,7 @@ struct sched;
 struct probe_job;
 struct probe_sink;
 struct alerts;
+struct history;
 
 struct kwd {
 	struct event_base *base;
@@ -29,6 +31,7 @@ struct kwd {
 	struct http *http;
 	struct sched *sched;
 	struct alerts *alerts;		/* krbwatch's own alerts and their webhooks */
+	struct history *history;	/* the recent past of every job and row (history.h) */
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog;
 	struct event *drain;		/* stopping: the webhooks' last chance */
@@ -54,6 +57,7 @@ struct kwd {
 		struct mfamily *probe_duration;
 		struct mfamily *start_time;
 	} m;
+	struct kind_metrics kinds;	/* the probe kinds' series, written from their results */
 };
 
 #endif

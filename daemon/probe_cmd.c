@@ -28,6 +28,7 @@
 #include "../lib/metrics.h"
 #include "probe_cmd.h"
 #include "sched.h"
+#include "status_model.h"
 #include "../lib/xmalloc.h"
 
 struct step {
@@ -205,9 +206,10 @@ region_ok(const struct sched *s, const struct kw_region *r)
 }
 
 static void
-report(const struct report *rep, const struct kwd *d, const char *path)
+report(const struct report *rep, struct kwd *d, const char *path)
 {
 	const struct kw_config *c = d->conf;
+	struct status_model m;
 	int all = 1;
 
 	for (size_t r = 0; r < c->nregions; r++)
@@ -218,6 +220,7 @@ report(const struct report *rep, const struct kwd *d, const char *path)
 		fputs(",\"config\":", stdout);
 		json_fputs(stdout, path);
 		printf(",\"ok\":%s,\"regions\":[", all ? "true" : "false");
+		status_model_from_kwd(&m, d);	/* the rows and cells of /status.json */
 		for (size_t r = 0; r < c->nregions; r++) {
 			const struct kw_region *reg = &c->regions[r];
 			int first = 1;
@@ -232,9 +235,12 @@ report(const struct report *rep, const struct kwd *d, const char *path)
 				first = 0;
 				json_job(rep, d->sched->jobs[i]);
 			}
-			fputs("]}", stdout);
+			fputs("],\"rows\":", stdout);
+			status_json_rows(stdout, &m.regions[r]);
+			putchar('}');
 		}
 		fputs("]}\n", stdout);
+		status_model_free(&m);
 		return;
 	}
 	printf("krbwatch probe: %s, %zu Region%s, deadline %llu ms per probe\n", path, c->nregions,

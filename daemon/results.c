@@ -17,6 +17,8 @@
 #include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "alert.h"
+#include "history.h"
+#include "kind_metrics.h"
 #include "kwd.h"
 #include "notify.h"
 #include "results.h"
@@ -123,6 +125,54 @@ job_counted(struct probe_job *j, int was_ok, int first, enum kw_reason before)
 		    j->cluster ? " " : "", target, reason_name(j->reason), j->detail);
 }
 
+/* The first hop of row that broke, KW_HOP_COUNT when none did. */
+static enum kw_hop
+first_broken(const struct result_row *row)
+{
+	for (int h = 0; h < KW_HOP_COUNT; h++)
+		if (row->hop[h].ran && row->hop[h].reason != KW_OK)
+			return (enum kw_hop)h;
+	return KW_HOP_COUNT;
+}
+
+/*
+ * The alert observations a result carries (a kind with `alerts`): every ROW_CLUSTER row is its
+ * cluster's (ok when its login held), the run's verdict the Region's, with the first hop that
+ * broke (the clusters' rows in order; a Region without clusters, its own row).
+ */
+static void
+observe_result(struct kwd *d, const struct probe_job *j, const struct probe_result *r)
+{
+	const struct result_row *region_row = NULL;
+	enum kw_hop first = KW_HOP_COUNT;
+	size_t nclusters = 0;
+
+	if (!j->ops->alerts || r->nrows == 0)
+		return;
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct result_row *row = &r->rows[i];
+		enum kw_hop h = first_broken(row);
+		int ok = row->hop[KW_HOP_LOGIN].ran && row->hop[KW_HOP_LOGIN].reason == KW_OK;
+
+		if (row->kind == ROW_REGION)
+			region_row = row;
+		if (row->kind != ROW_CLUSTER)
+			continue;
+		nclusters++;
+		if (first == KW_HOP_COUNT)
+			first = h;
+		alerts_observe(d->alerts, j->region->name, row->cluster, ok,
+		    h < KW_HOP_COUNT ? hop_name(h) : NULL,
+		    h < KW_HOP_COUNT ? reason_name(row->hop[h].reason) : NULL,
+		    h < KW_HOP_COUNT ? row->hop[h].detail : NULL);
+	}
+	if (nclusters == 0 && region_row != NULL)
+		first = first_broken(region_row);
+	alerts_observe(d->alerts, j->region->name, NULL, r->reason == KW_OK,
+	    first < KW_HOP_COUNT ? hop_name(first) : NULL,
+	    r->reason != KW_OK ? reason_name(r->reason) : NULL, r->reason != KW_OK ? r->detail : NULL);
+}
+
 /* A run ended (probe_done): the scheduler's part, the daemon's copy, then what follows it. */
 static void
 results_done(struct probe_job *j, const struct probe_result *r)
@@ -143,18 +193,15 @@ results_done(struct probe_job *j, const struct probe_result *r)
 		j->last_ok = j->finished;
 	snprintf(j->detail, sizeof j->detail, "%s", r->detail);
 	snprintf(j->step, sizeof j->step, "%s", r->step);
+	history_record(j->d->history, j->region->name, j->ops->name,
+	    j->cluster ? j->cluster->name : NULL, &j->last, j->finished);
 	job_counted(j, was_ok, first, before);
+	kind_metrics_write(&j->d->kinds, j, r);
+	observe_result(j->d, j, r);
 	results_changed(j->d);
 }
 
-static void
-results_observe(const struct probe_job *j, const char *cluster, int ok, const char *hop,
-    const char *reason, const char *detail)
-{
-	alerts_observe(j->d->alerts, j->region->name, cluster, ok, hop, reason, detail);
-}
-
-const struct probe_sink results_sink = { .done = results_done, .observe = results_observe };
+const struct probe_sink results_sink = { .done = results_done };
 
 const struct probe_result *
 results_last(const struct probe_job *j)

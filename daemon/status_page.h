@@ -1,4 +1,8 @@
-/* The status page at "/": for a person, per Region, each step green or red, why, and how old. */
+/*
+ * What a person and a script read of the running daemon: the status page at "/" and its model
+ * as /status.json (daemon/status_*.c): per Region its verdict, the matrix of rows by hops, the
+ * recent past, and the words for every failing cell.
+ */
 #ifndef KRBWATCH_STATUS_PAGE_H
 #define KRBWATCH_STATUS_PAGE_H
 
@@ -6,7 +10,9 @@
 
 struct kwd;
 
-/* Writes a malloc'd HTML page to *out and returns its length. */
-size_t status_page_render(struct kwd *, char **out);
+enum status_format { STATUS_HTML, STATUS_JSON };
+
+/* Writes a malloc'd page or JSON object to *out and returns its length. */
+size_t status_render(struct kwd *, enum status_format, char **out);
 
 #endif

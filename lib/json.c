@@ -3,6 +3,7 @@
  * whatever bytes a library or a server put in a message.  The one escaper of the program.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <event2/buffer.h>
 
@@ -31,68 +32,81 @@ utf8_len(const unsigned char *p)
 	return 0;
 }
 
+/* Where an escaped string goes: an evbuffer (webhook bodies) or a FILE (the rest). */
+typedef void (*json_put)(void *arg, const void *p, size_t n);
+
+/* The escape of one ASCII byte into u, NULL when it stands for itself. */
+static const char *
+escape_byte(unsigned char c, char u[8])
+{
+	switch (c) {
+	case '"': return "\\\"";
+	case '\\': return "\\\\";
+	case '\n': return "\\n";
+	case '\r': return "\\r";
+	case '\t': return "\\t";
+	}
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(u, 8, "\\u%04x", c);
+		return u;
+	}
+	return NULL;
+}
+
 /*
  * A JSON string.  Details come from libraries and servers (Kerberos error texts, database
  * messages): control characters are escaped and bytes that are not UTF-8 become U+FFFD, so
  * the body always parses.
  */
+static void
+escape(const char *s, json_put put, void *arg)
+{
+	const unsigned char *p = (const unsigned char *)s, *run = p;
+	const char *e;
+	char u[8];
+	size_t n;
+
+	put(arg, "\"", 1);
+	/* bytes that stand for themselves go out in runs, one call each */
+	for (; *p != '\0'; p += n) {
+		if ((n = utf8_len(p)) > 1 || (n == 1 && (e = escape_byte(*p, u)) == NULL))
+			continue;
+		if (p > run)
+			put(arg, run, (size_t)(p - run));
+		if (n == 0) {
+			put(arg, "\\ufffd", 6);
+			n = 1;
+		} else
+			put(arg, e, strlen(e));
+		run = p + n;
+	}
+	if (p > run)
+		put(arg, run, (size_t)(p - run));
+	put(arg, "\"", 1);
+}
+
+static void
+put_evbuffer(void *arg, const void *p, size_t n)
+{
+	evbuffer_add(arg, p, n);
+}
+
+static void
+put_file(void *arg, const void *p, size_t n)
+{
+	fwrite(p, 1, n, arg);
+}
+
 void
 json_str(struct evbuffer *b, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
-	evbuffer_add(b, "\"", 1);
-	while (*p != '\0') {
-		if ((n = utf8_len(p)) == 0) {
-			evbuffer_add(b, "\\ufffd", 6);
-			p++;
-			continue;
-		}
-		if (n > 1) {
-			evbuffer_add(b, p, n);
-			p += n;
-			continue;
-		}
-		switch (*p) {
-		case '"':
-			evbuffer_add(b, "\\\"", 2);
-			break;
-		case '\\':
-			evbuffer_add(b, "\\\\", 2);
-			break;
-		case '\n':
-			evbuffer_add(b, "\\n", 2);
-			break;
-		case '\r':
-			evbuffer_add(b, "\\r", 2);
-			break;
-		case '\t':
-			evbuffer_add(b, "\\t", 2);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				evbuffer_add_printf(b, "\\u%04x", *p);
-			else
-				evbuffer_add(b, p, 1);
-		}
-		p++;
-	}
-	evbuffer_add(b, "\"", 1);
+	escape(s, put_evbuffer, b);
 }
 
 void
 json_fputs(FILE *fp, const char *s)
 {
-	struct evbuffer *b = evbuffer_new();
-
-	if (b == NULL) {
-		fputs("\"\"", fp);	/* out of memory: an empty string still parses */
-		return;
-	}
-	json_str(b, s);
-	fwrite(evbuffer_pullup(b, -1), 1, evbuffer_get_length(b), fp);
-	evbuffer_free(b);
+	escape(s, put_file, fp);
 }
 
 /* "key":"value" with a leading comma unless first */

@@ -32,7 +32,6 @@
 #include <krb5/krb5.h>
 
 #include "../lib/log.h"
-#include "../lib/metrics.h"
 #include "../lib/xmalloc.h"
 #include "chain.h"
 #include "chain_int.h"
@@ -40,7 +39,6 @@
 
 static const char *const hop_names[HOP_COUNT] = { "tgt", "referral", "service_ticket", "login" };
 
-struct chain_metrics chain_m;
 
 static unsigned run_counter;
 
@@ -197,33 +195,7 @@ tgt_start(struct chain *ch)
 	return 0;
 }
 
-/* ---- metrics and the end of a run ---------------------------------------------------------- */
-
-static void
-record_hop(struct chain *ch, const struct kw_cluster *c, enum hop hop, const struct hop_result *h)
-{
-	const char *region = ch->job->region->name;
-	const char *v[3] = { region, c->name, hop_names[hop] };
-
-	mfamily_set(chain_m.success, v, h->ran && h->reason == KW_OK);
-	if (h->ran)
-		mfamily_set(chain_m.duration, v, h->duration);
-	if (h->ran && h->reason == KW_OK)
-		mfamily_set(chain_m.last_success, v, (double)time(NULL));
-	if (h->ran && h->reason != KW_OK) {
-		const char *f[4] = { region, c->name, hop_names[hop], reason_name(h->reason) };
-		mfamily_add(chain_m.failures, f, 1);
-	}
-	if (h->ran && h->reason == KW_OK && h->kvno >= 0 && hop != HOP_TGT) {
-		const char *any[4] = { region, c->name, hop_names[hop], NULL };
-		const char *e[4] = { region, c->name, hop_names[hop], h->enctype };
-		double old;
-		if (!mfamily_get(chain_m.enctype, e, &old))
-			mfamily_drop_match(chain_m.enctype, any);
-		mfamily_set(chain_m.enctype, e, 1);
-		mfamily_set(chain_m.kvno, v, h->kvno);
-	}
-}
+/* ---- the end of a run ---------------------------------------------------------------------- */
 
 /* Every hop that ran, for `krbwatch probe`: the shared ones once, then each cluster's. */
 static void
@@ -267,85 +239,100 @@ trace_run(const struct chain *ch)
 }
 
 static void
-chain_finish_cb(evutil_socket_t fd, short what, void *arg)
+cell_of(struct hop_cell *c, const struct hop_result *h)
 {
-	struct chain *ch = arg;
-	struct probe_job *job = ch->job;
-	struct hop_result first;		/* a copy: the per-cluster referral below is a local */
-	const struct hop_result *first_bad = NULL;
-	const char *first_hop = NULL, *first_cluster = NULL;
-	int all_login = 1;
+	c->ran = h->ran;
+	c->reason = h->reason;
+	c->seconds = h->duration;
+	snprintf(c->detail, sizeof c->detail, "%s", h->detail);
+	snprintf(c->enctype, sizeof c->enctype, "%s", h->enctype);
+	c->kvno = h->kvno;
+}
 
-	(void)fd;
-	(void)what;
-	trace_run(ch);
-	mfamily_set(chain_m.backoff, NULL, lockout_backoff_seconds());
+/*
+ * The rows of a run: the Region's shared hops, then one row per cluster with every hop of its
+ * path.  A cluster's referral holds when the direct request and its referral path both did.
+ */
+static void
+fill_rows(const struct chain *ch, struct probe_result *res)
+{
+	struct result_row *row = probe_result_add(res, ROW_REGION);
+
+	snprintf(row->name, sizeof row->name, "%s", ch->job->region->name);
+	cell_of(&row->hop[KW_HOP_TGT], &ch->hops[HOP_TGT]);
+	cell_of(&row->hop[KW_HOP_REFERRAL], &ch->hops[HOP_REFERRAL]);
 	for (size_t i = 0; i < ch->nbr; i++) {
-		struct branch *b = &ch->br[i];
+		const struct branch *b = &ch->br[i];
 		struct hop_result ref = ch->hops[HOP_REFERRAL];
-		const struct hop_result *hs[HOP_COUNT];
 
-		/* the referral hop holds for this cluster when the direct request and its path both did */
 		if (ref.ran && ref.reason == KW_OK && b->referral_path.ran && b->referral_path.reason != KW_OK) {
 			ref.reason = b->referral_path.reason;
 			snprintf(ref.detail, sizeof ref.detail, "%s", b->referral_path.detail);
 		}
-		hs[HOP_TGT] = &ch->hops[HOP_TGT];
-		hs[HOP_REFERRAL] = &ref;
-		hs[HOP_SERVICE_TICKET] = &b->service;
-		hs[HOP_LOGIN] = &b->login_r;
-		int cluster_bad = -1;
-		for (int h = 0; h < HOP_COUNT; h++) {
-			const struct hop_result *r = hs[h];
-
-			if (r->ran && r->reason != KW_OK && cluster_bad < 0)
-				cluster_bad = h;
-
-			/* a hop that never ran (an earlier one broke) did not succeed either */
-			if (r->ran && r->reason != KW_OK && first_bad == NULL) {
-				first = *r;
-				first_bad = &first;
-				first_hop = hop_names[h];
-				first_cluster = b->c->name;
-			}
-			record_hop(ch, b->c, (enum hop)h, r);
-		}
-		const char *lv[2] = { job->region->name, b->c->name };
-		int ok = b->login_r.ran && b->login_r.reason == KW_OK;
-		mfamily_set(chain_m.login_success, lv, ok);
-		all_login &= ok;
-		job->sink->observe(job, b->c->name, ok,
-		    cluster_bad >= 0 ? hop_names[cluster_bad] : NULL,
-		    cluster_bad >= 0 ? reason_name(hs[cluster_bad]->reason) : NULL,
-		    cluster_bad >= 0 ? hs[cluster_bad]->detail : NULL);
+		row = probe_result_add(res, ROW_CLUSTER);
+		snprintf(row->name, sizeof row->name, "%s", b->c->name);
+		snprintf(row->cluster, sizeof row->cluster, "%s", b->c->name);
+		snprintf(row->endpoint, sizeof row->endpoint, "%s", b->c->host);
+		cell_of(&row->hop[KW_HOP_TGT], &ch->hops[HOP_TGT]);
+		cell_of(&row->hop[KW_HOP_REFERRAL], &ref);
+		cell_of(&row->hop[KW_HOP_SERVICE_TICKET], &b->service);
+		cell_of(&row->hop[KW_HOP_LOGIN], &b->login_r);
+		snprintf(row->announced_spn, sizeof row->announced_spn, "%s", b->announced_spn);
+		snprintf(row->announced_realm, sizeof row->announced_realm, "%s", b->announced_realm);
 	}
-	/* a Region without clusters has no login: its chain stands for it */
-	if (ch->nbr == 0)
-		for (int h = HOP_TGT; h <= HOP_REFERRAL; h++)
-			if (ch->hops[h].ran && ch->hops[h].reason != KW_OK && first_bad == NULL) {
-				first_bad = &ch->hops[h];
-				first_hop = hop_names[h];
-				first_cluster = "";
-			}
-	const char *rv[1] = { job->region->name };
-	mfamily_set(chain_m.region_up, rv, ch->nbr > 0 ? all_login : first_bad == NULL);
+}
 
-	struct probe_result res;
-	memset(&res, 0, sizeof res);
-	res.reason = first_bad ? first_bad->reason : KW_OK;
-	if (first_bad) {
-		snprintf(res.detail, sizeof res.detail, "%.64s%s%.16s: %.150s", first_cluster,
-		    *first_cluster ? " " : "", first_hop, first_bad->detail);
-		snprintf(res.step, sizeof res.step, "%.64s%s%.16s", first_cluster,
-		    *first_cluster ? " " : "", first_hop);
-	} else
-		snprintf(res.detail, sizeof res.detail, "every hop of %zu cluster%s ok", ch->nbr,
+/*
+ * The verdict: the first hop that broke, cluster by cluster in path order (a hop that never
+ * ran, an earlier one having broken, did not succeed either); a Region without clusters has no
+ * login, and its chain stands for it.
+ */
+static void
+verdict(const struct chain *ch, struct probe_result *res)
+{
+	const struct hop_cell *bad = NULL;
+	const char *cluster = "";
+	enum kw_hop hop = KW_HOP_TGT;
+
+	for (size_t i = ch->nbr > 0 ? 1 : 0; i < res->nrows && bad == NULL; i++)
+		for (int h = KW_HOP_TGT; h <= KW_HOP_LOGIN && bad == NULL; h++) {
+			const struct hop_cell *c = &res->rows[i].hop[h];
+			if (c->ran && c->reason != KW_OK) {
+				bad = c;
+				hop = (enum kw_hop)h;
+				cluster = res->rows[i].cluster;
+			}
+		}
+	res->held = ch->held;
+	if (bad == NULL) {
+		res->reason = KW_OK;
+		snprintf(res->detail, sizeof res->detail, "every hop of %zu cluster%s ok", ch->nbr,
 		    ch->nbr == 1 ? "" : "s");
-	res.held = ch->held;
-	job->sink->observe(job, NULL, first_bad == NULL,
-	    first_hop, first_bad ? reason_name(res.reason) : NULL, first_bad ? res.detail : NULL);
+		return;
+	}
+	res->reason = bad->reason;
+	snprintf(res->detail, sizeof res->detail, "%.64s%s%.16s: %.150s", cluster,
+	    *cluster ? " " : "", hop_name(hop), bad->detail);
+	snprintf(res->step, sizeof res->step, "%.64s%s%.16s", cluster, *cluster ? " " : "",
+	    hop_name(hop));
+}
+
+static void
+chain_finish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct chain *ch = arg;
+	struct probe_job *job = ch->job;
+	struct probe_result res;
+
+	(void)fd;
+	(void)what;
+	trace_run(ch);
+	memset(&res, 0, sizeof res);
+	fill_rows(ch, &res);
+	verdict(ch, &res);
 	chain_end(ch);
 	probe_done(job, &res);
+	probe_result_free(&res);
 }
 
 static void
@@ -506,49 +493,10 @@ chain_expire(struct probe_job *job)
 	chain_finish_cb(-1, 0, ch);
 }
 
-static void
-chain_init(struct metrics *reg)
-{
-	static const char *const hop_l[] = { "aws_region", "db_cluster", "hop" };
-	static const char *const fail_l[] = { "aws_region", "db_cluster", "hop", "reason" };
-	static const char *const enc_l[] = { "aws_region", "db_cluster", "hop", "enctype" };
-	static const char *const cl_l[] = { "aws_region", "db_cluster" };
-	static const char *const r_l[] = { "aws_region" };
-	static const char *const ann_l[] = { "aws_region", "db_cluster", "spn", "realm" };
-
-	chain_m.success = metrics_family(reg, "krbwatch_hop_success",
-	    "Whether the hop of the login path succeeded in the last run (tgt, referral, service_ticket, login).",
-	    METRIC_GAUGE, 3, hop_l);
-	chain_m.duration = metrics_family(reg, "krbwatch_hop_duration_seconds",
-	    "How long the hop took in the last run.", METRIC_GAUGE, 3, hop_l);
-	chain_m.last_success = metrics_family(reg, "krbwatch_hop_last_success_timestamp_seconds",
-	    "When the hop last succeeded, in seconds since the epoch.", METRIC_GAUGE, 3, hop_l);
-	chain_m.failures = metrics_family(reg, "krbwatch_hop_failures_total",
-	    "Failed hops, by reason.", METRIC_COUNTER, 4, fail_l);
-	chain_m.enctype = metrics_family(reg, "krbwatch_ticket_enctype_info",
-	    "The encryption type of the ticket a hop obtained; arcfour-hmac (RC4) is a warning sign.",
-	    METRIC_GAUGE, 4, enc_l);
-	chain_m.kvno = metrics_family(reg, "krbwatch_ticket_kvno",
-	    "The key version number of the ticket a hop obtained; Regions that differ for the referral missed a trust key rotation.",
-	    METRIC_GAUGE, 3, hop_l);
-	chain_m.login_success = metrics_family(reg, "krbwatch_login_success",
-	    "Whether the Kerberos login to the cluster succeeded in the last run.", METRIC_GAUGE, 2, cl_l);
-	chain_m.region_up = metrics_family(reg, "krbwatch_region_auth_up",
-	    "1 when every cluster of the Region could be logged in to with Kerberos in the last run.",
-	    METRIC_GAUGE, 1, r_l);
-	chain_m.backoff = metrics_family(reg, "krbwatch_identity_backoff_seconds",
-	    "Seconds until the monitoring identity may send an AS exchange again: held back after preauth_failed or client_revoked, or its identity.max_failed_attempts spent (0: not held back).",
-	    METRIC_GAUGE, 0, NULL);
-	mfamily_set(chain_m.backoff, NULL, 0);
-	chain_m.announced = metrics_family(reg, "krbwatch_login_announced_spn_info",
-	    "The service principal (and, for MySQL authentication_kerberos, the realm) the database server announced in its last login.",
-	    METRIC_GAUGE, 4, ann_l);
-}
-
 const struct probe_ops probe_chain = {
 	.name = "chain",
 	.scope = PROBE_PER_REGION,
-	.init = chain_init,
+	.alerts = 1,
 	.start = chain_start,
 	.cancel = chain_cancel,
 	.expire = chain_expire,

@@ -13,7 +13,6 @@
 #include <krb5/krb5.h>
 
 #include "../lib/log.h"
-#include "../lib/metrics.h"
 #include "chain_int.h"
 
 static void branch_next(struct branch *);
@@ -71,16 +70,8 @@ login_done(void *arg, const struct login_result *r)
 	b->login = NULL;
 	login_gate_leave(&b->gate);
 	hop_set(&b->login_r, r->reason, chain_since(&b->t0), "%s", r->detail);
-	if (r->announced_spn[0] != '\0') {
-		/* one series per cluster: what the server said last (Aurora's SPN form is undocumented) */
-		const char *any[4] = { b->ch->job->region->name, b->c->name, NULL, NULL };
-		const char *v[4] = { b->ch->job->region->name, b->c->name, r->announced_spn,
-		    r->announced_realm };
-		double old;
-		if (!mfamily_get(chain_m.announced, v, &old))
-			mfamily_drop_match(chain_m.announced, any);
-		mfamily_set(chain_m.announced, v, 1);
-	}
+	snprintf(b->announced_spn, sizeof b->announced_spn, "%s", r->announced_spn);
+	snprintf(b->announced_realm, sizeof b->announced_realm, "%s", r->announced_realm);
 	branch_end(b);
 }
 

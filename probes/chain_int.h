@@ -19,7 +19,6 @@
 #include "probe.h"
 
 struct event;
-struct mfamily;
 
 enum hop { HOP_TGT, HOP_REFERRAL, HOP_SERVICE_TICKET, HOP_LOGIN, HOP_COUNT };
 
@@ -83,6 +82,8 @@ struct branch {
 	struct login_gate_wait gate;	/* its start paced, then its login's slot (login_gate.h) */
 	struct timespec t0;
 	struct hop_result referral_path, service, login_r;
+	char announced_spn[256];	/* what the server announced in its login (login.h) */
+	char announced_realm[128];
 	int state;			/* BR_* */
 	int ended;
 };
@@ -129,13 +130,6 @@ struct chain {
 };
 
 enum { CH_TGT, CH_REFERRAL, CH_BRANCHES, CH_FINISHED };
-
-/* the chain's metric families (chain.c's init); the branch writes the announced SPN */
-struct chain_metrics {
-	struct mfamily *success, *duration, *last_success, *failures, *enctype, *kvno;
-	struct mfamily *login_success, *region_up, *backoff, *announced;
-};
-extern struct chain_metrics chain_m;
 
 /* chain.c */
 double chain_since(const struct timespec *);

@@ -33,7 +33,6 @@
 #include <event2/event.h>
 
 #include "../lib/log.h"
-#include "../lib/metrics.h"
 #include "../lib/xmalloc.h"
 #include "../net/dns_client.h"
 #include "probe.h"
@@ -67,28 +66,6 @@ struct dns_run {
 };
 
 #define NO_PAIR ((size_t)-1)
-
-static struct mfamily *m_success, *m_duration, *m_records, *m_failures;
-
-static void
-dns_init(struct metrics *m)
-{
-	static const char *const l[] = { "aws_region", "resolver", "name", "rrtype" };
-	static const char *const lf[] = { "aws_region", "resolver", "name", "rrtype", "reason" };
-
-	m_success = metrics_family(m, "krbwatch_dns_lookup_success",
-	    "Whether the last lookup of a name through one of the Region's resolvers succeeded (1) "
-	    "or not (0). AAAA without records counts as success; a name needs A or AAAA.",
-	    METRIC_GAUGE, 4, l);
-	m_duration = metrics_family(m, "krbwatch_dns_lookup_duration_seconds",
-	    "How long the last lookup of a name through one of the Region's resolvers took.",
-	    METRIC_GAUGE, 4, l);
-	m_records = metrics_family(m, "krbwatch_dns_lookup_records",
-	    "How many records of the asked type the last lookup returned.", METRIC_GAUGE, 4, l);
-	m_failures = metrics_family(m, "krbwatch_dns_lookup_failures_total",
-	    "Lookups that failed, by Region, resolver, name, record type and reason.",
-	    METRIC_COUNTER, 5, lf);
-}
 
 static double
 since(const struct timespec *t0)
@@ -218,36 +195,30 @@ judge(const struct dns_run *r, const struct dns_lookup *l)
 	return KW_R_NO_RECORDS;
 }
 
-/*
- * Writes every lookup's series.  The Region's gauges are dropped and written again in one go
- * (no scrape can come in between on this one thread), so that a resolver or a name that a
- * reload took away does not linger.
- */
+/* One row per lookup (the daemon writes its series from them), and its line for the trace. */
 static void
-publish(struct dns_run *r)
+fill_rows(struct dns_run *r, struct probe_result *res)
 {
-	const char *region = r->job->region->name;
-	const char *match[4] = { region, NULL, NULL, NULL };
-
-	mfamily_drop_match(m_success, match);
-	mfamily_drop_match(m_duration, match);
-	mfamily_drop_match(m_records, match);
 	for (size_t i = 0; i < r->nlk; i++) {
 		const struct dns_lookup *l = &r->lk[i];
 		const struct dns_question *q = &r->q[l->question];
-		enum kw_reason why = judge(r, l);
-		const char *v[5] = { region, dns_client_resolver(r->clients[l->resolver]), q->name,
-			dns_rrtype_name(q->rrtype), reason_name(why) };
+		struct result_row *row = probe_result_add(res, ROW_DNS);
+		struct hop_cell *c = &row->hop[KW_HOP_DNS];
+		const char *rrtype = dns_rrtype_name(q->rrtype);
 
-		mfamily_set(m_success, v, why == KW_OK ? 1 : 0);
-		mfamily_set(m_duration, v, l->answered ? l->duration : since(&l->sent));
-		mfamily_set(m_records, v, (double)l->records);
-		if (why != KW_OK)
-			mfamily_add(m_failures, v, 1);
-		probe_trace(r->job, "dns", q->name, why, l->answered ? l->duration : since(&l->sent),
-		    "%s %s via %s: %s%s%s, %d record%s", q->name, dns_rrtype_name(q->rrtype), v[1],
-		    why == KW_OK ? "ok" : reason_name(why), why == KW_OK ? "" : " - ",
-		    why == KW_OK ? "" : ares_strerror(l->status), (int)l->records, l->records == 1 ? "" : "s");
+		snprintf(row->name, sizeof row->name, "%s %s", rrtype, q->name);
+		snprintf(row->qname, sizeof row->qname, "%s", q->name);
+		snprintf(row->rrtype, sizeof row->rrtype, "%s", rrtype);
+		row->records = l->records;
+		c->ran = 1;
+		c->reason = judge(r, l);
+		c->seconds = l->answered ? l->duration : since(&l->sent);
+		snprintf(c->addr, sizeof c->addr, "%s", dns_client_resolver(r->clients[l->resolver]));
+		snprintf(c->detail, sizeof c->detail, "%s %s via %s: %s%s%s, %d record%s", q->name,
+		    rrtype, c->addr, c->reason == KW_OK ? "ok" : reason_name(c->reason),
+		    c->reason == KW_OK ? "" : " - ", c->reason == KW_OK ? "" : ares_strerror(l->status),
+		    (int)l->records, l->records == 1 ? "" : "s");
+		probe_trace(r->job, "dns", q->name, c->reason, c->seconds, "%s", c->detail);
 	}
 }
 
@@ -267,40 +238,41 @@ run_free(struct dns_run *r)
 	free(r);
 }
 
-/* Publishes every lookup and ends the run: when all answered, or at the deadline. */
+/* Ends the run with a row per lookup: when all answered, or at the deadline. */
 static void
 run_end(struct dns_run *r)
 {
 	struct probe_job *j = r->job;
 	const struct dns_lookup *first = NULL;
-	enum kw_reason why = KW_OK;
+	struct probe_result res;
 	size_t failed = 0;
-	char detail[256];
 
-	publish(r);
+	memset(&res, 0, sizeof res);
+	fill_rows(r, &res);
 	for (size_t i = 0; i < r->nlk; i++) {
-		enum kw_reason w = judge(r, &r->lk[i]);
+		enum kw_reason w = res.rows[i].hop[KW_HOP_DNS].reason;
 		if (w == KW_OK)
 			continue;
 		if (failed++ == 0) {
 			first = &r->lk[i];
-			why = w;
+			res.reason = w;
 		}
 	}
 	if (first == NULL) {
-		snprintf(detail, sizeof detail, "%zu questions answered by each of %zu resolver%s", r->nq,
-		    r->nclients, r->nclients == 1 ? "" : "s");
+		snprintf(res.detail, sizeof res.detail, "%zu questions answered by each of %zu "
+		    "resolver%s", r->nq, r->nclients, r->nclients == 1 ? "" : "s");
 	} else {
 		const struct dns_question *q = &r->q[first->question];
-		snprintf(detail, sizeof detail, "resolver %s, %s %s: %s (%s); %zu of %zu lookups failed",
-		    dns_client_resolver(r->clients[first->resolver]), q->name,
-		    dns_rrtype_name(q->rrtype), reason_name(why),
+		snprintf(res.detail, sizeof res.detail, "resolver %s, %s %s: %s (%s); %zu of %zu "
+		    "lookups failed", dns_client_resolver(r->clients[first->resolver]), q->name,
+		    dns_rrtype_name(q->rrtype), reason_name(res.reason),
 		    first->answered ? ares_strerror(first->status) : "no answer by the deadline",
 		    failed, r->nlk);
 	}
 	j->run = NULL;
 	run_free(r);
-	probe_end(j, why, "%s", detail);
+	probe_done(j, &res);
+	probe_result_free(&res);
 }
 
 static void
@@ -414,7 +386,6 @@ dns_cancel(struct probe_job *j)
 const struct probe_ops probe_dns = {
 	.name = "dns",
 	.scope = PROBE_PER_REGION,
-	.init = dns_init,
 	.start = dns_start,
 	.cancel = dns_cancel,
 	.expire = dns_expire,

@@ -46,6 +46,20 @@ probe_result_copy(struct probe_result *dst, const struct probe_result *src)
 		free(rows);
 }
 
+struct result_row *
+probe_result_add(struct probe_result *r, enum row_kind kind)
+{
+	struct result_row *row;
+
+	r->rows = xreallocarray(r->rows, r->nrows + 1, sizeof *r->rows);
+	row = &r->rows[r->nrows++];
+	memset(row, 0, sizeof *row);
+	row->kind = kind;
+	for (int h = 0; h < KW_HOP_COUNT; h++)
+		row->hop[h].kvno = -1;
+	return row;
+}
+
 void
 probe_result_free(struct probe_result *r)
 {

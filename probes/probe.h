@@ -15,7 +15,6 @@
 #include "result.h"
 
 struct kwd;
-struct metrics;
 struct probe_job;
 
 enum probe_scope { PROBE_PER_REGION, PROBE_PER_CLUSTER };
@@ -23,8 +22,11 @@ enum probe_scope { PROBE_PER_REGION, PROBE_PER_CLUSTER };
 struct probe_ops {
 	const char *name;		/* the `probe` label: "dns", "kdc", ... */
 	enum probe_scope scope;
-	/* Registers the kind's metric families; called once at start-up. */
-	void (*init)(struct metrics *);
+	/*
+	 * Its result's verdicts feed krbwatch's own alert (KrbwatchAuthFailing): each ROW_CLUSTER
+	 * row the cluster's, the run's verdict the Region's (daemon/results.c).
+	 */
+	int alerts;
 	/*
 	 * Begins a run of job.  Returns 0 when the run is under way (or already ended through
 	 * probe_done), -1 when it could not begin (the scheduler then ends it as "internal").
@@ -48,9 +50,6 @@ extern const struct probe_ops *const probe_table[];
 struct probe_sink {
 	/* The run ended: its one result, the probe's until the call returns (probe_done). */
 	void (*done)(struct probe_job *, const struct probe_result *);
-	/* A verdict for the alerts: of one cluster, or of the Region when cluster is NULL. */
-	void (*observe)(const struct probe_job *, const char *cluster, int ok, const char *hop,
-	    const char *reason, const char *detail);
 };
 
 struct probe_job {
@@ -101,6 +100,8 @@ void probe_end(struct probe_job *, enum kw_reason, const char *fmt, ...)
 /* A deep copy into dst (whose rows it reuses or frees), and the release of a copy's rows. */
 void probe_result_copy(struct probe_result *dst, const struct probe_result *src);
 void probe_result_free(struct probe_result *);
+/* A new row of kind at the end of r's rows, every cell not run (the kind frees them after). */
+struct result_row *probe_result_add(struct probe_result *, enum row_kind);
 
 /* Seconds since the run started, and the time left before its deadline (never negative). */
 double probe_elapsed(const struct probe_job *);

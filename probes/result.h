@@ -48,7 +48,8 @@ enum row_kind {
 	ROW_CLUSTER,			/* one cluster's login path */
 	ROW_ENDPOINT,			/* one endpoint of a cluster (writer, reader, instance) */
 	ROW_INSTANCE,			/* one address behind a reader endpoint */
-	ROW_GLOBAL			/* a global writer endpoint, seen from this Region */
+	ROW_GLOBAL,			/* a global writer endpoint, seen from this Region */
+	ROW_REGION			/* the chain's shared hops (tgt, the direct referral) */
 };
 
 struct result_row {
@@ -64,6 +65,18 @@ struct result_row {
 	int has_clock_skew;
 	char writer[128];		/* ROW_GLOBAL: the member cluster the global endpoint names */
 	char writer_region[64];		/* ROW_GLOBAL: that cluster's Region */
+	/* ROW_DNS: the question (hop[KW_HOP_DNS].addr is the resolver asked) */
+	char qname[256];		/* the name asked, lower case */
+	char rrtype[8];			/* "A", "AAAA", "SRV" */
+	size_t records;			/* records of that type in the answer */
+	/* ROW_KDC: the endpoint (the `kdc` label is host, as configured or an SRV target) */
+	char realm[128];
+	char host[256];
+	char proto[4];			/* "udp", "tcp" */
+	unsigned port;
+	/* ROW_CLUSTER: what the database server announced in its login, "" if nothing */
+	char announced_spn[256];
+	char announced_realm[128];
 };
 
 struct probe_result {

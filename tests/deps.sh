@@ -14,6 +14,7 @@ krb5-kdc krb5-admin-server krb5-user
 mariadb-server mariadb-client mariadb-plugin-gssapi-server mariadb-plugin-gssapi-client
 postgresql-15 postgresql-client-15 bind9 bind9-dnsutils iproute2 nftables faketime openssl procps
 prometheus-alertmanager systemd-container debhelper dpkg-dev lintian rpm
+chromium fonts-dejavu-core
 "
 
 missing=""

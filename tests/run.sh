@@ -30,7 +30,7 @@ run_one() {
 	else
 		echo "pass $name ($p checks, $(( $(date +%s) - start ))s)"
 		# the figures a test measured (soak, hostile clients) are worth keeping from a pass too
-		grep '^# figure: ' "$log" | sed 's/^/    /'
+		grep -E '^# (figure|artifact): ' "$log" | sed 's/^/    /'
 	fi
 }
 

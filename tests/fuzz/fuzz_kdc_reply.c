@@ -1,8 +1,8 @@
 /*
  * libFuzzer target for the KDC-reply path: kdc_transport.c's TCP framing (a 4-byte big-endian
- * length, then the reply) read from a real socket, then kdc.c's classification of what came
- * back (KRB-ERROR with the KDC's clock, AS-REP, kpasswd reply).  Both files are included to
- * reach their static functions.
+ * length, then the reply) read from a real socket, then kdc_msg.c's classification of what
+ * came back (KRB-ERROR with the KDC's clock, AS-REP, kpasswd reply).  kdc_transport.c is
+ * included to reach its static functions.
  *
  * Input: one control byte, then the bytes a KDC sends on TCP.  Bit 0 of the control byte says
  * kpasswd (464) or KDC (88); the rest chooses the size of the pieces the bytes arrive in, so
@@ -15,10 +15,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../probes/kdc.c"
+#include "../../lib/xmalloc.h"
+#include "../../probes/kdc_msg.h"
 #include "../../net/kdc_transport.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static krb5_context kctx;
 
 struct outcome {
 	int done, kpasswd;
@@ -32,7 +35,7 @@ classify(int kpasswd, const unsigned char *p, size_t len)
 	double stime;
 	int code;
 
-	if (classify_reply(kpasswd, p, len, &code, &stime, why, sizeof why) == KW_OK &&
+	if (kdc_msg_classify(kctx, kpasswd, p, len, &code, &stime, why, sizeof why) == KW_OK &&
 	    code != -1 && stime != stime)
 		abort();	/* a KDC time that is NaN would end up as the skew metric */
 }
@@ -57,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t piece, off = 0;
 	int sv[2];
 
-	if (kctx_init() == -1)
+	if (kctx == NULL && kdc_msg_context(&kctx) == -1)
 		abort();
 	if (size < 1)
 		return 0;

@@ -1,0 +1,45 @@
+/*
+ * The probe kinds' own series, written by the daemon alone from each run's result
+ * (probes/result.h): one file per kind (metrics_dns.c, metrics_kdc.c, metrics_chain.c), one row
+ * per kind in kind_metrics.c's table.  The families live in the daemon's state (kwd.kinds), made
+ * with the registry and gone with it.  The names and labels are a contract (DESIGN.md,
+ * monitoring/): never renamed.
+ */
+#ifndef KRBWATCH_KIND_METRICS_H
+#define KRBWATCH_KIND_METRICS_H
+
+struct metrics;
+struct mfamily;
+struct probe_job;
+struct probe_result;
+
+struct kind_metrics {
+	struct {
+		struct mfamily *success, *duration, *records, *failures;
+	} dns;
+	struct {
+		struct mfamily *up, *rtt, *skew, *failures;
+	} kdc;
+	struct {
+		struct mfamily *success, *duration, *last_success, *failures, *enctype, *kvno;
+		struct mfamily *login_success, *region_up, *backoff, *announced;
+	} chain;
+};
+
+/* Registers every kind's families, in the order of probe_table. */
+void kind_metrics_init(struct kind_metrics *, struct metrics *);
+
+/* Writes the series of job's kind from its run's result (a kind without a row: nothing). */
+void kind_metrics_write(struct kind_metrics *, const struct probe_job *,
+    const struct probe_result *);
+
+/* metrics_dns.c, metrics_kdc.c, metrics_chain.c: the rows of kind_metrics.c's table */
+void metrics_dns_init(struct kind_metrics *, struct metrics *);
+void metrics_dns_write(struct kind_metrics *, const struct probe_job *, const struct probe_result *);
+void metrics_kdc_init(struct kind_metrics *, struct metrics *);
+void metrics_kdc_write(struct kind_metrics *, const struct probe_job *, const struct probe_result *);
+void metrics_chain_init(struct kind_metrics *, struct metrics *);
+void metrics_chain_write(struct kind_metrics *, const struct probe_job *,
+    const struct probe_result *);
+
+#endif

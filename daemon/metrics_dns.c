@@ -1,0 +1,55 @@
+/* The DNS probe's series, from its result: one row per lookup (a resolver and a question). */
+#include <stddef.h>
+
+#include "../lib/metrics.h"
+#include "../probes/probe.h"
+#include "kind_metrics.h"
+
+void
+metrics_dns_init(struct kind_metrics *km, struct metrics *m)
+{
+	static const char *const l[] = { "aws_region", "resolver", "name", "rrtype" };
+	static const char *const lf[] = { "aws_region", "resolver", "name", "rrtype", "reason" };
+
+	km->dns.success = metrics_family(m, "krbwatch_dns_lookup_success",
+	    "Whether the last lookup of a name through one of the Region's resolvers succeeded (1) "
+	    "or not (0). AAAA without records counts as success; a name needs A or AAAA.",
+	    METRIC_GAUGE, 4, l);
+	km->dns.duration = metrics_family(m, "krbwatch_dns_lookup_duration_seconds",
+	    "How long the last lookup of a name through one of the Region's resolvers took.",
+	    METRIC_GAUGE, 4, l);
+	km->dns.records = metrics_family(m, "krbwatch_dns_lookup_records",
+	    "How many records of the asked type the last lookup returned.", METRIC_GAUGE, 4, l);
+	km->dns.failures = metrics_family(m, "krbwatch_dns_lookup_failures_total",
+	    "Lookups that failed, by Region, resolver, name, record type and reason.",
+	    METRIC_COUNTER, 5, lf);
+}
+
+/*
+ * The Region's gauges are dropped and written again in one go (no scrape can come in between
+ * on this one thread), so that a resolver or a name that a reload took away does not linger,
+ * and a run without rows (it could not start) leaves none of an earlier run's.
+ */
+void
+metrics_dns_write(struct kind_metrics *km, const struct probe_job *j, const struct probe_result *r)
+{
+	const char *region = j->region->name;
+	const char *match[4] = { region, NULL, NULL, NULL };
+
+	mfamily_drop_match(km->dns.success, match);
+	mfamily_drop_match(km->dns.duration, match);
+	mfamily_drop_match(km->dns.records, match);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct result_row *row = &r->rows[i];
+		const struct hop_cell *c = &row->hop[KW_HOP_DNS];
+		const char *v[5] = { region, c->addr, row->qname, row->rrtype, reason_name(c->reason) };
+
+		if (row->kind != ROW_DNS || !c->ran)
+			continue;
+		mfamily_set(km->dns.success, v, c->reason == KW_OK ? 1 : 0);
+		mfamily_set(km->dns.duration, v, c->seconds);
+		mfamily_set(km->dns.records, v, (double)row->records);
+		if (c->reason != KW_OK)
+			mfamily_add(km->dns.failures, v, 1);
+	}
+}

@@ -1,0 +1,68 @@
+/* The KDC probe's series, from its result: one row per KDC endpoint (host, transport, port). */
+#include <stdio.h>
+
+#include "../lib/metrics.h"
+#include "../probes/probe.h"
+#include "kind_metrics.h"
+
+void
+metrics_kdc_init(struct kind_metrics *km, struct metrics *reg)
+{
+	static const char *const ep_l[] = { "aws_region", "realm", "kdc", "proto", "port" };
+	static const char *const fail_l[] = { "aws_region", "realm", "kdc", "proto", "port", "reason" };
+	static const char *const skew_l[] = { "aws_region", "realm", "kdc" };
+
+	km->kdc.up = metrics_family(reg, "krbwatch_kdc_up",
+	    "1 when the KDC answered at the protocol level in the last run (port 88: KRB-ERROR or AS-REP to an AS-REQ; 464: a kpasswd reply).",
+	    METRIC_GAUGE, 5, ep_l);
+	km->kdc.rtt = metrics_family(reg, "krbwatch_kdc_rtt_seconds",
+	    "Round-trip time of the last answer, from the first send (UDP resends included).",
+	    METRIC_GAUGE, 5, ep_l);
+	km->kdc.skew = metrics_family(reg, "krbwatch_kdc_clock_skew_seconds",
+	    "The KDC's clock minus ours, from the time in its KRB-ERROR on port 88 (good to about 1 s with MIT 1.20).",
+	    METRIC_GAUGE, 3, skew_l);
+	km->kdc.failures = metrics_family(reg, "krbwatch_kdc_failures_total",
+	    "KDC probes that got no protocol answer, by reason.", METRIC_COUNTER, 6, fail_l);
+}
+
+/*
+ * KDCs may come and go (SRV records, reload): the gauges show this run's set only.  One clock
+ * sample per KDC: UDP's reply if there was one, else TCP's.
+ */
+void
+metrics_kdc_write(struct kind_metrics *km, const struct probe_job *j, const struct probe_result *r)
+{
+	const char *region = j->region->name;
+	const char *all[] = { region, NULL, NULL, NULL, NULL };
+
+	mfamily_drop_match(km->kdc.up, all);
+	mfamily_drop_match(km->kdc.rtt, all);
+	mfamily_drop_match(km->kdc.skew, all);
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct result_row *row = &r->rows[i];
+		const struct hop_cell *c = &row->hop[KW_HOP_KDC];
+		char port[8];
+
+		if (row->kind != ROW_KDC || !c->ran)
+			continue;
+		snprintf(port, sizeof port, "%u", row->port);
+		const char *v[] = { region, row->realm, row->host, row->proto, port,
+		    reason_name(c->reason) };
+		mfamily_set(km->kdc.up, v, c->reason == KW_OK);
+		if (c->reason == KW_OK)
+			mfamily_set(km->kdc.rtt, v, row->rtt);
+		else
+			mfamily_add(km->kdc.failures, v, 1);
+	}
+	for (size_t i = 0; i < r->nrows; i++) {
+		const struct result_row *row = &r->rows[i];
+		const char *s[] = { region, row->realm, row->host };
+		double old;
+
+		if (row->kind != ROW_KDC || !row->has_clock_skew)
+			continue;
+		if (row->proto[0] == 't' && mfamily_get(km->kdc.skew, s, &old))
+			continue;
+		mfamily_set(km->kdc.skew, s, row->clock_skew);
+	}
+}

@@ -1,0 +1,264 @@
+/*
+ * A probe is testable by the record it returns: results built by hand, handed to the daemon's
+ * one fan-out (daemon/results.c, the sink every job's probe_done() calls), and what a user then
+ * sees: the kind's series on /metrics, the alert state (krbwatch_alert_firing), and the copy the
+ * status page reads (results_last).  No probe runs, no server is asked.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "../conf/config.h"
+#include "../daemon/alert.h"
+#include "../daemon/daemon.h"
+#include "../daemon/results.h"
+#include "../lib/metrics.h"
+#include "../probes/probe.h"
+#include "unit.h"
+
+extern const struct probe_ops probe_dns;
+extern const struct probe_ops probe_kdc;
+extern const struct probe_ops probe_chain;
+
+static struct kwd d;
+
+static void
+noop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+static int
+rendered(const char *needle)
+{
+	size_t len;
+	const char *text = metrics_render(d.metrics, &len);
+
+	return strstr(text, needle) != NULL;
+}
+
+/* A job of kind as the scheduler makes it, running, so that a result can end it. */
+static void
+job_make(struct probe_job *j, const struct probe_ops *ops, const struct kw_config *c)
+{
+	memset(j, 0, sizeof *j);
+	j->ops = ops;
+	j->d = &d;
+	j->sink = &results_sink;
+	j->conf = c;
+	j->region = &c->regions[0];
+	j->deadline = evtimer_new(d.base, noop_cb, NULL);
+	if (j->deadline == NULL)
+		exit(1);
+	clock_gettime(CLOCK_MONOTONIC, &j->started);
+	j->running = 1;
+}
+
+static void
+cell(struct hop_cell *c, enum kw_reason r, double s, const char *enctype, int kvno)
+{
+	c->ran = 1;
+	c->reason = r;
+	c->seconds = s;
+	snprintf(c->detail, sizeof c->detail, "%s", r == KW_OK ? "fine" : "the KDC said no");
+	snprintf(c->enctype, sizeof c->enctype, "%s", enctype);
+	c->kvno = kvno;
+}
+
+/* The chain's record: the Region's shared hops, one cluster whose service ticket broke. */
+static void
+chain_result(struct probe_result *r, enum kw_reason service)
+{
+	struct result_row *row;
+
+	memset(r, 0, sizeof *r);
+	row = probe_result_add(r, ROW_REGION);
+	snprintf(row->name, sizeof row->name, "t-1");
+	cell(&row->hop[KW_HOP_TGT], KW_OK, 0.01, "aes256-cts", -1);
+	cell(&row->hop[KW_HOP_REFERRAL], KW_OK, 0.02, "aes256-cts", 3);
+	row = probe_result_add(r, ROW_CLUSTER);
+	snprintf(row->name, sizeof row->name, "db-1");
+	snprintf(row->cluster, sizeof row->cluster, "db-1");
+	cell(&row->hop[KW_HOP_TGT], KW_OK, 0.01, "aes256-cts", -1);
+	cell(&row->hop[KW_HOP_REFERRAL], KW_OK, 0.02, "aes256-cts", 3);
+	cell(&row->hop[KW_HOP_SERVICE_TICKET], service, 0.03, service == KW_OK ? "aes256-cts" : "",
+	    service == KW_OK ? 7 : -1);
+	if (service == KW_OK) {
+		cell(&row->hop[KW_HOP_LOGIN], KW_OK, 0.04, "", -1);
+		snprintf(row->announced_spn, sizeof row->announced_spn, "mysql/db.t.test@T.TEST");
+	}
+	r->reason = service;
+	snprintf(r->detail, sizeof r->detail, "%s", service == KW_OK ? "every hop of 1 cluster ok" :
+	    "db-1 service_ticket: the KDC said no");
+	snprintf(r->step, sizeof r->step, "%s", service == KW_OK ? "" : "db-1 service_ticket");
+}
+
+static void
+chain_checks(const struct kw_config *c)
+{
+	struct probe_job j;
+	struct probe_result r;
+	const struct probe_result *last;
+
+	job_make(&j, &probe_chain, c);
+	check(results_last(&j) == NULL, "results_last: NULL before the first run ended");
+	chain_result(&r, KW_R_PRINCIPAL_UNKNOWN);
+	probe_done(&j, &r);
+	check(!j.running, "probe_done through the sink ends the job's run");
+	check(rendered("krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\","
+	    "hop=\"service_ticket\"} 0"), "chain: the broken hop's krbwatch_hop_success is 0");
+	check(rendered("krbwatch_hop_failures_total{aws_region=\"t-1\",db_cluster=\"db-1\","
+	    "hop=\"service_ticket\",reason=\"principal_unknown\"} 1"),
+	    "chain: ... counted with its reason");
+	check(rendered("krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\",hop=\"login\"} 0"),
+	    "chain: a hop that never ran did not succeed either");
+	check(rendered("krbwatch_ticket_kvno{aws_region=\"t-1\",db_cluster=\"db-1\","
+	    "hop=\"referral\"} 3"), "chain: the referral's kvno");
+	check(rendered("krbwatch_login_success{aws_region=\"t-1\",db_cluster=\"db-1\"} 0") &&
+	    rendered("krbwatch_region_auth_up{aws_region=\"t-1\"} 0"),
+	    "chain: the cluster's login and the Region are down");
+	check(rendered("krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 1") &&
+	    rendered("krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1"),
+	    "chain: the cluster's and the Region's alert fire (after_failures 1)");
+	last = results_last(&j);
+	check(last != NULL && last != &r && last->nrows == 2 && last->rows != r.rows &&
+	    strcmp(last->rows[1].hop[KW_HOP_SERVICE_TICKET].detail, "the KDC said no") == 0,
+	    "results_last: the daemon's own copy of the rows");
+	check(strcmp(j.step, "db-1 service_ticket") == 0 && j.reason == KW_R_PRINCIPAL_UNKNOWN,
+	    "the job's verdict and step for STATUS= come from the result");
+	probe_result_free(&r);
+
+	j.running = 1;
+	chain_result(&r, KW_OK);
+	probe_done(&j, &r);
+	probe_result_free(&r);
+	check(rendered("krbwatch_region_auth_up{aws_region=\"t-1\"} 1") &&
+	    rendered("krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 0"),
+	    "chain: a good run brings the Region up and resolves the alert");
+	check(rendered("krbwatch_login_announced_spn_info{aws_region=\"t-1\",db_cluster=\"db-1\","
+	    "spn=\"mysql/db.t.test@T.TEST\",realm=\"\"} 1"), "chain: the announced SPN");
+	last = results_last(&j);
+	check(last != NULL && last->reason == KW_OK && last->rows[1].hop[KW_HOP_LOGIN].ran,
+	    "results_last: the last run's copy replaces the one before");
+	probe_result_free(&j.last);
+	event_free(j.deadline);
+}
+
+static void
+kdc_dns_checks(const struct kw_config *c)
+{
+	struct probe_job j;
+	struct probe_result r;
+	struct result_row *row;
+
+	job_make(&j, &probe_kdc, c);
+	memset(&r, 0, sizeof r);
+	row = probe_result_add(&r, ROW_KDC);
+	snprintf(row->realm, sizeof row->realm, "T.TEST");
+	snprintf(row->host, sizeof row->host, "10.0.1.10");
+	snprintf(row->proto, sizeof row->proto, "udp");
+	row->port = 88;
+	row->rtt = 0.25;
+	row->has_clock_skew = 1;
+	row->clock_skew = -2;
+	cell(&row->hop[KW_HOP_KDC], KW_OK, 0.25, "", -1);
+	probe_done(&j, &r);
+	check(rendered("krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
+	    "proto=\"udp\",port=\"88\"} 1"), "kdc: the endpoint's krbwatch_kdc_up");
+	check(rendered("krbwatch_kdc_rtt_seconds{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
+	    "proto=\"udp\",port=\"88\"} 0.25"), "kdc: ... its round trip");
+	check(rendered("krbwatch_kdc_clock_skew_seconds{aws_region=\"t-1\",realm=\"T.TEST\","
+	    "kdc=\"10.0.1.10\"} -2"), "kdc: ... its clock");
+	probe_result_free(&r);
+	/* the next run does not name it: no stale "up" */
+	j.running = 1;
+	memset(&r, 0, sizeof r);
+	probe_done(&j, &r);
+	check(!rendered("krbwatch_kdc_up{aws_region=\"t-1\""), "kdc: a run without the KDC drops it");
+	probe_result_free(&j.last);
+	event_free(j.deadline);
+
+	job_make(&j, &probe_dns, c);
+	memset(&r, 0, sizeof r);
+	row = probe_result_add(&r, ROW_DNS);
+	snprintf(row->qname, sizeof row->qname, "_kerberos._udp.t.test");
+	snprintf(row->rrtype, sizeof row->rrtype, "SRV");
+	cell(&row->hop[KW_HOP_DNS], KW_R_NO_RECORDS, 0.5, "", -1);
+	snprintf(row->hop[KW_HOP_DNS].addr, sizeof row->hop[KW_HOP_DNS].addr, "127.0.0.1:53");
+	probe_done(&j, &r);
+	probe_result_free(&r);
+	check(rendered("krbwatch_dns_lookup_success{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
+	    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\"} 0"), "dns: the lookup's success");
+	check(rendered("krbwatch_dns_lookup_failures_total{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
+	    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\",reason=\"no_records\"} 1"),
+	    "dns: ... its failure with the reason");
+	check(!rendered("krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1"),
+	    "dns: a kind without alerts feeds no alert state");
+	probe_result_free(&j.last);
+	event_free(j.deadline);
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/unit_results.XXXXXX", path[300], keytab[300];
+	struct kw_errors errs = { 0 };
+	struct kw_config *c;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(keytab, sizeof keytab, "%s/k.keytab", dir);
+	write_file(keytab, "x");
+	chmod(keytab, 0600);
+	snprintf(path, sizeof path, "%s/c.yml", dir);
+	write_file(path,
+	    "identity: { principal: m@T.TEST, keytab: k.keytab }\n"
+	    "alerts: { after_failures: 1 }\n"
+	    "realms:\n"
+	    "  T.TEST: { domain: t.test, kdcs: [10.0.1.10] }\n"
+	    "  DB.TEST: { domain: db.test }\n"
+	    "regions:\n"
+	    "  t-1:\n"
+	    "    resolvers: [127.0.0.1]\n"
+	    "    clusters:\n"
+	    "      - { name: db-1, engine: mysql, host: h.db.test, user: m, tls: { mode: disable } }\n");
+	unsetenv("CREDENTIALS_DIRECTORY");
+	if ((c = config_load(path, &errs)) == NULL) {
+		for (size_t i = 0; i < errs.n; i++)
+			printf("#   %s\n", errs.msg[i]);
+		printf("not ok - the configuration loads\n");
+		return 1;
+	}
+	d.base = event_base_new();
+	d.stopping = 1;		/* no STATUS= */
+	daemon_register_metrics(&d);
+	d.alerts = alerts_new(d.base, d.metrics, c);
+	chain_checks(c);
+	kdc_dns_checks(c);
+	alerts_free(d.alerts);
+	metrics_free(d.metrics);
+	config_free(c);
+	event_base_free(d.base);
+	unlink(keytab);
+	unlink(path);
+	rmdir(dir);
+	return failed;
+}
