@@ -65,6 +65,7 @@ LIB_SRCS := \
 	conf/config_files.c \
 	conf/config_parse.c \
 	conf/config_alerts.c \
+	conf/config_endpoints.c \
 	conf/config_identity.c \
 	conf/config_regions.c \
 	conf/config_schema.c \
@@ -79,7 +80,9 @@ LIB_SRCS := \
 	net/tls_client.c \
 	probes/chain.c \
 	probes/chain_branch.c \
+	probes/chain_endpoints.c \
 	probes/dns.c \
+	probes/global_writer.c \
 	probes/kdc.c \
 	probes/kdc_dns.c \
 	probes/kdc_msg.c \
@@ -101,6 +104,7 @@ LIB_SRCS := \
 	daemon/http.c \
 	daemon/kind_metrics.c \
 	daemon/metrics_chain.c \
+	daemon/metrics_endpoints.c \
 	daemon/metrics_dns.c \
 	daemon/metrics_kdc.c \
 	daemon/notify.c \
@@ -122,6 +126,7 @@ UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
 UNIT_TESTS += unit_login_gate
+UNIT_TESTS += unit_endpoints
 UNIT_TESTS += unit_results
 UNIT_TESTS += unit_status
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).

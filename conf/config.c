@@ -335,6 +335,7 @@ free_cluster(struct kw_cluster *c)
 	free(c->spn);
 	free(c->database);
 	free(c->tls_ca);
+	ce_free_endpoints(&c->endpoints);
 }
 
 static void
@@ -374,6 +375,7 @@ config_free(struct kw_config *c)
 	for (size_t i = 0; i < c->nregions; i++)
 		free_region(&c->regions[i]);
 	free(c->regions);
+	ce_free_globals(c);
 	for (size_t i = 0; i < c->nwebhooks; i++) {
 		free(c->webhooks[i].url);
 		free(c->webhooks[i].bearer_token_file);

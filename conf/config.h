@@ -60,6 +60,23 @@ enum kw_tls_mode {
 	KW_TLS_VERIFY_IDENTITY, /* ... and naming host */
 };
 
+/* A host name the configuration gives, and where (for messages about it later). */
+struct kw_name {
+	char *name;
+	int line, col;
+};
+
+/*
+ * A cluster's endpoints (Aurora's writer "cluster" endpoint, reader endpoint, instance
+ * endpoints).  The writer is the cluster's host.  The reader endpoint is resolved every run and
+ * each address it gives is logged in to; the instance endpoints name those addresses.
+ */
+struct kw_endpoints {
+	struct kw_name reader;          /* name NULL: the cluster has no reader endpoint */
+	struct kw_name *instances;
+	size_t ninstances;
+};
+
 struct kw_cluster {
 	char *name;
 	enum kw_engine engine;
@@ -71,6 +88,39 @@ struct kw_cluster {
 	char *database;         /* postgresql: the database to connect to (default "postgres") */
 	enum kw_tls_mode tls_mode;
 	char *tls_ca;           /* NULL: the system's trust store */
+	int line, col;
+	struct kw_endpoints endpoints; /* all empty: the cluster is its host, as before */
+	int host_line, host_col;       /* where host (or endpoints.writer) was written */
+	/*
+	 * Not from the file: a copy of a cluster made by a probe to log in to one address of an
+	 * endpoint (a reader instance) while host stays the name for TLS and the SPN.  NULL:
+	 * resolve host.
+	 */
+	const char *connect_addr;
+};
+
+/* One member of a global database: a cluster of some Region. */
+struct kw_global_member {
+	char *cluster;                  /* a cluster name */
+	size_t region, index;           /* where it is: conf->regions[region].clusters[index] */
+	/*
+	 * The same, as pointers into the loaded configuration: they stay right in a copy of it
+	 * whose regions are a subset (`krbwatch probe --region`), which shares the clusters.
+	 */
+	const struct kw_cluster *c;
+	const char *region_name;
+	int line, col;
+};
+
+/*
+ * An Aurora Global Database: its global writer endpoint (a CNAME to the writer Region's
+ * cluster endpoint) and its member clusters, at most one per Region.
+ */
+struct kw_global_db {
+	char *name;
+	struct kw_name endpoint;
+	struct kw_global_member *members;
+	size_t nmembers;
 	int line, col;
 };
 
@@ -158,6 +208,8 @@ struct kw_config {
 	struct kw_webhook *webhooks;
 	size_t nwebhooks;
 	struct kw_web web;
+	struct kw_global_db *globals;   /* global_databases */
+	size_t nglobals;
 };
 
 /* Messages gathered while loading, in the order found. */
@@ -194,6 +246,8 @@ int config_parse_duration(const char *s, uint64_t *ms);
 int config_parse_addr(const char *s, uint16_t default_port, struct kw_addr *out, const char **why);
 
 const char *engine_name(enum kw_engine);
+/* The global database cluster c is a member of, NULL if none. */
+const struct kw_global_db *config_global_of(const struct kw_config *, const struct kw_cluster *c);
 const char *tls_mode_name(enum kw_tls_mode);
 
 #endif

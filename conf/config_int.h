@@ -94,6 +94,13 @@ void cs_check_database_realm(struct loader *l);
 /* config_alerts.c */
 void cs_load_alerts(struct loader *l, const yaml_node_t *n);
 
+/* config_endpoints.c: a cluster's endpoints; global_databases after the regions */
+void ce_load_endpoints(struct loader *l, const yaml_node_t *n, const yaml_node_t *host_key,
+    const char *where, struct kw_cluster *c);
+void ce_load_globals(struct loader *l, const yaml_node_t *n);
+void ce_free_endpoints(struct kw_endpoints *e);
+void ce_free_globals(struct kw_config *c);
+
 /* config_web.c */
 void cs_load_web(struct loader *l, const yaml_node_t *n);
 

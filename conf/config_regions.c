@@ -174,9 +174,10 @@ static void
 load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t idx,
     struct kw_cluster *c)
 {
-	enum { NAME, ENGINE, HOST, PORT, USER, EXPECT_USER, SPN, DATABASE, TLS };
+	enum { NAME, ENGINE, HOST, PORT, USER, EXPECT_USER, SPN, DATABASE, TLS, ENDPOINTS };
 	static const char *const keys[] = {
 		"name", "engine", "host", "port", "user", "expect_user", "spn", "database", "tls",
+		"endpoints",
 	};
 	static const char *const engines[] = {
 		[KW_ENGINE_MYSQL] = "mysql", [KW_ENGINE_MARIADB] = "mariadb",
@@ -205,8 +206,12 @@ load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t 
 	if (cs_need(l, n, &f[ENGINE], "engine", where) == 0 &&
 	    (e = cs_choice(l, f[ENGINE].val, "engine", engines, NELEM(engines))) >= 0)
 		c->engine = (enum kw_engine)e;
-	if (cs_need(l, n, &f[HOST], "host", where) == 0 &&
+	/* with endpoints, endpoints.writer may stand for host (config_endpoints.c) */
+	if ((f[HOST].val != NULL || f[ENDPOINTS].val == NULL) &&
+	    cs_need(l, n, &f[HOST], "host", where) == 0 &&
 	    (s = cs_text(l, f[HOST].val, "a host name or an IP address", "host")) != NULL) {
+		c->host_line = (int)f[HOST].val->start_mark.line + 1;
+		c->host_col = (int)f[HOST].val->start_mark.column + 1;
 		if (cp_host(s, &kind) == -1)
 			cl_error(l, f[HOST].val->start_mark, "bad host \"%s\" in %s, expected %s", s,
 			    where, s[0] == '[' ? "an IPv6 address without brackets" :
@@ -243,6 +248,8 @@ load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t 
 		c->database = xstrdup("postgres");
 	if (f[TLS].val != NULL)
 		load_tls(l, f[TLS].val, where, c);
+	if (f[ENDPOINTS].val != NULL)
+		ce_load_endpoints(l, f[ENDPOINTS].val, f[HOST].key, where, c);
 	free(where);
 }
 

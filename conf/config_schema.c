@@ -461,11 +461,11 @@ check_timeout(struct loader *l, const struct field *iv, const struct field *to)
 void
 cs_load(struct loader *l, yaml_node_t *root)
 {
-	enum { LISTEN, INTERVAL, TIMEOUT, IDENTITY, REALMS, REGIONS, ALERTS, WEB, STATE_DIR,
+	enum { LISTEN, INTERVAL, TIMEOUT, IDENTITY, REALMS, REGIONS, ALERTS, WEB, STATE_DIR, GLOBALS,
 	    LOGIN_CONC };
 	static const char *const keys[] = {
 		"listen", "interval", "timeout", "identity", "realms", "regions", "alerts", "web",
-		"state_directory", "login_concurrency",
+		"state_directory", "global_databases", "login_concurrency",
 	};
 	uint64_t v;
 	struct kw_config *c = l->conf;
@@ -506,4 +506,5 @@ cs_load(struct loader *l, yaml_node_t *root)
 	if (f[WEB].val != NULL)
 		cs_load_web(l, f[WEB].val);
 	cs_load_state_directory(l, f[STATE_DIR].val);
+	ce_load_globals(l, f[GLOBALS].val);	/* after the regions: members name their clusters */
 }

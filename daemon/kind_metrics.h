@@ -24,6 +24,10 @@ struct kind_metrics {
 		struct mfamily *success, *duration, *last_success, *failures, *enctype, *kvno;
 		struct mfamily *login_success, *region_up, *backoff, *announced;
 	} chain;
+	struct {		/* the chain's endpoints: metrics_endpoints.c */
+		struct mfamily *inst_success, *inst_failures, *addrs;
+		struct mfamily *info, *dns_success, *changes, *changed, *ttl, *login, *secondary;
+	} endpoints;
 };
 
 /* Registers every kind's families, in the order of probe_table. */
@@ -40,6 +44,10 @@ void metrics_kdc_init(struct kind_metrics *, struct metrics *);
 void metrics_kdc_write(struct kind_metrics *, const struct probe_job *, const struct probe_result *);
 void metrics_chain_init(struct kind_metrics *, struct metrics *);
 void metrics_chain_write(struct kind_metrics *, const struct probe_job *,
+    const struct probe_result *);
+/* the chain's reader and global endpoints (ROW_ENDPOINT, ROW_INSTANCE, ROW_GLOBAL) */
+void metrics_endpoints_init(struct kind_metrics *, struct metrics *);
+void metrics_endpoints_write(struct kind_metrics *, const struct probe_job *,
     const struct probe_result *);
 
 #endif

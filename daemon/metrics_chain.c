@@ -47,6 +47,7 @@ metrics_chain_init(struct kind_metrics *km, struct metrics *reg)
 	km->chain.announced = metrics_family(reg, "krbwatch_login_announced_spn_info",
 	    "The service principal (and, for MySQL authentication_kerberos, the realm) the database server announced in its last login.",
 	    METRIC_GAUGE, 4, ann_l);
+	metrics_endpoints_init(km, reg);
 }
 
 static void
@@ -118,4 +119,5 @@ metrics_chain_write(struct kind_metrics *km, const struct probe_job *j,
 		announced_series(km, region, row);
 	}
 	mfamily_set(km->chain.region_up, rv, nclusters > 0 ? all_login : r->reason == KW_OK);
+	metrics_endpoints_write(km, j, r);
 }

@@ -238,7 +238,7 @@ trace_run(const struct chain *ch)
 	}
 }
 
-static void
+void
 cell_of(struct hop_cell *c, const struct hop_result *h)
 {
 	c->ran = h->ran;
@@ -329,6 +329,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 	trace_run(ch);
 	memset(&res, 0, sizeof res);
 	fill_rows(ch, &res);
+	endpoints_finish(ch, &res);	/* after the clusters': a cluster's failure is named first */
 	verdict(ch, &res);
 	chain_end(ch);
 	probe_done(job, &res);
@@ -338,6 +339,7 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 static void
 chain_free(struct chain *ch)
 {
+	endpoints_free(ch);
 	for (size_t i = 0; i < ch->nbr; i++) {
 		if (ch->br[i].login != NULL)
 			login_cancel(ch->br[i].login);
@@ -449,6 +451,7 @@ chain_start(struct probe_job *job)
 	branches_init(ch);
 	for (int h = 0; h < HOP_COUNT; h++)
 		ch->hops[h].kvno = -1;
+	endpoints_start(ch);	/* the endpoints' lookups go while the TGT is fetched */
 	/* db_realm NULL: realms has the user realm alone and no cluster; tgt_done ends there */
 	return tgt_start(ch);
 fail:
@@ -489,6 +492,7 @@ chain_expire(struct probe_job *job)
 	default:
 		for (size_t i = 0; i < ch->nbr; i++)
 			branch_expire(&ch->br[i]);
+		endpoints_expire(ch);
 	}
 	chain_finish_cb(-1, 0, ch);
 }

@@ -251,9 +251,14 @@ branch_next(struct branch *b)
 void
 branches_start(struct chain *ch)
 {
+	size_t extra;
+
 	ch->state = CH_BRANCHES;
-	ch->pending = ch->nbr;
-	if (ch->nbr == 0) {
+	if (endpoints_wait(ch))
+		return;		/* called again when the endpoints are looked up */
+	extra = endpoints_branches(ch);
+	ch->pending = ch->nbr + extra;
+	if (ch->pending == 0) {
 		event_active(ch->finish, 0, 0);
 		return;
 	}
@@ -263,6 +268,38 @@ branches_start(struct chain *ch)
 	for (size_t i = 0; i < ch->nbr; i++)
 		login_gate_after(probe_base(ch->job), &ch->br[i].gate,
 		    login_gate_spread_ms(i, ch->nbr, window), branch_go, &ch->br[i]);
+	endpoints_begin(ch);
+}
+
+/* An extra branch skips the referral path: its cluster's branch walks it. */
+void
+branch_begin_service(struct branch *b)
+{
+	clock_gettime(CLOCK_MONOTONIC, &b->t0);
+	b->state = BR_SERVICE_TICKET;
+	branch_next(b);
+}
+
+void
+branch_spn_for(struct chain *ch, enum kw_engine e, const char *host, char *buf, size_t len)
+{
+	const char *realm = db_realm_for(ch->job->conf, ch->user_realm, host);
+
+	snprintf(buf, len, "%s/%s@%s", engine_service(e), host, realm ? realm : "");
+}
+
+void
+branch_setup(struct chain *ch, struct branch *b, const struct kw_cluster *c)
+{
+	b->ch = ch;
+	b->c = c;
+	b->st.ch = ch;
+	b->st.arg = b;
+	b->service.kvno = b->login_r.kvno = b->referral_path.kvno = -1;
+	if (c->spn != NULL)
+		snprintf(b->spn, sizeof b->spn, "%s", c->spn);
+	else
+		branch_spn_for(ch, c->engine, c->host, b->spn, sizeof b->spn);
 }
 
 /* One branch per cluster of the Region, with its SPN; the database realm from the first. */
@@ -278,16 +315,7 @@ branches_init(struct chain *ch)
 		const struct kw_cluster *c = &job->region->clusters[i];
 		const char *realm = db_realm_for(conf, ch->user_realm, c->host);
 
-		b->ch = ch;
-		b->c = c;
-		b->st.ch = ch;
-		b->st.arg = b;
-		b->service.kvno = b->login_r.kvno = b->referral_path.kvno = -1;
-		if (c->spn != NULL)
-			snprintf(b->spn, sizeof b->spn, "%s", c->spn);
-		else
-			snprintf(b->spn, sizeof b->spn, "%s/%s@%s", engine_service(c->engine), c->host,
-			    realm ? realm : "");
+		branch_setup(ch, b, c);
 		if (ch->db_realm == NULL) {
 			const char *at = strrchr(b->spn, '@');
 			const struct kw_realm *r = at ? config_realm(conf, at + 1) : NULL;

@@ -86,6 +86,7 @@ struct branch {
 	char announced_realm[128];
 	int state;			/* BR_* */
 	int ended;
+	int extra;			/* chain_endpoints.c's: a reader address or a global endpoint */
 };
 
 enum { BR_REFERRAL_PATH, BR_SERVICE_TICKET, BR_LOGIN, BR_DONE };
@@ -127,11 +128,14 @@ struct chain {
 	/* per KDC list, the KDC that last answered: later requests of the run begin there */
 	struct { const struct kw_kdcs *kdcs; size_t good; } pref[4];
 	size_t npref;
+	struct chain_endpoints *ep;		/* chain_endpoints.c: readers and global endpoints */
 };
 
 enum { CH_TGT, CH_REFERRAL, CH_BRANCHES, CH_FINISHED };
 
-/* chain.c */
+/* chain.c; cell_of: a result's cell from a hop (chain_endpoints.c's rows too) */
+struct hop_cell;
+void cell_of(struct hop_cell *, const struct hop_result *);
 double chain_since(const struct timespec *);
 void hop_set(struct hop_result *, enum kw_reason, double duration, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -148,5 +152,27 @@ void stepper_timeout(struct stepper *, struct hop_result *, const struct timespe
 void branches_init(struct chain *);
 void branches_start(struct chain *);
 void branch_expire(struct branch *);
+/* A branch for cluster c (its SPN set), and its start at the service ticket (chain_endpoints.c). */
+void branch_setup(struct chain *, struct branch *, const struct kw_cluster *c);
+void branch_begin_service(struct branch *);
+/* The SPN a client derives for engine and host: "mysql/HOST@REALM" (realm "" if none). */
+void branch_spn_for(struct chain *, enum kw_engine, const char *host, char *buf, size_t len);
+
+/*
+ * chain_endpoints.c: the endpoints of a run.  The reader endpoints and global writer endpoints
+ * are looked up (through the Region's resolvers) while the TGT is fetched; then one branch per
+ * reader address and per global endpoint runs beside the clusters' branches, from the service
+ * ticket on.  Their rows follow the clusters' (daemon/metrics_endpoints.c writes their series).
+ */
+void endpoints_start(struct chain *);
+/* 1: the lookups still run, branches_start is called again when they end. */
+int endpoints_wait(struct chain *);
+size_t endpoints_branches(struct chain *);	/* makes the extra branches, returns how many */
+void endpoints_begin(struct chain *);		/* starts them */
+void endpoints_expire(struct chain *);
+/* Their rows (ROW_ENDPOINT, ROW_INSTANCE, ROW_GLOBAL) and `krbwatch probe` lines. */
+struct probe_result;
+void endpoints_finish(struct chain *, struct probe_result *);
+void endpoints_free(struct chain *);
 
 #endif

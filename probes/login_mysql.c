@@ -842,6 +842,7 @@ login_mysql_start(struct event_base *base, const struct kw_cluster *c, const cha
 	struct timeval tv;
 	struct in6_addr a6;
 	struct in_addr a4;
+	const char *literal;
 
 	if (base == NULL || c == NULL || c->host == NULL || c->user == NULL || ccache == NULL ||
 	    cb == NULL || (c->engine != KW_ENGINE_MYSQL && c->engine != KW_ENGINE_MARIADB))
@@ -879,12 +880,14 @@ login_mysql_start(struct event_base *base, const struct kw_cluster *c, const cha
 	tv.tv_usec = (l->timeout_ms % 1000) * 1000;
 	event_add(l->deadline, &tv);
 
-	if (evutil_inet_pton(AF_INET, l->host, &a4) == 1) {
+	/* one address of an endpoint (a reader instance): host stays the TLS name and the SPN's */
+	literal = c->connect_addr != NULL ? c->connect_addr : l->host;
+	if (evutil_inet_pton(AF_INET, literal, &a4) == 1) {
 		struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_addr = a4 };
 
 		set_addr(l, (struct sockaddr *)&s4, sizeof s4);
 		start_connect(l);
-	} else if (evutil_inet_pton(AF_INET6, l->host, &a6) == 1) {
+	} else if (evutil_inet_pton(AF_INET6, literal, &a6) == 1) {
 		struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_addr = a6 };
 
 		set_addr(l, (struct sockaddr *)&s6, sizeof s6);

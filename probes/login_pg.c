@@ -562,8 +562,9 @@ login_pg_start(struct event_base *base, const struct kw_cluster *c, const char *
 	event_add(l->deadline, &(struct timeval){ l->timeout_ms / 1000,
 	    (l->timeout_ms % 1000) * 1000 });
 	/* a third of the login's time for the name, the rest for the database; from the loop */
-	l->dial = tcp_dial_start(base, l->host, l->port, l->dns_servers, l->timeout_ms / 3, 1,
-	    dialled, l);
+	/* one address of an endpoint (a reader instance): host stays the TLS name and the SPN's */
+	l->dial = tcp_dial_start(base, c->connect_addr ? c->connect_addr : l->host, l->port,
+	    l->dns_servers, l->timeout_ms / 3, 1, dialled, l);
 	return l;
 }
 

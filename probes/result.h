@@ -77,6 +77,15 @@ struct result_row {
 	/* ROW_CLUSTER: what the database server announced in its login, "" if nothing */
 	char announced_spn[256];
 	char announced_realm[128];
+	/*
+	 * ROW_GLOBAL (hop[KW_HOP_DNS] is the lookup through this Region's resolvers, the service
+	 * ticket and login cells the login through the global endpoint): the CNAME chain, its TTL,
+	 * and this Region as a failover target (-1: not a secondary; 0 not ready, 1 ready).
+	 * ROW_ENDPOINT (a reader endpoint): hop[KW_HOP_DNS] its lookup, records its addresses.
+	 */
+	char cname_chain[512];
+	unsigned ttl;
+	int failover_ready;
 };
 
 struct probe_result {
