@@ -284,43 +284,65 @@ shared_line(FILE *fp, const struct status_region *reg)
 	fputs("</p>\n", fp);
 }
 
-/* Every failing cell, grouped by hop and reason: the words once, then each row's own detail. */
+static void
+diag_head(FILE *fp, enum kw_hop h, enum kw_reason r)
+{
+	const char *means = status_means(h, r), *check = status_check(h, r);
+
+	fprintf(fp, "<div class=\"diag\" data-hop=\"%s\" data-reason=\"%s\"><h3>&#10007; %s: %s</h3>",
+	    hop_name(h), reason_name(r), hop_title[h], reason_name(r));
+	if (means)
+		fprintf(fp, "<p class=\"means\">%s: %s</p>", reason_name(r), means);
+	if (check)
+		fprintf(fp, "<p class=\"check\">check: %s</p>", check);
+	fputs("<ul>", fp);
+}
+
+/*
+ * The failing cells of one hop and reason: the words once, then each row's own detail; rows
+ * one after the other with the same detail (the Region's TGT in each cluster) share an item.
+ */
+static void
+diag_group(FILE *fp, const struct status_region *reg, enum kw_hop h, enum kw_reason r)
+{
+	const char *open = NULL;	/* the detail of the item being written */
+
+	for (size_t i = 0; i < reg->nrows; i++) {
+		const struct status_cell *c = &reg->rows[i].cell[h];
+
+		if (c->state != ST_FAILING || c->shared || c->reason != r)
+			continue;
+		if (open == NULL)
+			diag_head(fp, h, r);
+		else if (strcmp(open, c->detail) == 0) {
+			fputs(", <b>", fp);
+			html(fp, reg->rows[i].label);
+			fputs("</b>", fp);
+			continue;
+		} else {
+			fputs(": ", fp);
+			html(fp, open);
+			fputs("</li>", fp);
+		}
+		fputs("<li><b>", fp);
+		html(fp, reg->rows[i].label);
+		fputs("</b>", fp);
+		open = c->detail;
+	}
+	if (open != NULL) {
+		fputs(": ", fp);
+		html(fp, open);
+		fputs("</li></ul></div>\n", fp);
+	}
+}
+
+/* Every failing cell, grouped by hop and reason, in path order. */
 static void
 diagnosis(FILE *fp, const struct status_region *reg)
 {
 	for (int h = 0; h < KW_HOP_COUNT; h++)
-		for (int r = 1; r < KW_R_COUNT; r++) {
-			size_t n = 0;
-
-			for (size_t i = 0; i < reg->nrows; i++) {
-				const struct status_cell *c = &reg->rows[i].cell[h];
-
-				if (c->state != ST_FAILING || c->shared || (int)c->reason != r)
-					continue;
-				if (n++ == 0) {
-					const char *means = status_means((enum kw_hop)h, (enum kw_reason)r);
-					const char *check = status_check((enum kw_hop)h, (enum kw_reason)r);
-
-					fprintf(fp, "<div class=\"diag\" data-hop=\"%s\" data-reason=\"%s\">"
-					    "<h3>&#10007; %s: %s</h3>", hop_name((enum kw_hop)h),
-					    reason_name((enum kw_reason)r), hop_title[h],
-					    reason_name((enum kw_reason)r));
-					if (means)
-						fprintf(fp, "<p class=\"means\">%s: %s</p>",
-						    reason_name((enum kw_reason)r), means);
-					if (check)
-						fprintf(fp, "<p class=\"check\">check: %s</p>", check);
-					fputs("<ul>", fp);
-				}
-				fputs("<li><b>", fp);
-				html(fp, reg->rows[i].label);
-				fputs("</b>: ", fp);
-				html(fp, c->detail);
-				fputs("</li>", fp);
-			}
-			if (n > 0)
-				fputs("</ul></div>\n", fp);
-		}
+		for (int r = 1; r < KW_R_COUNT; r++)
+			diag_group(fp, reg, (enum kw_hop)h, (enum kw_reason)r);
 }
 
 static void

@@ -203,6 +203,8 @@ test_page(void)
 	    has(page, "check: the trust in that Region's directory"),
 	    "page: the diagnosis words and the check line of krbwatch probe");
 	check(count(page, "<div class=\"diag\"") == 1, "page: one diagnosis for the three cells");
+	check(has(page, "<li><b>mariadb-usw2</b>, <b>postgres-usw2</b>, <b>mysql-usw2</b>: KDC returned"),
+	    "page: rows with the same detail share one item");
 	check(!has(page, "<script>alert") && has(page, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;")
 	    && !has(page, "\x01") && has(page, "failing &lt;b&gt;"),
 	    "page: a server's text and the summary are escaped");
