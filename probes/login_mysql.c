@@ -307,7 +307,8 @@ start_tls(struct login *l)
 
 	put_client_caps(l, req);
 	send_packet(l, req, sizeof req);
-	tls = tls_client_wrap(l->base, l->bev, l->host, l->tls_mode, l->tls_ca, &r, err, sizeof err);
+	tls = tls_client_wrap(l->base, l->bev, l->host, l->addrtext, l->tls_mode, l->tls_ca, &r, err,
+	    sizeof err);
 	if (tls == NULL) {
 		finish(l, r, "%s", err);
 		return;
@@ -716,6 +717,7 @@ login_event_cb(struct bufferevent *bev, short what, void *arg)
 
 			log_debug("login %s: %s %s", l->name, SSL_get_version(ssl),
 			    SSL_get_cipher_name(ssl));
+			tls_client_connected(bev, l->addrtext);
 			send_handshake_response(l);
 		}
 		return;
