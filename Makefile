@@ -92,6 +92,7 @@ LIB_SRCS := \
 	probes/lockout_budget.c \
 	probes/lockout_store.c \
 	probes/login.c \
+	probes/login_gate.c \
 	probes/login_mysql.c \
 	probes/login_mysql_auth.c \
 	probes/login_pg.c \
@@ -127,6 +128,7 @@ UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
+UNIT_TESTS += unit_login_gate
 UNIT_TESTS += unit_endpoints
 UNIT_TESTS += unit_results
 UNIT_TESTS += unit_status

@@ -16,6 +16,8 @@
 #define KW_DEFAULT_INTERVAL_MS 30000
 #define KW_DEFAULT_TIMEOUT_MS 10000
 #define KW_DEFAULT_AFTER_FAILURES 3
+#define KW_DEFAULT_LOGIN_CONCURRENCY 4
+#define KW_MAX_LOGIN_CONCURRENCY 64
 #define KW_DEFAULT_HOOK_TIMEOUT_MS 5000
 #define KW_DEFAULT_HOOK_RETRIES 5
 #define KW_DEFAULT_HOOK_BACKOFF_MS 1000
@@ -192,6 +194,7 @@ struct kw_config {
 	struct kw_addr listen;
 	uint64_t interval_ms;
 	uint64_t timeout_ms;
+	unsigned login_concurrency;   /* logins at a time to one database host:port (login_gate.h) */
 	char *principal;
 	char *keytab;           /* resolved path (see config_keytab_path) */
 	unsigned max_failed_attempts; /* AS exchanges with pre-authentication that may fail ... */

@@ -6,7 +6,9 @@
 
 #include <event2/event.h>
 
+#include "../net/gss_token.h"
 #include "../net/tls_client.h"
+#include "../probes/chain.h"
 #include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "alert.h"
@@ -222,8 +224,11 @@ reload(struct kwd *d)
 	lockout_use(d->conf);
 	lockout_reloaded();
 	metrics_chain_identity(&d->kinds);	/* a new identity's, or the lifted hold's, now */
-	/* a CA bundle replaced under the same name is read again from the next login on */
+	/* a CA bundle replaced under the same name is read again from the next login on; the
+	 * krb5 contexts kept across runs are made again (krb5.conf may have changed) */
 	tls_client_reload();
+	gss_token_reload();
+	chain_reloaded();
 	sched_build(d->sched, d->conf);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));

@@ -205,7 +205,8 @@ start_tls(struct login *l)
 
 	myl_put_client_caps(l, req);
 	myl_send_packet(l, req, sizeof req);
-	tls = tls_client_wrap(l->base, l->bev, l->host, l->tls_mode, l->tls_ca, &r, err, sizeof err);
+	tls = tls_client_wrap(l->base, l->bev, l->host, l->addrtext, l->tls_mode, l->tls_ca, &r, err,
+	    sizeof err);
 	if (tls == NULL) {
 		myl_finish(l, r, "%s", err);
 		return;
@@ -359,6 +360,7 @@ login_event_cb(struct bufferevent *bev, short what, void *arg)
 
 			log_debug("login %s: %s %s", l->name, SSL_get_version(ssl),
 			    SSL_get_cipher_name(ssl));
+			tls_client_connected(bev, l->addrtext);
 			myl_send_handshake_response(l);
 		}
 		return;
