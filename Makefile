@@ -70,6 +70,7 @@ LIB_SRCS := \
 	conf/config_regions.c \
 	conf/config_schema.c \
 	conf/config_web.c \
+	net/dns_answer.c \
 	net/dns_client.c \
 	net/gss_token.c \
 	net/kdc_locate.c \
@@ -88,9 +89,12 @@ LIB_SRCS := \
 	probes/kdc_msg.c \
 	probes/krb_stepper.c \
 	probes/lockout.c \
+	probes/lockout_budget.c \
 	probes/lockout_store.c \
 	probes/login.c \
+	probes/login_gate.c \
 	probes/login_mysql.c \
+	probes/login_mysql_auth.c \
 	probes/login_pg.c \
 	probes/mysql_packet.c \
 	probes/pg_message.c \
@@ -124,6 +128,7 @@ UNIT_TESTS := unit_metrics unit_config unit_dns_client unit_web
 UNIT_TESTS += unit_json
 UNIT_TESTS += unit_lockout
 UNIT_TESTS += unit_probe_end
+UNIT_TESTS += unit_login_gate
 UNIT_TESTS += unit_endpoints
 UNIT_TESTS += unit_results
 UNIT_TESTS += unit_status

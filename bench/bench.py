@@ -54,7 +54,27 @@ def rss_kib(pid):
                     out[k] = int(v.split()[0])
     except OSError:
         pass
+    out["parts"] = rss_parts(pid)
     return out
+
+
+def rss_parts(pid):
+    """Resident KiB by part, from /proc/PID/smaps: each shared library (and the binary) by its
+    file name, the heap, thread stacks and anonymous maps (OpenSSL's and libc's arenas)."""
+    parts, name = {}, None
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            for line in f:
+                fields = line.split()
+                if "-" in fields[0] and len(fields) >= 5 and not fields[0].endswith(":"):
+                    path = fields[5] if len(fields) > 5 else ""
+                    name = ("[heap]" if path == "[heap]" else "[stack]" if path.startswith("[stack")
+                            else "[anon]" if not path or path.startswith("[") else os.path.basename(path))
+                elif fields[0] == "Rss:" and name is not None:
+                    parts[name] = parts.get(name, 0) + int(fields[1])
+    except OSError:
+        pass
+    return parts
 
 
 def fetch(url, timeout=10):
@@ -145,7 +165,7 @@ def genconf_lab(a):
         for _ in range(nc):
             n += 1
             tls = f"tls: {{ mode: verify-identity, ca: {D}/tls/ca.pem }}"
-            if n % 2:
+            if (a.engines == "mixed" and n % 2) or a.engines == "mariadb":
                 h = f"db-{r}.awsmad.kerberos.com"
                 out.append(f"      - {{ name: c{n:04d}, engine: mariadb, host: {h}, port: 3306, user: krbmon, "
                            f"expect_user: \"krbmon@%\", spn: mariadb/{h}@AWSMAD.KERBEROS.COM, {tls} }}")
@@ -338,6 +358,8 @@ def main():
     g.add_argument("--listen", default="127.0.0.1:10088")
     g.add_argument("--keytab")
     g.add_argument("--lab-dir", help="clusters on the lab's databases (chain at scale)")
+    g.add_argument("--engines", default="mixed", choices=["mixed", "mariadb", "postgresql"],
+                   help="the clusters' engines: alternately MariaDB and PostgreSQL, or one only")
     d = sp.add_parser("drive")
     d.add_argument("--base", required=True)
     d.add_argument("--rate", type=float, required=True)

@@ -4,17 +4,24 @@
  * thread's CPU clock around the client's calls alone (the in-process server's and acceptor's
  * work is left out, as a real server's is):
  *
- *   tgs   the crypto of one TGS exchange (aes256-cts-hmac-sha1-96, the lab's enctype): the
- *         request's keyed checksum, the authenticator's encryption, the reply's decryption;
- *         a cluster cycle has two (the referral path and the service ticket)
+ *   tgs   one real TGS exchange with MIT's step API (krb5_tkt_creds_step), the cluster's two:
+ *         "tgs_ref" the referral path (a host-based name to the user realm's KDC, which answers
+ *         with a referral) and "tgs_svc" the service ticket from the Region's KDC with the
+ *         cross-realm TGT; the client's CPU only, its one sendto and recv included (the KDC is
+ *         another process); "tgs_crypto", for comparison, is the bare crypto of one exchange
+ *         (aes256-cts-hmac-sha1-96: request checksum, authenticator, reply)
  *   tls   one TLS full handshake against the lab's certificate (P-256 ECDSA, signed by the lab
  *         CA), verified against a loaded store with the host name checked; "pg" with the server's
- *         groups restricted to P-256 as PostgreSQL's default ssl_ecdh_curve does, "my" with
- *         OpenSSL's defaults as MariaDB's
+ *         groups restricted to P-256 as PostgreSQL's default ssl_ecdh_curve does and the client
+ *         offering P-256 first ("pg_hrr": OpenSSL's default X25519 share, so a
+ *         HelloRetryRequest), "my" with OpenSSL's defaults as MariaDB's
  *   gss   the GSS token: gss_init_sec_context for the AP-REQ with a ticket from a MEMORY cache,
  *         and the AP-REP verified (mutual authentication)
  *
- * floor --cert C --key K --ca CA --host H --ccache CC --keytab KT --spn SPN [--iters N]
+ * floor --cert C --key K --ca CA --host H --ccache CC --keytab KT --spn SPN --tgs-ccache CC2
+ *     --kdc-user IP --kdc-db IP [--iters N]
+ * CC holds the service ticket (for the GSS token), CC2 only the TGT and the cross-realm TGT, so
+ * that every TGS exchange really goes to a KDC.
  * Prints one JSON object: the median and spread of each part in microseconds over batches.
  */
 #include <stdint.h>
@@ -22,6 +29,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_ext.h>
@@ -116,6 +128,79 @@ tgs_one(void)
 	return cpu_now() - t0;
 }
 
+/* ---- a real TGS exchange ---- */
+
+static krb5_ccache tgs_cc;
+static krb5_principal tgs_me, tgs_svc, tgs_ref;
+static const char *kdc_user, *kdc_db, *user_realm;
+
+static void
+tgs_real_setup(const char *ccache, const char *spn, const char *host)
+{
+	krb5_ccache file;
+
+	/* a MEMORY cache, as krbwatch's runs have */
+	if (krb5_cc_resolve(kctx, ccache, &file) != 0 ||
+	    krb5_cc_get_principal(kctx, file, &tgs_me) != 0 ||
+	    krb5_cc_resolve(kctx, "MEMORY:floor-tgs", &tgs_cc) != 0 ||
+	    krb5_cc_initialize(kctx, tgs_cc, tgs_me) != 0 || krb5_cc_copy_creds(kctx, file, tgs_cc) != 0 ||
+	    krb5_parse_name(kctx, spn, &tgs_svc) != 0 ||
+	    krb5_sname_to_principal(kctx, host, "postgres", KRB5_NT_SRV_HST, &tgs_ref) != 0)
+		die("TGS set-up");
+	user_realm = strndup(tgs_me->realm.data, tgs_me->realm.length);
+}
+
+/* One UDP exchange with ip:88 on a blocking socket. */
+static void
+udp_exchange(const char *ip, const krb5_data *req, krb5_data *rep)
+{
+	static char buf[65536];
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(88) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ssize_t n;
+
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	if (fd < 0 || sendto(fd, req->data, req->length, 0, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    (n = recv(fd, buf, sizeof buf, 0)) <= 0)
+		die("KDC exchange");
+	close(fd);
+	rep->data = buf;
+	rep->length = (unsigned)n;
+}
+
+/* The client's CPU for one TGS exchange; the referral path ends at the first reply. */
+static double
+tgs_real_one(krb5_principal server, int referral)
+{
+	krb5_tkt_creds_context tcc;
+	krb5_data in = { 0 }, out = { 0 }, realm = { 0 }, rep;
+	unsigned flags = 0;
+	double spent = 0, t0 = cpu_now();
+	int exchanges = 0;
+
+	if (krb5_tkt_creds_init(kctx, tgs_cc, &(krb5_creds){ .client = tgs_me, .server = server },
+	    referral ? KRB5_GC_CANONICALIZE | KRB5_GC_NO_STORE : KRB5_GC_NO_STORE, &tcc) != 0)
+		die("krb5_tkt_creds_init");
+	for (;;) {
+		if (krb5_tkt_creds_step(kctx, tcc, exchanges ? &in : NULL, &out, &realm, &flags) != 0)
+			die("krb5_tkt_creds_step");
+		if (!(flags & KRB5_TKT_CREDS_STEP_FLAG_CONTINUE) || (referral && exchanges == 1))
+			break;
+		if (++exchanges > 4)
+			die("too many TGS exchanges");
+		udp_exchange(realm.length == strlen(user_realm) &&
+		    memcmp(realm.data, user_realm, realm.length) == 0 ? kdc_user : kdc_db, &out, &rep);
+		krb5_free_data_contents(kctx, &out);
+		krb5_free_data_contents(kctx, &realm);
+		in = rep;
+	}
+	krb5_free_data_contents(kctx, &out);
+	krb5_free_data_contents(kctx, &realm);
+	krb5_tkt_creds_free(kctx, tcc);
+	spent = cpu_now() - t0;
+	return spent;
+}
+
 /* ---- tls ---- */
 
 static SSL_CTX *cli_ctx, *srv_ctx_pg, *srv_ctx_my;
@@ -143,9 +228,9 @@ tls_setup(const char *cert, const char *key, const char *ca)
 		die("P-256");
 }
 
-/* One full handshake over a BIO pair; the client's CPU only. */
+/* One full handshake over a BIO pair; the client's CPU only.  p256_first: offer P-256 first. */
 static double
-tls_one(SSL_CTX *sctx)
+tls_one(SSL_CTX *sctx, int p256_first)
 {
 	SSL *c = NULL, *s;
 	BIO *cb, *sb;
@@ -158,6 +243,8 @@ tls_one(SSL_CTX *sctx)
 	if ((c = SSL_new(cli_ctx)) == NULL)
 		die("SSL_new");
 	SSL_set_tlsext_host_name(c, tls_host);
+	if (p256_first && SSL_set1_groups_list(c, "P-256:X25519") != 1)
+		die("groups");
 	X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(c), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	X509_VERIFY_PARAM_set1_host(SSL_get0_param(c), tls_host, 0);
 	SSL_set_bio(c, cb, cb);
@@ -268,13 +355,17 @@ measure(const char *name, double (*one)(void *), void *arg, int n, int last)
 }
 
 static double run_tgs(void *a) { (void)a; return tgs_one(); }
-static double run_tls(void *a) { return tls_one(a); }
+static double run_tgs_svc(void *a) { (void)a; return tgs_real_one(tgs_svc, 0); }
+static double run_tgs_ref(void *a) { (void)a; return tgs_real_one(tgs_ref, 1); }
+static double run_tls(void *a) { return tls_one(a, 0); }
+static double run_tls_p256(void *a) { return tls_one(a, 1); }
 static double run_gss(void *a) { (void)a; return gss_one(); }
 
 int
 main(int argc, char **argv)
 {
 	const char *cert = NULL, *key = NULL, *ca = NULL, *cc = NULL, *kt = NULL, *spn = NULL;
+	const char *tcc = NULL;
 	int iters = 200;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -288,18 +379,26 @@ main(int argc, char **argv)
 		else if (!strcmp(o, "--keytab")) kt = v;
 		else if (!strcmp(o, "--spn")) spn = v;
 		else if (!strcmp(o, "--iters")) iters = atoi(v);
+		else if (!strcmp(o, "--kdc-user")) kdc_user = v;
+		else if (!strcmp(o, "--tgs-ccache")) tcc = v;
+		else if (!strcmp(o, "--kdc-db")) kdc_db = v;
 		else die("unknown option");
 	}
-	if (!cert || !key || !ca || !tls_host || !cc || !kt || !spn || iters < 1)
+	if (!cert || !key || !ca || !tls_host || !cc || !tcc || !kt || !spn || !kdc_user || !kdc_db ||
+	    iters < 1)
 		die("usage: floor --cert C --key K --ca CA --host H --ccache CC --keytab KT --spn SPN "
-		    "[--iters N]");
+		    "--tgs-ccache CC2 --kdc-user IP --kdc-db IP [--iters N]");
 	tgs_setup();
+	tgs_real_setup(tcc, spn, tls_host);
 	tls_setup(cert, key, ca);
 	gss_setup(cc, kt, spn);
 	printf("{\n  \"openssl\": \"%s\",\n  \"krb5_enctype\": \"aes256-cts-hmac-sha1-96\",\n",
 	    OpenSSL_version(OPENSSL_VERSION));
-	measure("tgs", run_tgs, NULL, iters * 5, 0);
-	measure("tls_pg", run_tls, srv_ctx_pg, iters, 0);
+	measure("tgs_crypto", run_tgs, NULL, iters * 5, 0);
+	measure("tgs_ref", run_tgs_ref, NULL, iters, 0);
+	measure("tgs_svc", run_tgs_svc, NULL, iters, 0);
+	measure("tls_pg", run_tls_p256, srv_ctx_pg, iters, 0);
+	measure("tls_pg_hrr", run_tls, srv_ctx_pg, iters, 0);
 	measure("tls_my", run_tls, srv_ctx_my, iters, 0);
 	measure("gss", run_gss, NULL, iters, 1);
 	printf("}\n");

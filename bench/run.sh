@@ -13,6 +13,8 @@
 #   chain      4a. chain+login CPU per cycle: krbwatch (once probe_chain is in probes/table.c)
 #                 vs a cron-style shell probe (kinit, kvno, mariadb/psql) against the lab
 #   scale      4b. 10/100/1000 clusters over 10 Regions at 30 s: CPU share of one core and RSS
+#   floor      4d. the floor: a tight C loop (bench/floor.c) doing only a cluster cycle's own
+#                 crypto, handshake and GSS token; compared with 4b's CPU per cluster cycle
 #   isolation  4c. one Region's KDCs blackholed: the other Region's KDC RTT and cadence
 #   page       5. the status page at 1,000 clusters: bytes and render time per request, and
 #                 headless Chromium's load time (bench/page.sh)
@@ -22,16 +24,16 @@ set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
 B=$TOP/bench
-OUT=$B/out
-KW=$TOP/krbwatch
+OUT=${KW_BENCH_OUT:-$B/out}
+KW=${KW_BENCH_BIN:-$TOP/krbwatch}
 WINDOW=${KW_BENCH_WINDOW:-60}
-SECTIONS=${KW_BENCH_SECTIONS:-probes idle metrics chain scale isolation page}
+SECTIONS=${KW_BENCH_SECTIONS:-probes idle metrics chain scale floor isolation page}
 LAB=$TOP/tests/lab/lab
 export KW_LAB_NS=${KW_LAB_NS:-kwbench}
 PATH=$PATH:/usr/sbin:/sbin
 mkdir -p "$OUT"
 
-report() { python3 "$B/report.py" "$OUT" >"$B/RESULTS.md.new" && mv "$B/RESULTS.md.new" "$B/RESULTS.md" && echo "bench: wrote bench/RESULTS.md" >&2; }
+report() { [ -z "${KW_BENCH_NO_REPORT:-}" ] || return 0; python3 "$B/report.py" "$OUT" >"$B/RESULTS.md.new" && mv "$B/RESULTS.md.new" "$B/RESULTS.md" && echo "bench: wrote bench/RESULTS.md" >&2; }
 if [ -n "${KW_BENCH_REPORT_ONLY:-}" ]; then report; exit $?; fi
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root (network namespaces)" >&2; exit 1; }
 [ -x "$KW" ] || { echo "bench: build krbwatch first (make bench does)" >&2; exit 1; }
@@ -277,6 +279,7 @@ scale_section() {
 		say "scale: $n clusters over 10 Regions at 30 s ($where), ${SCALE_WINDOW:-90}s"
 		if [ $where = lab ]; then
 			python3 "$B/bench.py" genconf --lab-dir "$KW_LAB_DIR" --regions 10 --clusters "$n" \
+			    --engines "${SCALE_ENGINES:-mixed}" \
 			    --interval 30s --timeout 10s --listen "$KW_LAB_LISTEN" >"$W/k-s$n.yml"
 			"$LAB" exec us-east-1 env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KWRUN" -c "$W/k-s$n.yml" \
 			    >>"$W/kw-scale.log" 2>&1 &
@@ -301,6 +304,29 @@ d = json.load(open(sys.argv[1])); d["where"] = sys.argv[2]; json.dump(d, open(sy
 PY
 		stop_pid "$kw_pid"; kw_pid=""
 	done
+}
+
+# ---- 4d. the floor ----------------------------------------------------------------------------
+# bench/floor.c against the lab's own certificate, CA and keys: one real service ticket fetched
+# once (kinit -k + kvno in the lab), then only the client side of what each cluster cycle does.
+floor_section() {
+	need_lab || return 1
+	# shellcheck disable=SC2046
+	cc -O2 -g -Wall -Wextra -Werror $(pkg-config --cflags krb5-gssapi openssl) -o "$W/floor" \
+	    "$B/floor.c" $(pkg-config --libs krb5-gssapi krb5 openssl) || return 1
+	h=$KW_LAB_USE1_PG_HOST
+	spn=postgres/$h@AWSMAD.KERBEROS.COM
+	# one cache with the service ticket (the GSS token), one with the TGTs only (the TGS exchanges)
+	"$LAB" exec us-east-1 sh -c 'kinit -k -c "FILE:$0" "$1" && kvno -q -c "FILE:$0" "$2" &&
+	    kinit -k -c "FILE:$0.tgs" "$1" && kvno -q -c "FILE:$0.tgs" krbtgt/AWSMAD.KERBEROS.COM@ONPREM.EXAMPLE.COM' \
+	    "$W/floor.cc" "$KW_LAB_PRINCIPAL" "$spn" || return 1
+	say "floor: ${FLOOR_ITERS:-200} x 9 batches of each part"
+	# the KDCs genconf gives the scale section's Regions (bench.py genconf_lab): on-prem, us-east-1
+	"$LAB" exec us-east-1 "$W/floor" --cert "$KW_LAB_DIR/tls/pg-use1.crt" \
+	    --key "$KW_LAB_DIR/tls/pg-use1.key" --ca "$KW_LAB_CA" --host "$h" --ccache "FILE:$W/floor.cc" \
+	    --tgs-ccache "FILE:$W/floor.cc.tgs" --keytab "$KW_LAB_DIR/keytabs/pg-use1.keytab" --spn "$spn" \
+	    --kdc-user 10.210.0.11 --kdc-db 10.211.0.11 --iters "${FLOOR_ITERS:-200}" \
+	    >"$OUT/floor.json" || return 1
 }
 
 # ---- 4c. isolation ----------------------------------------------------------------------------
@@ -331,6 +357,7 @@ for s in $SECTIONS; do
 	metrics) need_bn; metrics_section ;;
 	chain) chain_section ;;
 	scale) scale_section ;;
+	floor) floor_section ;;
 	isolation) isolation_section ;;
 	page) bash "$B/page.sh" "$OUT" ;;
 	*) echo "bench: unknown section $s" >&2; exit 2 ;;

@@ -16,6 +16,8 @@
 #define KW_DEFAULT_INTERVAL_MS 30000
 #define KW_DEFAULT_TIMEOUT_MS 10000
 #define KW_DEFAULT_AFTER_FAILURES 3
+#define KW_DEFAULT_LOGIN_CONCURRENCY 4
+#define KW_MAX_LOGIN_CONCURRENCY 64
 #define KW_DEFAULT_HOOK_TIMEOUT_MS 5000
 #define KW_DEFAULT_HOOK_RETRIES 5
 #define KW_DEFAULT_HOOK_BACKOFF_MS 1000
@@ -192,6 +194,7 @@ struct kw_config {
 	struct kw_addr listen;
 	uint64_t interval_ms;
 	uint64_t timeout_ms;
+	unsigned login_concurrency;   /* logins at a time to one database host:port (login_gate.h) */
 	char *principal;
 	char *keytab;           /* resolved path (see config_keytab_path) */
 	unsigned max_failed_attempts; /* AS exchanges with pre-authentication that may fail ... */
@@ -243,6 +246,22 @@ int config_parse_duration(const char *s, uint64_t *ms);
 int config_parse_addr(const char *s, uint16_t default_port, struct kw_addr *out, const char **why);
 
 const char *engine_name(enum kw_engine);
+
+/*
+ * What the configuration and the chain know of an engine, one row per kw_engine (config.c's
+ * table): a new engine is its enum value, a row here, its login file with its row in
+ * probes/login.c, and its words in daemon/explain.c.
+ */
+struct kw_engine_row {
+	const char *name;		/* the `engine:` value */
+	uint16_t default_port;
+	const char *default_database;	/* NULL: the engine takes no `database:` */
+	const char *service;		/* the service part of the SPN a client asks for */
+};
+const struct kw_engine_row *engine_row(enum kw_engine);
+/* The rows in enum order, and how many (the `engine:` values, for the loader's choice). */
+extern const struct kw_engine_row kw_engines[];
+extern const size_t kw_nengines;
 /* The global database cluster c is a member of, NULL if none. */
 const struct kw_global_db *config_global_of(const struct kw_config *, const struct kw_cluster *c);
 const char *tls_mode_name(enum kw_tls_mode);

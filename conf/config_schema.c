@@ -461,17 +461,20 @@ check_timeout(struct loader *l, const struct field *iv, const struct field *to)
 void
 cs_load(struct loader *l, yaml_node_t *root)
 {
-	enum { LISTEN, INTERVAL, TIMEOUT, IDENTITY, REALMS, REGIONS, ALERTS, WEB, STATE_DIR, GLOBALS };
+	enum { LISTEN, INTERVAL, TIMEOUT, IDENTITY, REALMS, REGIONS, ALERTS, WEB, STATE_DIR, GLOBALS,
+	    LOGIN_CONC };
 	static const char *const keys[] = {
 		"listen", "interval", "timeout", "identity", "realms", "regions", "alerts", "web",
-		"state_directory", "global_databases",
+		"state_directory", "global_databases", "login_concurrency",
 	};
+	uint64_t v;
 	struct kw_config *c = l->conf;
 	struct field f[NELEM(keys)];
 	int ok = 1;
 
 	c->interval_ms = KW_DEFAULT_INTERVAL_MS;
 	c->timeout_ms = KW_DEFAULT_TIMEOUT_MS;
+	c->login_concurrency = KW_DEFAULT_LOGIN_CONCURRENCY;
 	c->after_failures = KW_DEFAULT_AFTER_FAILURES;
 	c->max_failed_attempts = KW_DEFAULT_MAX_FAILED_ATTEMPTS;
 	c->lockout_window_ms = KW_DEFAULT_LOCKOUT_WINDOW_MS;
@@ -485,6 +488,9 @@ cs_load(struct loader *l, yaml_node_t *root)
 		ok = 0;
 	if (ok)
 		check_timeout(l, &f[INTERVAL], &f[TIMEOUT]);
+	if (f[LOGIN_CONC].val != NULL && cs_whole(l, f[LOGIN_CONC].val, "login_concurrency",
+	    "the top level", 1, KW_MAX_LOGIN_CONCURRENCY, &v) == 0)
+		c->login_concurrency = (unsigned)v;
 	cs_need(l, root, &f[IDENTITY], "identity", "the top level");
 	cs_need(l, root, &f[REALMS], "realms", "the top level");
 	cs_need(l, root, &f[REGIONS], "regions", "the top level");

@@ -6,13 +6,16 @@
 
 #include <event2/event.h>
 
+#include "../net/gss_token.h"
 #include "../net/tls_client.h"
+#include "../probes/chain.h"
 #include "../probes/lockout.h"
 #include "../probes/probe.h"
 #include "alert.h"
 #include "daemon.h"
 #include "history.h"
 #include "http.h"
+#include "kind_metrics.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "notify.h"
@@ -220,8 +223,12 @@ reload(struct kwd *d)
 	/* a reload lifts a hold of the identity (the operator says "try again"); its budget stays */
 	lockout_use(d->conf);
 	lockout_reloaded();
-	/* a CA bundle replaced under the same name is read again from the next login on */
+	metrics_chain_identity(&d->kinds);	/* a new identity's, or the lifted hold's, now */
+	/* a CA bundle replaced under the same name is read again from the next login on; the
+	 * krb5 contexts kept across runs are made again (krb5.conf may have changed) */
 	tls_client_reload();
+	gss_token_reload();
+	chain_reloaded();
 	sched_build(d->sched, d->conf);
 	mfamily_set(d->m.reload_success, NULL, 1);
 	mfamily_set(d->m.reload_timestamp, NULL, (double)time(NULL));

@@ -30,6 +30,7 @@ static const char css[] =
     "th,td{border:1px solid var(--line);padding:.25em .45em;text-align:left;vertical-align:top}"
     "td{white-space:nowrap}th small,td small{display:block;font-weight:normal}"
     "th[scope=row]{position:sticky;left:0;background:var(--bg);z-index:1}"
+    "td[data-col=past]{white-space:normal;min-width:16em}"
     "th .why{color:var(--bad);font-weight:600}li,p{overflow-wrap:anywhere}"
     ".ok{background:var(--okbg);color:var(--ok)}.bad{background:var(--badbg);color:var(--bad)}"
     ".nr,.pend{background:var(--nrbg);color:var(--nr)}"
@@ -178,22 +179,43 @@ past(FILE *fp, const struct status_row *sr, time_t now)
 	fputs("</small></td>", fp);
 }
 
+/* What a row is: "cluster · its host", "instance of mariadb-use1 · behind its endpoint". */
+static void
+row_what(FILE *fp, const struct status_row *sr)
+{
+	const struct result_row *rr = sr->row;
+	const char *sub = rr == NULL ? "" : rr->instance[0] && strcmp(rr->instance, sr->label) != 0 ?
+	    rr->instance : rr->endpoint;
+
+	fprintf(fp, "<small>%s", sr->kind);
+	if (rr != NULL && rr->kind == ROW_GLOBAL && rr->writer[0]) {
+		fputs(" &#183; writer ", fp);
+		html(fp, rr->writer);
+		if (rr->writer_region[0]) {
+			fputs(" in ", fp);
+			html(fp, rr->writer_region);
+		}
+	} else if (rr != NULL && rr->kind != ROW_CLUSTER && rr->cluster[0] &&
+	    strcmp(rr->cluster, sr->label) != 0) {
+		fputs(" of ", fp);
+		html(fp, rr->cluster);
+	}
+	if (sub[0] && strcmp(sub, sr->label) != 0) {
+		fputs(" &#183; ", fp);
+		html(fp, sub);
+	}
+	fputs("</small>", fp);
+}
+
 static void
 row(FILE *fp, const struct status_row *sr, time_t now)
 {
-	const char *sub = sr->row == NULL ? "" : sr->row->instance[0] ? sr->row->instance :
-	    sr->row->endpoint;
-
 	fputs("<tr data-row=\"", fp);
 	html(fp, sr->label);
 	fprintf(fp, "\" data-kind=\"%s\" data-state=\"%s\"><th scope=\"row\">", sr->kind,
 	    status_state_name(sr->state));
 	html(fp, sr->label);
-	if (sub[0] || strcmp(sr->kind, "cluster") != 0) {
-		fprintf(fp, "<small>%s%s", sr->kind, sub[0] ? " &#183; " : "");
-		html(fp, sub);
-		fputs("</small>", fp);
-	}
+	row_what(fp, sr);
 	/* the failing hop beside the name too: on a phone its column may be off the screen */
 	if (sr->state == ST_FAILING && sr->hop < KW_HOP_COUNT)
 		fprintf(fp, "<small class=\"why\">\u2717 %s: %s</small>", hop_title[sr->hop],
@@ -284,43 +306,65 @@ shared_line(FILE *fp, const struct status_region *reg)
 	fputs("</p>\n", fp);
 }
 
-/* Every failing cell, grouped by hop and reason: the words once, then each row's own detail. */
+static void
+diag_head(FILE *fp, enum kw_hop h, enum kw_reason r)
+{
+	const char *means = status_means(h, r), *check = status_check(h, r);
+
+	fprintf(fp, "<div class=\"diag\" data-hop=\"%s\" data-reason=\"%s\"><h3>&#10007; %s: %s</h3>",
+	    hop_name(h), reason_name(r), hop_title[h], reason_name(r));
+	if (means)
+		fprintf(fp, "<p class=\"means\">%s: %s</p>", reason_name(r), means);
+	if (check)
+		fprintf(fp, "<p class=\"check\">check: %s</p>", check);
+	fputs("<ul>", fp);
+}
+
+/*
+ * The failing cells of one hop and reason: the words once, then each row's own detail; rows
+ * one after the other with the same detail (the Region's TGT in each cluster) share an item.
+ */
+static void
+diag_group(FILE *fp, const struct status_region *reg, enum kw_hop h, enum kw_reason r)
+{
+	const char *open = NULL;	/* the detail of the item being written */
+
+	for (size_t i = 0; i < reg->nrows; i++) {
+		const struct status_cell *c = &reg->rows[i].cell[h];
+
+		if (c->state != ST_FAILING || c->shared || c->reason != r)
+			continue;
+		if (open == NULL)
+			diag_head(fp, h, r);
+		else if (strcmp(open, c->detail) == 0) {
+			fputs(", <b>", fp);
+			html(fp, reg->rows[i].label);
+			fputs("</b>", fp);
+			continue;
+		} else {
+			fputs(": ", fp);
+			html(fp, open);
+			fputs("</li>", fp);
+		}
+		fputs("<li><b>", fp);
+		html(fp, reg->rows[i].label);
+		fputs("</b>", fp);
+		open = c->detail;
+	}
+	if (open != NULL) {
+		fputs(": ", fp);
+		html(fp, open);
+		fputs("</li></ul></div>\n", fp);
+	}
+}
+
+/* Every failing cell, grouped by hop and reason, in path order. */
 static void
 diagnosis(FILE *fp, const struct status_region *reg)
 {
 	for (int h = 0; h < KW_HOP_COUNT; h++)
-		for (int r = 1; r < KW_R_COUNT; r++) {
-			size_t n = 0;
-
-			for (size_t i = 0; i < reg->nrows; i++) {
-				const struct status_cell *c = &reg->rows[i].cell[h];
-
-				if (c->state != ST_FAILING || c->shared || (int)c->reason != r)
-					continue;
-				if (n++ == 0) {
-					const char *means = status_means((enum kw_hop)h, (enum kw_reason)r);
-					const char *check = status_check((enum kw_hop)h, (enum kw_reason)r);
-
-					fprintf(fp, "<div class=\"diag\" data-hop=\"%s\" data-reason=\"%s\">"
-					    "<h3>&#10007; %s: %s</h3>", hop_name((enum kw_hop)h),
-					    reason_name((enum kw_reason)r), hop_title[h],
-					    reason_name((enum kw_reason)r));
-					if (means)
-						fprintf(fp, "<p class=\"means\">%s: %s</p>",
-						    reason_name((enum kw_reason)r), means);
-					if (check)
-						fprintf(fp, "<p class=\"check\">check: %s</p>", check);
-					fputs("<ul>", fp);
-				}
-				fputs("<li><b>", fp);
-				html(fp, reg->rows[i].label);
-				fputs("</b>: ", fp);
-				html(fp, c->detail);
-				fputs("</li>", fp);
-			}
-			if (n > 0)
-				fputs("</ul></div>\n", fp);
-		}
+		for (int r = 1; r < KW_R_COUNT; r++)
+			diag_group(fp, reg, (enum kw_hop)h, (enum kw_reason)r);
 }
 
 static void

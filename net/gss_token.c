@@ -170,6 +170,32 @@ gss_token_server_text_reason(const char *text)
 	return KW_R_ACCESS_DENIED;
 }
 
+/*
+ * The context the cache lookups use: one for the process (MEMORY caches are the process's, not
+ * a context's), made again after a reload (gss_token_reload), not once per login.
+ */
+static krb5_context lookup_ctx;
+
+void
+gss_token_reload(void)
+{
+	if (lookup_ctx != NULL)
+		krb5_free_context(lookup_ctx);
+	lookup_ctx = NULL;
+}
+
+static krb5_context
+lookup_context(struct gss_token_err *err)
+{
+	krb5_error_code ret;
+
+	if (lookup_ctx == NULL && (ret = krb5_init_context(&lookup_ctx)) != 0) {
+		lookup_ctx = NULL;
+		set_err(err, KW_R_INTERNAL, "krb5_init_context: error %ld", (long)ret);
+	}
+	return lookup_ctx;
+}
+
 int
 gss_token_have_ticket(const char *ccache, const char *spn, struct gss_token_err *err)
 {
@@ -183,10 +209,8 @@ gss_token_have_ticket(const char *ccache, const char *spn, struct gss_token_err 
 	int have = -1;
 
 	memset(&mcreds, 0, sizeof mcreds);
-	if ((ret = krb5_init_context(&k)) != 0) {
-		set_err(err, KW_R_INTERNAL, "krb5_init_context: error %ld", (long)ret);
+	if ((k = lookup_context(err)) == NULL)
 		return -1;
-	}
 	what = "resolving the cache";
 	if ((ret = krb5_cc_resolve(k, ccache, &cc)) != 0)
 		goto fail;
@@ -224,7 +248,6 @@ out:
 	krb5_free_principal(k, client);
 	if (cc != NULL)
 		krb5_cc_close(k, cc);
-	krb5_free_context(k);
 	return have;
 }
 

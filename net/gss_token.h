@@ -29,6 +29,8 @@ struct gss_token_err {
  * own client, 0 when it does not, -1 (with err filled) when the cache or the name is unusable.
  */
 int gss_token_have_ticket(const char *ccache, const char *spn, struct gss_token_err *err);
+/* Drops the krb5 context the cache lookups share (a reload: krb5.conf may have changed). */
+void gss_token_reload(void);
 
 /* A security context for spn with the credentials of ccache. NULL (err filled) on failure. */
 struct gss_token *gss_token_new(const char *ccache, const char *spn, struct gss_token_err *err);

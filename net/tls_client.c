@@ -10,6 +10,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/util.h>
 #include <openssl/err.h>
+#include <openssl/obj_mac.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -25,6 +26,21 @@ static struct tls_ctx_entry {
 	struct stat st;
 	SSL_CTX *ctx;
 } tls_ctxs[TLS_CTX_SLOTS];
+
+/*
+ * The key exchange group each server chose last, by its "addr:port": a TLS 1.3 client sends
+ * one key share (OpenSSL's first group, X25519), and a server that takes only another (the
+ * lab's PostgreSQL: P-256, its default ssl_ecdh_curve) answers with a HelloRetryRequest, a
+ * second round trip and a second key generation, every login.  Offered first from the second
+ * login on, the group the server chose costs nothing extra; a server that changes its mind
+ * still gets the others, and is remembered anew.
+ */
+#define TLS_LEARNED	64
+static struct learned_group {
+	char peer[64];
+	int nid;
+} learned[TLS_LEARNED];
+static size_t learned_next;
 
 static int
 same_file(const struct stat *a, const struct stat *b)
@@ -46,6 +62,54 @@ tls_client_reload(void)
 {
 	for (size_t i = 0; i < TLS_CTX_SLOTS; i++)
 		entry_clear(&tls_ctxs[i]);
+	memset(learned, 0, sizeof learned);
+	learned_next = 0;
+}
+
+static struct learned_group *
+learned_find(const char *peer)
+{
+	for (size_t i = 0; i < TLS_LEARNED; i++)
+		if (learned[i].nid != 0 && strcmp(learned[i].peer, peer) == 0)
+			return &learned[i];
+	return NULL;
+}
+
+/* The server's group first, then OpenSSL's usual ones. */
+static void
+offer_learned(SSL *ssl, const char *peer)
+{
+	static const int usual[] = { NID_X25519, NID_X9_62_prime256v1, NID_secp384r1,
+	    NID_secp521r1, NID_X448 };
+	const struct learned_group *g = learned_find(peer);
+	int list[1 + sizeof usual / sizeof usual[0]];
+	size_t n = 0;
+
+	if (g == NULL || g->nid == usual[0])
+		return;
+	list[n++] = g->nid;
+	for (size_t i = 0; i < sizeof usual / sizeof usual[0]; i++)
+		if (usual[i] != g->nid)
+			list[n++] = usual[i];
+	if (SSL_set1_groups(ssl, list, n) != 1)
+		ERR_clear_error();	/* a group this OpenSSL lacks: the usual order, then */
+}
+
+void
+tls_client_connected(struct bufferevent *tls, const char *peer)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(tls);
+	struct learned_group *g;
+	int nid = ssl != NULL ? SSL_get_negotiated_group(ssl) : 0;
+
+	if (nid <= 0 || strlen(peer) >= sizeof g->peer)
+		return;
+	if ((g = learned_find(peer)) == NULL) {
+		g = &learned[learned_next];
+		learned_next = (learned_next + 1) % TLS_LEARNED;
+		snprintf(g->peer, sizeof g->peer, "%s", peer);
+	}
+	g->nid = nid;
 }
 
 /* A new context for ca and verify, or NULL with the words in err. */
@@ -130,8 +194,8 @@ host_is_numeric(const char *host)
 
 /* An SSL for host in mode on the shared context, or NULL with *reason and err. */
 static SSL *
-ssl_for(const char *host, enum kw_tls_mode mode, const char *ca, enum kw_reason *reason,
-    char *err, size_t errlen)
+ssl_for(const char *host, const char *peer, enum kw_tls_mode mode, const char *ca,
+    enum kw_reason *reason, char *err, size_t errlen)
 {
 	int verify = mode >= KW_TLS_VERIFY_CA;
 	SSL_CTX *ctx = ctx_get(verify ? ca : NULL, verify, err, errlen);
@@ -150,6 +214,7 @@ ssl_for(const char *host, enum kw_tls_mode mode, const char *ca, enum kw_reason 
 	}
 	if (!host_is_numeric(host))
 		SSL_set_tlsext_host_name(ssl, host);
+	offer_learned(ssl, peer);
 	if (mode == KW_TLS_VERIFY_IDENTITY) {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
 
@@ -167,12 +232,13 @@ ssl_for(const char *host, enum kw_tls_mode mode, const char *ca, enum kw_reason 
 
 struct bufferevent *
 tls_client_wrap(struct event_base *base, struct bufferevent *under, const char *host,
-    enum kw_tls_mode mode, const char *ca, enum kw_reason *reason, char *err, size_t errlen)
+    const char *peer, enum kw_tls_mode mode, const char *ca, enum kw_reason *reason, char *err,
+    size_t errlen)
 {
 	struct bufferevent *tls;
 	SSL *ssl;
 
-	if ((ssl = ssl_for(host, mode, ca, reason, err, errlen)) == NULL)
+	if ((ssl = ssl_for(host, peer, mode, ca, reason, err, errlen)) == NULL)
 		return NULL;
 	tls = bufferevent_openssl_filter_new(base, under, ssl, BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE);

@@ -23,12 +23,17 @@ struct event_base;
 /*
  * Wraps the connected socket bufferevent under in a TLS client filter for host in mode (SNI
  * for a name; with verify-identity the certificate must name host, a name or an address), with
- * the shared context for ca (NULL: the system's trust store).  The filter owns under from then
- * on.  NULL with *reason and err filled when it cannot start (under is still the caller's).
+ * the shared context for ca (NULL: the system's trust store).  peer ("addr:port") names the
+ * server for the key exchange group it chose last (tls_client_connected).  The filter owns
+ * under from then on.  NULL with *reason and err filled when it cannot start (under is still
+ * the caller's).
  */
 struct bufferevent *tls_client_wrap(struct event_base *, struct bufferevent *under,
-    const char *host, enum kw_tls_mode mode, const char *ca, enum kw_reason *reason, char *err,
-    size_t errlen);
+    const char *host, const char *peer, enum kw_tls_mode mode, const char *ca,
+    enum kw_reason *reason, char *err, size_t errlen);
+
+/* The handshake on tls with peer completed: its group is offered first next time. */
+void tls_client_connected(struct bufferevent *tls, const char *peer);
 
 /*
  * Why the handshake on tls failed, in words: the certificate check first (hostname mismatch,

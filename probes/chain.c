@@ -26,12 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/time.h>
 
 #include <event2/event.h>
 #include <krb5/krb5.h>
 
 #include "../lib/log.h"
 #include "../lib/xmalloc.h"
+#include "chain.h"
 #include "chain_int.h"
 #include "lockout.h"
 
@@ -341,6 +343,7 @@ chain_free(struct chain *ch)
 	for (size_t i = 0; i < ch->nbr; i++) {
 		if (ch->br[i].login != NULL)
 			login_cancel(ch->br[i].login);
+		login_gate_leave(&ch->br[i].gate);
 		stepper_cancel(&ch->br[i].st);
 	}
 	stepper_cancel(&ch->st);
@@ -360,9 +363,7 @@ chain_free(struct chain *ch)
 		krb5_free_principal(ch->ctx, ch->me);
 	if (ch->finish != NULL)
 		event_free(ch->finish);
-	if (ch->ctx != NULL)
-		krb5_free_context(ch->ctx);
-	free(ch);
+	free(ch);		/* ch->ctx is the Region's (region_context), kept for the next run */
 }
 
 static void
@@ -371,6 +372,51 @@ chain_end(struct chain *ch)
 	ch->state = CH_FINISHED;
 	ch->job->run = NULL;
 	chain_free(ch);
+}
+
+/*
+ * One krb5 context per Region for as long as the configuration lasts (chain_reloaded), not one
+ * per run: what a run leaves in it is only the clock correction of its last AS exchange, and
+ * that is reset before each run, so that every run still starts from nothing (its own MEMORY
+ * cache, its own AS exchange and referral).
+ */
+static struct region_ctx {
+	char *region;
+	krb5_context ctx;
+} *rctx;
+static size_t nrctx;
+
+void
+chain_reloaded(void)
+{
+	for (size_t i = 0; i < nrctx; i++) {
+		krb5_free_context(rctx[i].ctx);
+		free(rctx[i].region);
+	}
+	free(rctx);
+	rctx = NULL;
+	nrctx = 0;
+}
+
+static krb5_context
+region_context(const char *region)
+{
+	struct timeval tv;
+	krb5_context k = NULL;
+
+	for (size_t i = 0; i < nrctx && k == NULL; i++)
+		if (strcmp(rctx[i].region, region) == 0)
+			k = rctx[i].ctx;
+	if (k == NULL) {
+		if (krb5_init_context(&k) != 0)
+			return NULL;
+		rctx = xreallocarray(rctx, nrctx + 1, sizeof *rctx);
+		rctx[nrctx].region = xstrdup(region);
+		rctx[nrctx++].ctx = k;
+	}
+	gettimeofday(&tv, NULL);
+	(void)krb5_set_real_time(k, (krb5_timestamp)tv.tv_sec, (krb5_int32)tv.tv_usec);
+	return k;
 }
 
 static int
@@ -386,10 +432,8 @@ chain_start(struct probe_job *job)
 	ch->finish = event_new(probe_base(job), -1, 0, chain_finish_cb, ch);
 	if (ch->finish == NULL)
 		goto fail;
-	if ((rc = krb5_init_context(&ch->ctx)) != 0) {
-		ch->ctx = NULL;
+	if ((ch->ctx = region_context(job->region->name)) == NULL)
 		goto fail;
-	}
 	snprintf(ch->ccname, sizeof ch->ccname, "MEMORY:krbwatch-%s-%u", job->region->name, ++run_counter);
 	if ((rc = krb5_parse_name(ch->ctx, conf->principal, &ch->me)) != 0 ||
 	    (rc = krb5_cc_resolve(ch->ctx, ch->ccname, &ch->cc)) != 0 ||

@@ -41,12 +41,9 @@ db_realm_for(const struct kw_config *conf, const char *user_realm, const char *h
 static const char *
 engine_service(enum kw_engine e)
 {
-	switch (e) {
-	case KW_ENGINE_MYSQL: return "mysql";
-	case KW_ENGINE_MARIADB: return "mariadb";
-	case KW_ENGINE_POSTGRESQL: return "postgres";
-	}
-	return "host";
+	const struct kw_engine_row *r = engine_row(e);
+
+	return r != NULL ? r->service : "host";
 }
 
 static void
@@ -68,6 +65,7 @@ login_done(void *arg, const struct login_result *r)
 	struct branch *b = arg;
 
 	b->login = NULL;
+	login_gate_leave(&b->gate);
 	hop_set(&b->login_r, r->reason, chain_since(&b->t0), "%s", r->detail);
 	snprintf(b->announced_spn, sizeof b->announced_spn, "%s", r->announced_spn);
 	snprintf(b->announced_realm, sizeof b->announced_realm, "%s", r->announced_realm);
@@ -171,6 +169,33 @@ referral_path_done(struct stepper *st, krb5_error_code code, enum kw_reason r, c
 	branch_next(b);
 }
 
+/* The login's slot is ours. */
+static void
+branch_login(void *arg)
+{
+	struct branch *b = arg;
+	struct chain *ch = b->ch;
+	struct login_callbacks cb = { .done = login_done, .need_ticket = login_needs_ticket, .arg = b };
+	double left = probe_remaining(ch->job) * 1000;
+
+	b->login = login_start(probe_base(ch->job), b->c, ch->ccname, ch->dns_servers, b->spn,
+	    left > 1 ? (unsigned)left : 1, &cb);
+	if (b->login == NULL) {
+		login_gate_leave(&b->gate);
+		hop_set(&b->login_r, KW_R_INTERNAL, 0, "the login could not start");
+		branch_end(b);
+	}
+}
+
+static void
+branch_go(void *arg)
+{
+	struct branch *b = arg;
+
+	clock_gettime(CLOCK_MONOTONIC, &b->t0);
+	branch_next(b);
+}
+
 static void
 branch_next(struct branch *b)
 {
@@ -209,19 +234,12 @@ branch_next(struct branch *b)
 		}
 		krb5_free_principal(ch->ctx, server);
 		return;
-	case BR_LOGIN: {
-		struct login_callbacks cb = { .done = login_done, .need_ticket = login_needs_ticket, .arg = b };
-		double left = probe_remaining(ch->job) * 1000;
-
+	case BR_LOGIN:
+		/* at most login_concurrency logins at a time to one host: login_gate.h */
 		clock_gettime(CLOCK_MONOTONIC, &b->t0);
-		b->login = login_start(probe_base(ch->job), b->c, ch->ccname, ch->dns_servers, b->spn,
-		    left > 1 ? (unsigned)left : 1, &cb);
-		if (b->login == NULL) {
-			hop_set(&b->login_r, KW_R_INTERNAL, 0, "the login could not start");
-			branch_end(b);
-		}
+		login_gate_enter(probe_base(ch->job), &b->gate, b->c->host, b->c->port,
+		    ch->job->conf->login_concurrency, branch_login, b);
 		return;
-	}
 	default:
 		fatalx("branch in state %d", b->state);
 	}
@@ -241,11 +259,12 @@ branches_start(struct chain *ch)
 		event_active(ch->finish, 0, 0);
 		return;
 	}
-	for (size_t i = 0; i < ch->nbr; i++) {
-		struct branch *b = &ch->br[i];
-		clock_gettime(CLOCK_MONOTONIC, &b->t0);
-		branch_next(b);
-	}
+	/* spread over half of what is left of the deadline, the other half for the last one */
+	unsigned window = (unsigned)(probe_remaining(ch->job) * 500);
+
+	for (size_t i = 0; i < ch->nbr; i++)
+		login_gate_after(probe_base(ch->job), &ch->br[i].gate,
+		    login_gate_spread_ms(i, ch->nbr, window), branch_go, &ch->br[i]);
 	endpoints_begin(ch);
 }
 
@@ -310,12 +329,18 @@ branch_expire(struct branch *b)
 {
 	if (b->ended)
 		return;
-	if (b->state == BR_REFERRAL_PATH)
+	if (b->state == BR_REFERRAL_PATH && b->st.tcc == NULL)
+		hop_set(&b->referral_path, KW_R_TIMEOUT, 0, "not started within the deadline");
+	else if (b->state == BR_REFERRAL_PATH)
 		stepper_timeout(&b->st, &b->referral_path, &b->t0, "the referral path");
 	else if (b->state == BR_SERVICE_TICKET)
 		stepper_timeout(&b->st, &b->service, &b->t0, b->spn);
 	else if (b->state == BR_LOGIN && b->login != NULL && b->st.tcc != NULL)
 		stepper_timeout(&b->st, &b->login_r, &b->t0, "the ticket the server announced");
+	else if (b->state == BR_LOGIN && login_gate_queued(&b->gate))
+		hop_set(&b->login_r, KW_R_TIMEOUT, chain_since(&b->t0), "%s:%u: no login slot within "
+		    "the deadline (login_concurrency %u)", b->c->host, b->c->port,
+		    b->ch->job->conf->login_concurrency);
 	else
 		hop_set(&b->login_r, KW_R_TIMEOUT, chain_since(&b->t0),
 		    "%s:%u: no login within the deadline", b->c->host, b->c->port);

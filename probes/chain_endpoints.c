@@ -467,6 +467,7 @@ endpoints_free(struct chain *ch)
 	for (size_t i = 0; i < ep->nx; i++) {
 		if (ep->xbr[i].login != NULL)
 			login_cancel(ep->xbr[i].login);
+		login_gate_leave(&ep->xbr[i].gate);	/* its login slot or its place in line */
 		stepper_cancel(&ep->xbr[i].st);
 	}
 	ep->want = 0;

@@ -15,6 +15,7 @@
 #include "../net/kdc_transport.h"
 #include "../net/krb5_reason.h"
 #include "login.h"
+#include "login_gate.h"
 #include "probe.h"
 
 struct event;
@@ -78,6 +79,7 @@ struct branch {
 	char spn[256];
 	struct stepper st;
 	struct login *login;
+	struct login_gate_wait gate;	/* its start paced, then its login's slot (login_gate.h) */
 	struct timespec t0;
 	struct hop_result referral_path, service, login_r;
 	char announced_spn[256];	/* what the server announced in its login (login.h) */

@@ -363,7 +363,8 @@ handle_ssl_answer(struct login *l, struct evbuffer *in)
 		    evbuffer_get_length(in));
 		return;
 	}
-	tls = tls_client_wrap(l->base, l->bev, l->host, l->tls_mode, l->tls_ca, &r, err, sizeof err);
+	tls = tls_client_wrap(l->base, l->bev, l->host, l->addrtext, l->tls_mode, l->tls_ca, &r, err,
+	    sizeof err);
 	if (tls == NULL)
 		finish(l, r, "%s", err);
 	else {
@@ -422,8 +423,10 @@ pg_event_cb(struct bufferevent *bev, short what, void *arg)
 	char text[sizeof l->res.detail];
 
 	if (what & BEV_EVENT_CONNECTED) {
-		if (l->state == PG_TLS)
+		if (l->state == PG_TLS) {
+			tls_client_connected(bev, l->addrtext);
 			send_startup(l);
+		}
 		return;
 	}
 	/* a server's last words (a KRB-ERROR token, an ErrorResponse) may come with its close */
@@ -517,19 +520,6 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 		ticket_then_connect(l);
 }
 
-/* The SPN: the chain's, the cluster's spn:, or postgres/host (the chain picks the realm). */
-static char *
-pg_spn(const struct kw_cluster *c, const char *spn)
-{
-	const char *s = spn != NULL ? spn : c->spn;
-	char *out;
-
-	if (s != NULL)
-		return xstrdup(s);
-	xasprintf(&out, "postgres/%s", c->host);
-	return out;
-}
-
 struct login *
 login_pg_start(struct event_base *base, const struct kw_cluster *c, const char *ccache,
     const char *dns_servers, const char *spn, unsigned timeout_ms, const struct login_callbacks *cb)
@@ -550,7 +540,11 @@ login_pg_start(struct event_base *base, const struct kw_cluster *c, const char *
 	l->tls_ca = c->tls_ca ? xstrdup(c->tls_ca) : NULL;
 	l->ccache = xstrdup(ccache);
 	l->dns_servers = dns_servers ? xstrdup(dns_servers) : NULL;
-	l->spn = pg_spn(c, spn);
+	/* the chain's SPN, the cluster's spn:, or postgres/host (the chain picks the realm) */
+	if (spn != NULL || c->spn != NULL)
+		l->spn = xstrdup(spn != NULL ? spn : c->spn);
+	else
+		xasprintf(&l->spn, "postgres/%s", c->host);
 	/* a name without a realm is the referral form ("postgres/host@"), as MIT stores it */
 	if (strchr(l->spn, '@') == NULL)
 		xasprintf(&l->target, "%s@", l->spn);

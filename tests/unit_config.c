@@ -254,6 +254,8 @@ test_load(void)
 	    "listen defaults to 127.0.0.1:10088");
 	check(c->interval_ms == KW_DEFAULT_INTERVAL_MS && c->timeout_ms == KW_DEFAULT_TIMEOUT_MS,
 	    "interval and timeout default to 30s and 10s");
+	check(c->login_concurrency == KW_DEFAULT_LOGIN_CONCURRENCY && c->login_concurrency == 4,
+	    "login_concurrency defaults to 4 logins at a time per host");
 	check(c->after_failures == 3 && c->nwebhooks == 0, "alerts default to 3 and no webhook");
 	check(strcmp(c->keytab, keytab) == 0, "a relative keytab is found beside the file");
 	check(c->nrealms == 2 && c->nregions == 1, "two realms, one Region");

@@ -119,6 +119,7 @@ fixture(struct fixture *f, int broken)
 	cluster_row(&f->rows_e[3], "mariadb-use1 reader", 0);
 	f->rows_e[3].kind = ROW_ENDPOINT;
 	snprintf(f->rows_e[3].endpoint, sizeof f->rows_e[3].endpoint, "reader.mariadb-use1.example");
+	snprintf(f->rows_e[3].cluster, sizeof f->rows_e[3].cluster, "mariadb-use1");
 	dns_row(&f->dns_e[0], "SRV _kerberos._udp.AWSMAD.KERBEROS.COM");
 	dns_row(&f->dns_e[1], "SRV _kerberos._tcp.AWSMAD.KERBEROS.COM");
 	f->chain_e = (struct probe_result){ .rows = f->rows_e, .nrows = 4 };
@@ -195,6 +196,8 @@ test_page(void)
 	    "page: their login is not reached");
 	check(has(page, "<tr data-row=\"mariadb-use1 reader\" data-kind=\"endpoint\" data-state=\"ok\">"),
 	    "page: an endpoint row is a row like a cluster's");
+	check(has(page, "<small>endpoint of mariadb-use1 &#183; reader.mariadb-use1.example</small>"),
+	    "page: ... saying whose endpoint it is");
 	check(has(page, "data-hop=\"dns\" data-state=\"ok\">\u2713 ok<small>Region</small>"),
 	    "page: a cluster row shows the Region's DNS verdict, marked as shared");
 	check(has(page, "data-hop=\"kdc\" data-state=\"pending\""),
@@ -203,6 +206,8 @@ test_page(void)
 	    has(page, "check: the trust in that Region's directory"),
 	    "page: the diagnosis words and the check line of krbwatch probe");
 	check(count(page, "<div class=\"diag\"") == 1, "page: one diagnosis for the three cells");
+	check(has(page, "<li><b>mariadb-usw2</b>, <b>postgres-usw2</b>, <b>mysql-usw2</b>: KDC returned"),
+	    "page: rows with the same detail share one item");
 	check(!has(page, "<script>alert") && has(page, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;")
 	    && !has(page, "\x01") && has(page, "failing &lt;b&gt;"),
 	    "page: a server's text and the summary are escaped");
