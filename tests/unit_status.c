@@ -184,6 +184,8 @@ test_page(void)
 	check(m.regions[1].since == T0 - 30 && m.regions[1].last_ok == T0 - 60,
 	    "model: failing since the first failed run, last success the run before");
 	check(has(page, "<meta http-equiv=\"refresh\" content=\"60\">"), "page: refreshes itself");
+	check(has(page, "<title>&#10007; us-west-2 failing &#183; krbwatch</title>"),
+	    "page: the title names the failing Region (a browser tab)");
 	check(has(page, "prefers-color-scheme:dark") && has(page, "name=\"viewport\""),
 	    "page: dark scheme and a phone's viewport");
 	check(!has(page, "<script") && !has(page, "src=") && !has(page, "<link"),
