@@ -3,6 +3,12 @@
 #define KRBWATCH_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "../lib/metrics.h"
 
 static int failed;
 
@@ -11,6 +17,36 @@ check(int cond, const char *what)
 {
 	printf("%s - %s\n", cond ? "ok" : "not ok", what);
 	failed |= !cond;
+}
+
+/* A timer's callback that does nothing: for a job's events that the test never fires. */
+static inline void
+unit_noop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static inline void
+unit_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* Whether /metrics, as a scrape would get it now, holds needle. */
+static inline int
+unit_rendered(struct metrics *m, const char *needle)
+{
+	size_t len;
+	const char *text = metrics_render(m, &len);
+
+	return strstr(text, needle) != NULL;
 }
 
 #endif
