@@ -401,8 +401,16 @@ head(FILE *fp, const struct status_model *m)
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	    "<meta name=\"color-scheme\" content=\"light dark\">"
 	    "<meta http-equiv=\"refresh\" content=\"%u\"><title>", m->refresh_s);
-	if (bad)
-		fprintf(fp, "&#10007; %zu Region%s failing", bad, bad == 1 ? "" : "s");
+	if (bad == 1)	/* a tab's title names the Region */
+		for (size_t r = 0; r < m->nregions; r++) {
+			if (m->regions[r].state != ST_FAILING)
+				continue;
+			fputs("&#10007; ", fp);
+			html(fp, m->regions[r].name);
+			fputs(" failing", fp);
+		}
+	else if (bad)
+		fprintf(fp, "&#10007; %zu Regions failing", bad);
 	else
 		fputs(m->ok ? "&#10003; ok" : "&#8230; starting", fp);
 	fprintf(fp, " &#183; krbwatch</title><style>%s</style></head><body>\n"

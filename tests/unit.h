@@ -8,7 +8,10 @@
 
 #include <event2/event.h>
 
+#include "../daemon/kwd.h"
+#include "../daemon/results.h"
 #include "../lib/metrics.h"
+#include "../probes/probe.h"
 
 static int failed;
 
@@ -37,6 +40,30 @@ unit_write_file(const char *path, const char *text)
 		perror(path);
 		exit(1);
 	}
+}
+
+/*
+ * A job of kind in Region 0 of c as the scheduler makes it, running (its timers never fire), its
+ * runs ending in d's one fan-out (results_sink).
+ */
+static inline void
+unit_job(struct probe_job *j, const struct probe_ops *ops, struct kwd *d,
+    const struct kw_config *c)
+{
+	memset(j, 0, sizeof *j);
+	j->ops = ops;
+	j->d = d;
+	j->sink = &results_sink;
+	j->conf = c;
+	j->region = &c->regions[0];
+	j->timer = evtimer_new(d->base, unit_noop_cb, NULL);
+	j->deadline = evtimer_new(d->base, unit_noop_cb, NULL);
+	if (j->timer == NULL || j->deadline == NULL) {
+		fprintf(stderr, "evtimer_new failed\n");
+		exit(1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &j->started);
+	j->running = 1;
 }
 
 /* Whether /metrics, as a scrape would get it now, holds needle. */

@@ -23,6 +23,7 @@
 #include "../conf/config.h"
 #include "../daemon/daemon.h"
 #include "../daemon/results.h"
+#include "../daemon/sched.h"
 #include "../lib/metrics.h"
 #include "../probes/probe.h"
 #include "unit.h"
@@ -53,20 +54,7 @@ static struct kwd d;
 static void
 job_start(struct probe_job *j, const struct probe_ops *ops, const struct kw_config *c)
 {
-	memset(j, 0, sizeof *j);
-	j->ops = ops;
-	j->d = &d;
-	j->sink = &results_sink;
-	j->conf = c;
-	j->region = &c->regions[0];
-	j->timer = evtimer_new(d.base, unit_noop_cb, NULL);
-	j->deadline = evtimer_new(d.base, unit_noop_cb, NULL);
-	if (j->timer == NULL || j->deadline == NULL) {
-		fprintf(stderr, "evtimer_new failed\n");
-		exit(1);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &j->started);
-	j->running = 1;
+	unit_job(j, ops, &d, c);
 	if (ops->start(j) == -1) {
 		fprintf(stderr, "%s: start failed\n", ops->name);
 		exit(1);
@@ -74,18 +62,6 @@ job_start(struct probe_job *j, const struct probe_ops *ops, const struct kw_conf
 	/* let the queries leave */
 	for (int i = 0; i < 5; i++)
 		event_base_loop(d.base, EVLOOP_NONBLOCK);
-}
-
-static void
-job_end(struct probe_job *j)
-{
-	if (j->running) {
-		j->ops->cancel(j);
-		j->running = 0;
-	}
-	event_free(j->timer);
-	event_free(j->deadline);
-	probe_result_free(&j->last);
 }
 
 int
@@ -139,7 +115,7 @@ main(void)
 	check(unit_rendered(d.metrics, "krbwatch_kdc_failures_total{aws_region=\"t-1\",realm=\"T.TEST\","
 	    "kdc=\"kdc.silent.test\",proto=\"tcp\",port=\"464\",reason=\"timeout\"} 1"),
 	    "kdc: ... with reason timeout");
-	job_end(&j);
+	sched_job_release(&j);
 
 	/* the DNS probe cancelled (a reload) when its clock says the deadline is near */
 	job_start(&j, &probe_dns, c);
@@ -150,7 +126,7 @@ main(void)
 	check(!unit_rendered(d.metrics, "krbwatch_dns_lookup_success{aws_region=\"t-1\""),
 	    "dns: cancel publishes nothing, whatever the clock says");
 	check(j.has_result == 0, "dns: cancel does not end the run through probe_done");
-	job_end(&j);
+	sched_job_release(&j);
 
 	/* the DNS probe at its deadline */
 	job_start(&j, &probe_dns, c);
@@ -161,7 +137,7 @@ main(void)
 	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_failures_total{aws_region=\"t-1\""),
 	    "dns: expire publishes the unanswered lookups");
 	check(strstr(j.detail, "127.0.0.1") != NULL, "dns: the detail names the resolver");
-	job_end(&j);
+	sched_job_release(&j);
 
 	metrics_free(d.metrics);
 	config_free(c);

@@ -17,6 +17,7 @@
 #include "../daemon/alert.h"
 #include "../daemon/daemon.h"
 #include "../daemon/results.h"
+#include "../daemon/sched.h"
 #include "../lib/metrics.h"
 #include "../probes/probe.h"
 #include "unit.h"
@@ -27,22 +28,6 @@ extern const struct probe_ops probe_chain;
 
 static struct kwd d;
 
-/* A job of kind as the scheduler makes it, running, so that a result can end it. */
-static void
-job_make(struct probe_job *j, const struct probe_ops *ops, const struct kw_config *c)
-{
-	memset(j, 0, sizeof *j);
-	j->ops = ops;
-	j->d = &d;
-	j->sink = &results_sink;
-	j->conf = c;
-	j->region = &c->regions[0];
-	j->deadline = evtimer_new(d.base, unit_noop_cb, NULL);
-	if (j->deadline == NULL)
-		exit(1);
-	clock_gettime(CLOCK_MONOTONIC, &j->started);
-	j->running = 1;
-}
 
 static void
 cell(struct hop_cell *c, enum kw_reason r, double s, const char *enctype, int kvno)
@@ -90,7 +75,7 @@ chain_checks(const struct kw_config *c)
 	struct probe_result r;
 	const struct probe_result *last;
 
-	job_make(&j, &probe_chain, c);
+	unit_job(&j, &probe_chain, &d, c);
 	check(results_last(&j) == NULL, "results_last: NULL before the first run ended");
 	chain_result(&r, KW_R_PRINCIPAL_UNKNOWN);
 	probe_done(&j, &r);
@@ -130,8 +115,7 @@ chain_checks(const struct kw_config *c)
 	last = results_last(&j);
 	check(last != NULL && last->reason == KW_OK && last->rows[1].hop[KW_HOP_LOGIN].ran,
 	    "results_last: the last run's copy replaces the one before");
-	probe_result_free(&j.last);
-	event_free(j.deadline);
+	sched_job_release(&j);
 }
 
 /* A KDC endpoint's row of realm T.TEST on port 88, answered in seconds. */
@@ -156,7 +140,7 @@ kdc_dns_checks(const struct kw_config *c)
 	struct probe_result r;
 	struct result_row *row;
 
-	job_make(&j, &probe_kdc, c);
+	unit_job(&j, &probe_kdc, &d, c);
 	memset(&r, 0, sizeof r);
 	row = kdc_row(&r, "10.0.1.10", "udp", 0.25);
 	row->has_clock_skew = 1;
@@ -174,10 +158,9 @@ kdc_dns_checks(const struct kw_config *c)
 	memset(&r, 0, sizeof r);
 	probe_done(&j, &r);
 	check(!unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\""), "kdc: a run without the KDC drops it");
-	probe_result_free(&j.last);
-	event_free(j.deadline);
+	sched_job_release(&j);
 
-	job_make(&j, &probe_dns, c);
+	unit_job(&j, &probe_dns, &d, c);
 	memset(&r, 0, sizeof r);
 	row = probe_result_add(&r, ROW_DNS);
 	snprintf(row->qname, sizeof row->qname, "_kerberos._udp.t.test");
@@ -193,8 +176,7 @@ kdc_dns_checks(const struct kw_config *c)
 	    "dns: ... its failure with the reason");
 	check(!unit_rendered(d.metrics, "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1"),
 	    "dns: a kind without alerts feeds no alert state");
-	probe_result_free(&j.last);
-	event_free(j.deadline);
+	sched_job_release(&j);
 }
 
 /*
@@ -212,7 +194,7 @@ two_registries(const struct kw_config *c)
 	other.base = d.base;
 	other.stopping = 1;
 	daemon_register_metrics(&other);
-	job_make(&j, &probe_kdc, c);
+	unit_job(&j, &probe_kdc, &d, c);
 	memset(&r, 0, sizeof r);
 	kdc_row(&r, "10.0.1.11", "tcp", 0.1);
 	probe_done(&j, &r);
@@ -222,8 +204,7 @@ two_registries(const struct kw_config *c)
 	    "two registries: the job's own registry has its KDC's series");
 	check(!unit_rendered(other.metrics, "kdc=\"10.0.1.11\""),
 	    "two registries: ... and the one registered last has not");
-	probe_result_free(&j.last);
-	event_free(j.deadline);
+	sched_job_release(&j);
 	metrics_free(other.metrics);
 }
 
