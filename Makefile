@@ -70,6 +70,7 @@ LIB_SRCS := \
 	conf/config_regions.c \
 	conf/config_schema.c \
 	conf/config_web.c \
+	net/dns_answer.c \
 	net/dns_client.c \
 	net/gss_token.c \
 	net/kdc_locate.c \
@@ -88,10 +89,12 @@ LIB_SRCS := \
 	probes/kdc_msg.c \
 	probes/krb_stepper.c \
 	probes/lockout.c \
+	probes/lockout_budget.c \
 	probes/lockout_store.c \
 	probes/login.c \
 	probes/login_gate.c \
 	probes/login_mysql.c \
+	probes/login_mysql_auth.c \
 	probes/login_pg.c \
 	probes/mysql_packet.c \
 	probes/pg_message.c \

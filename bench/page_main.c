@@ -11,6 +11,7 @@
  * usage: page_main [ITER] [DIR]
  */
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -119,6 +120,7 @@ request(const struct kw_config *conf, const struct history *h, int json, char **
 	size_t len = 0;
 	FILE *fp = open_memstream(out, &len);
 
+	__fsetlocking(fp, FSETLOCKING_BYCALLER);	/* as status_render does */
 	status_model_build(&m, conf, jobs, NREGIONS * 3, h, time(NULL));
 	m.version = "bench";
 	m.config = "/etc/krbwatch/krbwatch.yml";

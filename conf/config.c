@@ -427,18 +427,25 @@ config_region_kdcs(const struct kw_config *c, const struct kw_region *r,
 	return &realm->kdcs;
 }
 
+const struct kw_engine_row kw_engines[] = {
+	[KW_ENGINE_MYSQL] = { "mysql", 3306, NULL, "mysql" },
+	[KW_ENGINE_MARIADB] = { "mariadb", 3306, NULL, "mariadb" },
+	[KW_ENGINE_POSTGRESQL] = { "postgresql", 5432, "postgres", "postgres" },
+};
+const size_t kw_nengines = sizeof kw_engines / sizeof kw_engines[0];
+
+const struct kw_engine_row *
+engine_row(enum kw_engine e)
+{
+	return (size_t)e < kw_nengines ? &kw_engines[e] : NULL;
+}
+
 const char *
 engine_name(enum kw_engine e)
 {
-	switch (e) {
-	case KW_ENGINE_MYSQL:
-		return "mysql";
-	case KW_ENGINE_MARIADB:
-		return "mariadb";
-	case KW_ENGINE_POSTGRESQL:
-		return "postgresql";
-	}
-	return "?";
+	const struct kw_engine_row *r = engine_row(e);
+
+	return r != NULL ? r->name : "?";
 }
 
 const char *

@@ -246,6 +246,22 @@ int config_parse_duration(const char *s, uint64_t *ms);
 int config_parse_addr(const char *s, uint16_t default_port, struct kw_addr *out, const char **why);
 
 const char *engine_name(enum kw_engine);
+
+/*
+ * What the configuration and the chain know of an engine, one row per kw_engine (config.c's
+ * table): a new engine is its enum value, a row here, its login file with its row in
+ * probes/login.c, and its words in daemon/explain.c.
+ */
+struct kw_engine_row {
+	const char *name;		/* the `engine:` value */
+	uint16_t default_port;
+	const char *default_database;	/* NULL: the engine takes no `database:` */
+	const char *service;		/* the service part of the SPN a client asks for */
+};
+const struct kw_engine_row *engine_row(enum kw_engine);
+/* The rows in enum order, and how many (the `engine:` values, for the loader's choice). */
+extern const struct kw_engine_row kw_engines[];
+extern const size_t kw_nengines;
 /* The global database cluster c is a member of, NULL if none. */
 const struct kw_global_db *config_global_of(const struct kw_config *, const struct kw_cluster *c);
 const char *tls_mode_name(enum kw_tls_mode);

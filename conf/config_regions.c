@@ -170,6 +170,21 @@ peek_name(const struct loader *l, const yaml_node_t *n)
 	return NULL;
 }
 
+/* `database:`, for an engine that takes one (its row's default when none is written). */
+static void
+cluster_database(struct loader *l, const struct field *f, int e, struct kw_cluster *c)
+{
+	const char *s;
+
+	if (f->val != NULL && e >= 0 && kw_engines[e].default_database == NULL)
+		cl_error(l, f->key->start_mark, "database is only used with engine "
+		    "postgresql, expected no database for engine %s", kw_engines[e].name);
+	else if (f->val != NULL && (s = cs_text(l, f->val, "a database name", "database")) != NULL)
+		c->database = xstrdup(s);
+	else if (e >= 0 && kw_engines[e].default_database != NULL && f->val == NULL)
+		c->database = xstrdup(kw_engines[e].default_database);
+}
+
 static void
 load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t idx,
     struct kw_cluster *c)
@@ -179,10 +194,7 @@ load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t 
 		"name", "engine", "host", "port", "user", "expect_user", "spn", "database", "tls",
 		"endpoints",
 	};
-	static const char *const engines[] = {
-		[KW_ENGINE_MYSQL] = "mysql", [KW_ENGINE_MARIADB] = "mariadb",
-		[KW_ENGINE_POSTGRESQL] = "postgresql",
-	};
+	const char *engines[16];
 	struct field f[NELEM(keys)];
 	const char *name = peek_name(l, n), *s, *slash;
 	enum cp_addr_kind kind;
@@ -196,6 +208,8 @@ load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t 
 	c->line = (int)n->start_mark.line + 1;
 	c->col = (int)n->start_mark.column + 1;
 	c->tls_mode = KW_TLS_VERIFY_IDENTITY;
+	for (size_t i = 0; i < kw_nengines && i < NELEM(engines); i++)
+		engines[i] = kw_engines[i].name;
 	if (cs_fields(l, n, "a mapping with name, engine, host and user", where, keys, NELEM(keys),
 	    f) == -1) {
 		free(where);
@@ -204,7 +218,7 @@ load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t 
 	if (cs_need(l, n, &f[NAME], "name", where) == 0)
 		cluster_name(l, f[NAME].val, c);
 	if (cs_need(l, n, &f[ENGINE], "engine", where) == 0 &&
-	    (e = cs_choice(l, f[ENGINE].val, "engine", engines, NELEM(engines))) >= 0)
+	    (e = cs_choice(l, f[ENGINE].val, "engine", engines, kw_nengines)) >= 0)
 		c->engine = (enum kw_engine)e;
 	/* with endpoints, endpoints.writer may stand for host (config_endpoints.c) */
 	if ((f[HOST].val != NULL || f[ENDPOINTS].val == NULL) &&
@@ -221,7 +235,7 @@ load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t 
 		else
 			c->host = xstrdup(s);
 	}
-	c->port = e == KW_ENGINE_POSTGRESQL ? 5432 : 3306;
+	c->port = kw_engines[e >= 0 ? e : KW_ENGINE_MYSQL].default_port;
 	if (f[PORT].val != NULL)
 		cs_port_value(l, f[PORT].val, where, &c->port);
 	if (cs_need(l, n, &f[USER], "user", where) == 0 &&
@@ -238,14 +252,7 @@ load_cluster(struct loader *l, const yaml_node_t *n, const char *region, size_t 
 		else
 			c->spn = xstrdup(s);
 	}
-	if (f[DATABASE].val != NULL && e >= 0 && e != KW_ENGINE_POSTGRESQL)
-		cl_error(l, f[DATABASE].key->start_mark, "database is only used with engine "
-		    "postgresql, expected no database for engine %s", engines[e]);
-	else if (f[DATABASE].val != NULL &&
-	    (s = cs_text(l, f[DATABASE].val, "a database name", "database")) != NULL)
-		c->database = xstrdup(s);
-	else if (e == KW_ENGINE_POSTGRESQL && f[DATABASE].val == NULL)
-		c->database = xstrdup("postgres");
+	cluster_database(l, &f[DATABASE], e, c);
 	if (f[TLS].val != NULL)
 		load_tls(l, f[TLS].val, where, c);
 	if (f[ENDPOINTS].val != NULL)

@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "history.h"
 #include "http.h"
+#include "kind_metrics.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "notify.h"
@@ -222,6 +223,7 @@ reload(struct kwd *d)
 	/* a reload lifts a hold of the identity (the operator says "try again"); its budget stays */
 	lockout_use(d->conf);
 	lockout_reloaded();
+	metrics_chain_identity(&d->kinds);	/* a new identity's, or the lifted hold's, now */
 	/* a CA bundle replaced under the same name is read again from the next login on; the
 	 * krb5 contexts kept across runs are made again (krb5.conf may have changed) */
 	tls_client_reload();

@@ -45,6 +45,8 @@ void metrics_kdc_write(struct kind_metrics *, const struct probe_job *, const st
 void metrics_chain_init(struct kind_metrics *, struct metrics *);
 void metrics_chain_write(struct kind_metrics *, const struct probe_job *,
     const struct probe_result *);
+/* The identity's back-off now: after a reload too, not only at the next chain run's end. */
+void metrics_chain_identity(struct kind_metrics *);
 /* the chain's reader and global endpoints (ROW_ENDPOINT, ROW_INSTANCE, ROW_GLOBAL) */
 void metrics_endpoints_init(struct kind_metrics *, struct metrics *);
 void metrics_endpoints_write(struct kind_metrics *, const struct probe_job *,

@@ -4,8 +4,9 @@
  * one command to run on the bastion when users cannot log in.
  *
  * It is the daemon's own machinery (the same scheduler, probes and deadlines) in "once" mode,
- * with no listener and no systemd: the loop ends when every job has a result.  The probes report
- * their steps through probe_trace(), which the daemon ignores and this file records.
+ * with no listener and no systemd: the loop ends when every job has a result.  The steps of the
+ * DNS and KDC probes are the rows of their results (a lookup, a KDC endpoint); the chain reports
+ * its steps through probe_trace(), which the daemon ignores and this file records.
  *
  * Exit: 0 when every step passed, 1 when one failed, 2 for a usage or configuration error.
  * --json prints one object (documented in krbwatch(8)); its keys are stable.
@@ -27,6 +28,7 @@
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "probe_cmd.h"
+#include "results.h"
 #include "sched.h"
 #include "status_model.h"
 #include "../lib/xmalloc.h"
@@ -314,6 +316,75 @@ backstop_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
+/* The steps of the kinds whose rows say it all (a lookup, a KDC endpoint), from their results. */
+static void
+steps_from_rows(struct report *rep, const struct sched *s)
+{
+	for (size_t i = 0; i < s->njobs; i++) {
+		const struct probe_job *j = s->jobs[i];
+		const struct probe_result *r = results_last(j);
+
+		for (size_t k = 0; r != NULL && k < r->nrows; k++) {
+			const struct result_row *row = &r->rows[k];
+			enum kw_hop h = row->kind == ROW_DNS ? KW_HOP_DNS : KW_HOP_KDC;
+			const struct hop_cell *c = &row->hop[h];
+
+			if ((row->kind != ROW_DNS && row->kind != ROW_KDC) || !c->ran)
+				continue;
+			record(rep, j, hop_name(h), row->kind == ROW_DNS ? row->qname : row->host,
+			    (int)c->reason, c->seconds, c->detail);
+		}
+	}
+}
+
+/* Every job of scope once, now; the report; 1 when a Region is not ok, else 0. */
+static int
+probe_run(struct kwd *d, struct kw_config *scope, const char *path, struct report *rep)
+{
+	struct timeval tv = { (time_t)(scope->timeout_ms / 1000) + 5, 0 };
+	struct event *backstop;
+	int rc = 0;
+
+	rep->colour = !rep->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL &&
+	    (getenv("TERM") == NULL || strcmp(getenv("TERM"), "dumb") != 0);
+	d->conf_path = path;
+	d->conf = scope;
+	d->once = 1;
+	d->trace = record;
+	d->trace_arg = rep;
+	d->started = time(NULL);
+	daemon_register_metrics(d);
+	d->sched = sched_new(d);
+	sched_build(d->sched, scope);
+	backstop = evtimer_new(d->base, backstop_cb, d);
+	if (backstop == NULL || evtimer_add(backstop, &tv) == -1)
+		fatalx("probe: cannot arm the backstop timer");
+	if (d->sched->njobs > 0)
+		event_base_dispatch(d->base);
+
+	steps_from_rows(rep, d->sched);
+	report(rep, d, path);
+	for (size_t r = 0; r < scope->nregions; r++)
+		if (!region_ok(d->sched, &scope->regions[r]))
+			rc = 1;
+	event_free(backstop);
+	sched_free(d->sched);
+	metrics_free(d->metrics);
+	event_base_free(d->base);
+	return rc;
+}
+
+static void
+report_clear(struct report *rep)
+{
+	for (size_t i = 0; i < rep->n; i++) {
+		free(rep->steps[i].kind);
+		free(rep->steps[i].name);
+		free(rep->steps[i].detail);
+	}
+	free(rep->steps);
+}
+
 /*
  * Longer than most: options, the scope, the loop and the report in the order a reader follows
  * a `krbwatch probe` run; each part is a call or a few lines.
@@ -335,7 +406,6 @@ probe_main(int argc, char **argv)
 	struct kw_errors errs = { 0 };
 	struct kw_config *conf, scope;
 	struct kwd d = { 0 };
-	struct event *backstop;
 	int ch, rc;
 
 	optind = 1;
@@ -372,40 +442,8 @@ probe_main(int argc, char **argv)
 		config_free(conf);
 		return 2;
 	}
-	rep.colour = !rep.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL &&
-	    (getenv("TERM") == NULL || strcmp(getenv("TERM"), "dumb") != 0);
-	d.conf_path = path;
-	d.conf = &scope;
-	d.once = 1;
-	d.trace = record;
-	d.trace_arg = &rep;
-	d.started = time(NULL);
-	daemon_register_metrics(&d);
-	d.sched = sched_new(&d);
-	sched_build(d.sched, &scope);
-	struct timeval tv = { (time_t)(scope.timeout_ms / 1000) + 5, 0 };
-	backstop = evtimer_new(d.base, backstop_cb, &d);
-	if (backstop == NULL || evtimer_add(backstop, &tv) == -1)
-		fatalx("probe: cannot arm the backstop timer");
-	if (d.sched->njobs > 0)
-		event_base_dispatch(d.base);
-
-	report(&rep, &d, path);
-	rc = 0;
-	for (size_t r = 0; r < scope.nregions; r++)
-		if (!region_ok(d.sched, &scope.regions[r]))
-			rc = 1;
-
-	event_free(backstop);
-	sched_free(d.sched);
-	metrics_free(d.metrics);
-	event_base_free(d.base);
-	for (size_t i = 0; i < rep.n; i++) {
-		free(rep.steps[i].kind);
-		free(rep.steps[i].name);
-		free(rep.steps[i].detail);
-	}
-	free(rep.steps);
+	rc = probe_run(&d, &scope, path, &rep);
+	report_clear(&rep);
 	free(scope.regions);
 	config_free(conf);
 	return rc;

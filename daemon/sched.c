@@ -128,8 +128,8 @@ sched_build(struct sched *s, const struct kw_config *conf)
 	log_debug("scheduled %zu probe jobs", s->njobs);
 }
 
-static void
-job_free(struct probe_job *j)
+void
+sched_job_release(struct probe_job *j)
 {
 	if (j->running) {
 		j->ops->cancel(j);
@@ -138,6 +138,12 @@ job_free(struct probe_job *j)
 	event_free(j->timer);
 	event_free(j->deadline);
 	probe_result_free(&j->last);
+}
+
+static void
+job_free(struct probe_job *j)
+{
+	sched_job_release(j);
 	free(j);
 }
 

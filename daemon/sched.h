@@ -28,6 +28,9 @@ void sched_free(struct sched *);
 /* A run of j ended (results.c, from the sink): j idle, its deadline off; the run's seconds. */
 double sched_job_ended(struct probe_job *);
 
+/* Everything a job holds (its run cancelled, its events, the daemon's copy), not the job. */
+void sched_job_release(struct probe_job *);
+
 /* 1 when every job has finished at least once (or there is none). */
 int sched_all_ran(const struct sched *);
 

@@ -30,6 +30,7 @@ static const char css[] =
     "th,td{border:1px solid var(--line);padding:.25em .45em;text-align:left;vertical-align:top}"
     "td{white-space:nowrap}th small,td small{display:block;font-weight:normal}"
     "th[scope=row]{position:sticky;left:0;background:var(--bg);z-index:1}"
+    "td[data-col=past]{white-space:normal;min-width:16em}"
     "th .why{color:var(--bad);font-weight:600}li,p{overflow-wrap:anywhere}"
     ".ok{background:var(--okbg);color:var(--ok)}.bad{background:var(--badbg);color:var(--bad)}"
     ".nr,.pend{background:var(--nrbg);color:var(--nr)}"
@@ -178,22 +179,43 @@ past(FILE *fp, const struct status_row *sr, time_t now)
 	fputs("</small></td>", fp);
 }
 
+/* What a row is: "cluster · its host", "instance of mariadb-use1 · behind its endpoint". */
+static void
+row_what(FILE *fp, const struct status_row *sr)
+{
+	const struct result_row *rr = sr->row;
+	const char *sub = rr == NULL ? "" : rr->instance[0] && strcmp(rr->instance, sr->label) != 0 ?
+	    rr->instance : rr->endpoint;
+
+	fprintf(fp, "<small>%s", sr->kind);
+	if (rr != NULL && rr->kind == ROW_GLOBAL && rr->writer[0]) {
+		fputs(" &#183; writer ", fp);
+		html(fp, rr->writer);
+		if (rr->writer_region[0]) {
+			fputs(" in ", fp);
+			html(fp, rr->writer_region);
+		}
+	} else if (rr != NULL && rr->kind != ROW_CLUSTER && rr->cluster[0] &&
+	    strcmp(rr->cluster, sr->label) != 0) {
+		fputs(" of ", fp);
+		html(fp, rr->cluster);
+	}
+	if (sub[0] && strcmp(sub, sr->label) != 0) {
+		fputs(" &#183; ", fp);
+		html(fp, sub);
+	}
+	fputs("</small>", fp);
+}
+
 static void
 row(FILE *fp, const struct status_row *sr, time_t now)
 {
-	const char *sub = sr->row == NULL ? "" : sr->row->instance[0] ? sr->row->instance :
-	    sr->row->endpoint;
-
 	fputs("<tr data-row=\"", fp);
 	html(fp, sr->label);
 	fprintf(fp, "\" data-kind=\"%s\" data-state=\"%s\"><th scope=\"row\">", sr->kind,
 	    status_state_name(sr->state));
 	html(fp, sr->label);
-	if (sub[0] || strcmp(sr->kind, "cluster") != 0) {
-		fprintf(fp, "<small>%s%s", sr->kind, sub[0] ? " &#183; " : "");
-		html(fp, sub);
-		fputs("</small>", fp);
-	}
+	row_what(fp, sr);
 	/* the failing hop beside the name too: on a phone its column may be off the screen */
 	if (sr->state == ST_FAILING && sr->hop < KW_HOP_COUNT)
 		fprintf(fp, "<small class=\"why\">\u2717 %s: %s</small>", hop_title[sr->hop],
@@ -379,8 +401,16 @@ head(FILE *fp, const struct status_model *m)
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
 	    "<meta name=\"color-scheme\" content=\"light dark\">"
 	    "<meta http-equiv=\"refresh\" content=\"%u\"><title>", m->refresh_s);
-	if (bad)
-		fprintf(fp, "&#10007; %zu Region%s failing", bad, bad == 1 ? "" : "s");
+	if (bad == 1)	/* a tab's title names the Region */
+		for (size_t r = 0; r < m->nregions; r++) {
+			if (m->regions[r].state != ST_FAILING)
+				continue;
+			fputs("&#10007; ", fp);
+			html(fp, m->regions[r].name);
+			fputs(" failing", fp);
+		}
+	else if (bad)
+		fprintf(fp, "&#10007; %zu Regions failing", bad);
 	else
 		fputs(m->ok ? "&#10003; ok" : "&#8230; starting", fp);
 	fprintf(fp, " &#183; krbwatch</title><style>%s</style></head><body>\n"

@@ -100,6 +100,14 @@ metrics_family(struct metrics *m, const char *name, const char *help, enum metri
 	return f;
 }
 
+void
+metrics_families(struct metrics *m, const struct mfamily_spec *spec, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		*spec[i].out = metrics_family(m, spec[i].name, spec[i].help, spec[i].type,
+		    spec[i].nlabels, spec[i].labels);
+}
+
 char *
 metrics_escape_label(const char *s)
 {

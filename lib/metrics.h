@@ -23,6 +23,18 @@ void metrics_free(struct metrics *);
 struct mfamily *metrics_family(struct metrics *, const char *name, const char *help,
     enum metric_type, size_t nlabels, const char *const *labels);
 
+/* One family of a table (metrics_families): where to put it, and what metrics_family takes. */
+struct mfamily_spec {
+	struct mfamily **out;
+	const char *name, *help;
+	enum metric_type type;
+	size_t nlabels;
+	const char *const *labels;
+};
+
+/* Registers every family of the table, in its order. */
+void metrics_families(struct metrics *, const struct mfamily_spec *, size_t n);
+
 /* values: one per label of the family. */
 void mfamily_set(struct mfamily *, const char *const *values, double v);
 void mfamily_add(struct mfamily *, const char *const *values, double v);

@@ -375,21 +375,36 @@ dns_client_new_list(struct event_base *base, const char *servers, unsigned timeo
 	return c;
 }
 
-void
-dns_getaddr(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
+/*
+ * A new pending query of c; NULL when c is closing (a call from a callback run by
+ * dns_client_free): then the drain there delivers it as ARES_EDESTRUCTION.
+ */
+static struct dns_pending *
+pending_new(struct dns_client *c, dns_cb *cb, dns_addr_cb *acb, void *arg)
 {
 	struct dns_pending *p = xcalloc(1, sizeof *p);
-	struct ares_addrinfo_hints h;
 
 	p->c = c;
-	p->acb = cb;
+	p->cb = cb;
+	p->acb = acb;
 	p->arg = arg;
 	c->pending++;
 	if (c->closing) {
 		p->status = ARES_EDESTRUCTION;
 		enqueue(c, p);
-		return;
+		return NULL;
 	}
+	return p;
+}
+
+void
+dns_getaddr(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
+{
+	struct dns_pending *p = pending_new(c, NULL, cb, arg);
+	struct ares_addrinfo_hints h;
+
+	if (p == NULL)
+		return;
 	memset(&h, 0, sizeof h);
 	h.ai_family = AF_UNSPEC;
 	h.ai_socktype = SOCK_STREAM;
@@ -400,18 +415,10 @@ dns_getaddr(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
 void
 dns_query(struct dns_client *c, const char *name, int rrclass, int rrtype, dns_cb *cb, void *arg)
 {
-	struct dns_pending *p = xcalloc(1, sizeof *p);
+	struct dns_pending *p = pending_new(c, cb, NULL, arg);
 
-	p->c = c;
-	p->cb = cb;
-	p->arg = arg;
-	c->pending++;
-	if (c->closing) {
-		/* from a callback run by dns_client_free: the drain there delivers it */
-		p->status = ARES_EDESTRUCTION;
-		enqueue(c, p);
+	if (p == NULL)
 		return;
-	}
 	ares_query(c->channel, name, rrclass, rrtype, answer_cb, p);
 	rearm(c);
 }
@@ -452,161 +459,4 @@ size_t
 dns_client_pending(const struct dns_client *c)
 {
 	return c->pending;
-}
-
-enum kw_reason
-dns_reason(int status)
-{
-	switch (status) {
-	case ARES_SUCCESS:
-		return KW_OK;
-	case ARES_ENODATA:
-		return KW_R_NO_RECORDS;
-	case ARES_ENOTFOUND:
-		return KW_R_NXDOMAIN;
-	case ARES_ESERVFAIL:
-		return KW_R_SERVFAIL;
-	case ARES_EREFUSED:
-		return KW_R_DNS_REFUSED;
-	case ARES_ETIMEOUT:
-		return KW_R_TIMEOUT;
-	case ARES_ECONNREFUSED:
-		return KW_R_REFUSED;
-	case ARES_EFORMERR:
-	case ARES_ENOTIMP:
-	case ARES_EBADRESP:
-	case ARES_EOF:
-		return KW_R_PROTOCOL;
-	default:  /* ENOMEM, EBADNAME, EDESTRUCTION, ...: our side, not the resolver's */
-		return KW_R_INTERNAL;
-	}
-}
-
-static int
-srv_cmp(const void *a, const void *b)
-{
-	const struct dns_srv *x = a, *y = b;
-
-	if (x->priority != y->priority)
-		return x->priority < y->priority ? -1 : 1;
-	if (x->weight != y->weight)
-		return x->weight > y->weight ? -1 : 1;
-	return 0;
-}
-
-int
-dns_parse_srv(const unsigned char *abuf, int alen, struct dns_srv **out, size_t *n)
-{
-	struct ares_srv_reply *head = NULL, *r;
-	size_t i = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	if (abuf == NULL || alen <= 0)
-		return ARES_EBADRESP;
-	if ((rc = ares_parse_srv_reply(abuf, alen, &head)) != ARES_SUCCESS) {
-		if (head != NULL)
-			ares_free_data(head);
-		return rc;
-	}
-	for (r = head; r != NULL; r = r->next)
-		i++;
-	if (i == 0) {
-		ares_free_data(head);
-		return ARES_ENODATA;
-	}
-	*out = xcalloc(i, sizeof **out);
-	for (r = head, i = 0; r != NULL; r = r->next, i++) {
-		(*out)[i].target = xstrdup(r->host);
-		(*out)[i].priority = r->priority;
-		(*out)[i].weight = r->weight;
-		(*out)[i].port = r->port;
-	}
-	*n = i;
-	ares_free_data(head);
-	qsort(*out, *n, sizeof **out, srv_cmp);
-	return ARES_SUCCESS;
-}
-
-void
-dns_srv_free(struct dns_srv *s, size_t n)
-{
-	if (s == NULL)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(s[i].target);
-	free(s);
-}
-
-#define DNS_MAX_ADDRS 256
-
-int
-dns_parse_addrs(const unsigned char *abuf, int alen, int rrtype, struct dns_addr **out,
-    size_t *n)
-{
-	int rc, naddr = DNS_MAX_ADDRS;
-
-	*out = NULL;
-	*n = 0;
-	if (abuf == NULL || alen <= 0)
-		return ARES_EBADRESP;
-	if (rrtype == ns_t_a) {
-		struct ares_addrttl *a = xcalloc(DNS_MAX_ADDRS, sizeof *a);
-
-		rc = ares_parse_a_reply(abuf, alen, NULL, a, &naddr);
-		if (rc == ARES_SUCCESS && naddr > 0) {
-			*out = xcalloc((size_t)naddr, sizeof **out);
-			for (int i = 0; i < naddr; i++) {
-				(*out)[i].family = AF_INET;
-				memcpy((*out)[i].addr, &a[i].ipaddr, 4);
-			}
-			*n = (size_t)naddr;
-		}
-		free(a);
-	} else if (rrtype == ns_t_aaaa) {
-		struct ares_addr6ttl *a = xcalloc(DNS_MAX_ADDRS, sizeof *a);
-
-		rc = ares_parse_aaaa_reply(abuf, alen, NULL, a, &naddr);
-		if (rc == ARES_SUCCESS && naddr > 0) {
-			*out = xcalloc((size_t)naddr, sizeof **out);
-			for (int i = 0; i < naddr; i++) {
-				(*out)[i].family = AF_INET6;
-				memcpy((*out)[i].addr, &a[i].ip6addr, 16);
-			}
-			*n = (size_t)naddr;
-		}
-		free(a);
-	} else {
-		return ARES_EBADQUERY;
-	}
-	if (rc == ARES_SUCCESS && *n == 0)
-		rc = ARES_ENODATA;
-	return rc;
-}
-
-const char *
-dns_rrtype_name(int rrtype)
-{
-	switch (rrtype) {
-	case ns_t_a:
-		return "A";
-	case ns_t_aaaa:
-		return "AAAA";
-	case ns_t_srv:
-		return "SRV";
-	case ns_t_cname:
-		return "CNAME";
-	case ns_t_txt:
-		return "TXT";
-	default:
-		return "OTHER";
-	}
-}
-
-int
-dns_resolver_failed(int status)
-{
-	return status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED || status == ARES_ESERVFAIL ||
-	    status == ARES_EREFUSED;
 }

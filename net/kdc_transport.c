@@ -270,54 +270,38 @@ kr_io_cb(evutil_socket_t fd, short what, void *arg)
 	fatalx("kdc request in state %d", (int)req->state);
 }
 
-/*
- * Longer than most: the socket's whole set-up (copy, socket, connect, the first UDP send,
- * events), every failure through the one `fail:` label.
- */
-struct kdc_req *
-kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen, int flags,
-    const void *msg, size_t len, unsigned timeout_ms, kdc_reply_cb *cb, void *arg)
+/* The request as it goes on the wire: TCP's has the 4-byte big-endian length in front. */
+static void
+kr_frame(struct kdc_req *req, const void *msg, size_t len)
 {
-	struct kdc_req *req;
-	struct timeval tv;
+	size_t off = req->tcp ? 4 : 0;
 
-	int use_tcp = (flags & KDC_SEND_TCP) != 0;
-
-	if (len == 0 || (use_tcp ? len > UINT32_MAX >> 1 : len > UDP_MAX_DGRAM))
-		return NULL;
-	req = xcalloc(1, sizeof *req);
-	req->fd = -1;
-	req->base = base;
-	req->tcp = use_tcp != 0;
-	req->cb = cb;
-	req->arg = arg;
-	req->early = KW_OK;
+	req->outlen = len + off;
+	req->out = xmalloc(req->outlen);
 	if (req->tcp) {
-		req->outlen = len + 4;
-		req->out = xmalloc(req->outlen);
 		req->out[0] = (unsigned char)(len >> 24);
 		req->out[1] = (unsigned char)(len >> 16);
 		req->out[2] = (unsigned char)(len >> 8);
 		req->out[3] = (unsigned char)len;
-		memcpy(req->out + 4, msg, len);
-	} else {
-		req->outlen = len;
-		req->out = xmalloc(len);
-		memcpy(req->out, msg, len);
 	}
+	memcpy(req->out + off, msg, len);
+}
 
-	req->timer = evtimer_new(base, kr_timer_cb, req);
-	if (req->timer == NULL)
-		goto fail;
+/*
+ * The socket, connected (even for UDP: then an ICMP port unreachable reaches us as
+ * ECONNREFUSED), and a UDP request sent.  A refusal now is req->early, reported from the loop.
+ * -1 when no socket could be had.
+ */
+static int
+kr_open(struct kdc_req *req, const struct sockaddr *addr, socklen_t addrlen)
+{
 	req->fd = socket(addr->sa_family, (req->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (req->fd == -1) {
 		/* the caller counts these and logs one line per run: EMFILE must not flood the log */
 		log_debug("kdc transport: socket: %s", strerror(errno));
-		goto fail;
+		return -1;
 	}
-
-	/* connected even for UDP: then an ICMP port unreachable reaches us as ECONNREFUSED */
 	if (connect(req->fd, addr, addrlen) == -1) {
 		if (req->tcp && errno == EINPROGRESS)
 			req->state = KR_CONNECTING;
@@ -331,6 +315,41 @@ kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen
 		    errno != EWOULDBLOCK && errno != ENOBUFS)
 			req->early = kdc_errno_reason(errno);
 	}
+	return 0;
+}
+
+static struct timeval
+kr_tv(unsigned ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+	return tv;
+}
+
+/*
+ * Longer than most: the socket's whole set-up (copy, socket, connect, the first UDP send,
+ * events), every failure through the one `fail:` label.
+ */
+struct kdc_req *
+kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen, int flags,
+    const void *msg, size_t len, unsigned timeout_ms, kdc_reply_cb *cb, void *arg)
+{
+	struct kdc_req *req;
+	struct timeval tv;
+	int use_tcp = (flags & KDC_SEND_TCP) != 0;
+
+	if (len == 0 || (use_tcp ? len > UINT32_MAX >> 1 : len > UDP_MAX_DGRAM))
+		return NULL;
+	req = xcalloc(1, sizeof *req);
+	req->fd = -1;
+	req->base = base;
+	req->tcp = use_tcp != 0;
+	req->cb = cb;
+	req->arg = arg;
+	req->early = KW_OK;
+	kr_frame(req, msg, len);
+	if ((req->timer = evtimer_new(base, kr_timer_cb, req)) == NULL ||
+	    kr_open(req, addr, addrlen) == -1)
+		goto fail;
 	if (req->early != KW_OK) {
 		/* reported from the loop, never from inside kdc_send */
 		event_active(req->timer, EV_TIMEOUT, 0);
@@ -347,15 +366,13 @@ kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen
 	if (!req->tcp && !(flags & KDC_SEND_ONCE)) {
 		req->resend_ms = UDP_FIRST_RESEND_MS;
 		if (req->resend_ms < timeout_ms) {
-			if ((req->resend = evtimer_new(base, kr_resend_cb, req)) == NULL)
+			tv = kr_tv(req->resend_ms);
+			if ((req->resend = evtimer_new(base, kr_resend_cb, req)) == NULL ||
+			    evtimer_add(req->resend, &tv) == -1)
 				goto fail;
-			tv.tv_sec = req->resend_ms / 1000;
-			tv.tv_usec = (suseconds_t)(req->resend_ms % 1000) * 1000;
-			evtimer_add(req->resend, &tv);
 		}
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (suseconds_t)(timeout_ms % 1000) * 1000;
+	tv = kr_tv(timeout_ms);
 	if (evtimer_add(req->timer, &tv) == -1)
 		goto fail;
 	return req;

@@ -41,12 +41,9 @@ db_realm_for(const struct kw_config *conf, const char *user_realm, const char *h
 static const char *
 engine_service(enum kw_engine e)
 {
-	switch (e) {
-	case KW_ENGINE_MYSQL: return "mysql";
-	case KW_ENGINE_MARIADB: return "mariadb";
-	case KW_ENGINE_POSTGRESQL: return "postgres";
-	}
-	return "host";
+	const struct kw_engine_row *r = engine_row(e);
+
+	return r != NULL ? r->service : "host";
 }
 
 static void

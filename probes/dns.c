@@ -195,7 +195,7 @@ judge(const struct dns_run *r, const struct dns_lookup *l)
 	return KW_R_NO_RECORDS;
 }
 
-/* One row per lookup (the daemon writes its series from them), and its line for the trace. */
+/* One row per lookup: the daemon writes its series, `krbwatch probe` its lines, from them. */
 static void
 fill_rows(struct dns_run *r, struct probe_result *res)
 {
@@ -218,7 +218,6 @@ fill_rows(struct dns_run *r, struct probe_result *res)
 		    rrtype, c->addr, c->reason == KW_OK ? "ok" : reason_name(c->reason),
 		    c->reason == KW_OK ? "" : " - ", c->reason == KW_OK ? "" : ares_strerror(l->status),
 		    (int)l->records, l->records == 1 ? "" : "s");
-		probe_trace(r->job, "dns", q->name, c->reason, c->seconds, "%s", c->detail);
 	}
 }
 

@@ -274,7 +274,7 @@ proto_name(const struct target *t)
 	return t->tcp ? "tcp" : "udp";
 }
 
-/* One row per KDC endpoint (the daemon writes its series from them), and its trace line. */
+/* One row per KDC endpoint: the daemon writes its series, `krbwatch probe` its lines, from them. */
 static void
 fill_rows(struct kdc_run *run, struct probe_result *res)
 {
@@ -299,7 +299,6 @@ fill_rows(struct kdc_run *run, struct probe_result *res)
 		    t->why[0] ? " - " : "", t->why);
 		if (t->reason == KW_OK)
 			snprintf(c->addr, sizeof c->addr, "%s:%s", t->host, t->port_l);
-		probe_trace(run->job, "kdc", t->host, t->reason, c->seconds, "%s", c->detail);
 	}
 }
 

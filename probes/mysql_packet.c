@@ -382,14 +382,89 @@ is_eof(const uint8_t *p, size_t n)
  * Longer than most: one switch over the resultset's states, each a few checked reads; apart,
  * the states would be read out of their order.
  */
+/* An ERR packet ends the resultset: 1, or -1 when it is truncated. */
+static int
+rs_error(struct my_resultset *rs, const uint8_t *p, size_t n, char *why, size_t whysz)
+{
+	if (my_parse_err(p, n, &rs->err) == -1) {
+		my_why(why, whysz, "a truncated ERR packet");
+		return -1;
+	}
+	rs->got_err = 1;
+	rs->state = RS_DONE;
+	return 1;
+}
+
+static int
+rs_count(struct my_resultset *rs, struct my_cur *c, char *why, size_t whysz)
+{
+	rs->ncols = cur_lenenc(c, NULL);
+	if (c->bad || c->n != 0 || rs->ncols == 0 || rs->ncols > MY_RS_MAX_COLS) {
+		my_why(why, whysz, "a malformed column count");
+		return -1;
+	}
+	rs->state = RS_COLDEF;
+	return 0;
+}
+
+static int
+rs_coldef(struct my_resultset *rs, struct my_cur *c, char *why, size_t whysz)
+{
+	size_t len;
+
+	for (int i = 0; i < 6; i++)	/* catalog, schema, table, org_table, name, org_name */
+		cur_lenenc_str(c, &len, NULL);
+	if (cur_lenenc(c, NULL) >= 12 && !c->bad)
+		cur_take(c, 12);	/* charset, length, type, flags, decimals, filler */
+	else
+		c->bad = 1;
+	if (c->bad) {
+		my_why(why, whysz, "a malformed column definition");
+		return -1;
+	}
+	if (++rs->cols == rs->ncols)
+		rs->state = rs->deprecate_eof ? RS_ROWS : RS_COLEOF;
+	return 0;
+}
+
+/* A row: the first row's first column is the value; the end is an EOF (or OK under DEPRECATE_EOF). */
+static int
+rs_row(struct my_resultset *rs, const uint8_t *p, size_t n, struct my_cur *c, char *why,
+    size_t whysz)
+{
+	const uint8_t *s;
+	size_t len;
+	int is_null;
+
+	if (p[0] == 0xff)
+		return rs_error(rs, p, n, why, whysz);
+	if (is_eof(p, n) || (rs->deprecate_eof && p[0] == 0xfe)) {
+		rs->state = RS_DONE;
+		return 1;
+	}
+	for (uint64_t i = 0; i < rs->ncols; i++) {
+		s = cur_lenenc_str(c, &len, &is_null);
+		if (c->bad)
+			break;
+		if (i == 0 && rs->rows == 0) {
+			rs->have_value = 1;
+			rs->is_null = is_null;
+			if (!is_null)
+				copy_text(rs->value, sizeof rs->value, s, len);
+		}
+	}
+	if (c->bad || c->n != 0) {
+		my_why(why, whysz, "a malformed row");
+		return -1;
+	}
+	rs->rows++;
+	return 0;
+}
+
 int
 my_rs_feed(struct my_resultset *rs, const uint8_t *p, size_t n, char *why, size_t whysz)
 {
 	struct my_cur c = { p, n, 0 };
-	const uint8_t *s;
-	size_t len;
-	uint64_t i;
-	int is_null;
 
 	if (n == 0) {
 		my_why(why, whysz, "an empty packet in the resultset");
@@ -397,35 +472,15 @@ my_rs_feed(struct my_resultset *rs, const uint8_t *p, size_t n, char *why, size_
 	}
 	switch (rs->state) {
 	case RS_COUNT:
-		if (p[0] == 0xff) {
-			if (my_parse_err(p, n, &rs->err) == -1)
-				goto trunc;
-			rs->got_err = 1;
-			rs->state = RS_DONE;
-			return 1;
-		}
+		if (p[0] == 0xff)
+			return rs_error(rs, p, n, why, whysz);
 		if (p[0] == 0x00) {
 			my_why(why, whysz, "the query returned no resultset");
 			return -1;
 		}
-		rs->ncols = cur_lenenc(&c, NULL);
-		if (c.bad || c.n != 0 || rs->ncols == 0 || rs->ncols > MY_RS_MAX_COLS) {
-			my_why(why, whysz, "a malformed column count");
-			return -1;
-		}
-		rs->state = RS_COLDEF;
-		return 0;
+		return rs_count(rs, &c, why, whysz);
 	case RS_COLDEF:
-		for (i = 0; i < 6; i++)	/* catalog, schema, table, org_table, name, org_name */
-			cur_lenenc_str(&c, &len, NULL);
-		if (cur_lenenc(&c, NULL) < 12 || c.bad)
-			goto bad_coldef;
-		cur_take(&c, 12);	/* charset, length, type, flags, decimals, filler */
-		if (c.bad)
-			goto bad_coldef;
-		if (++rs->cols == rs->ncols)
-			rs->state = rs->deprecate_eof ? RS_ROWS : RS_COLEOF;
-		return 0;
+		return rs_coldef(rs, &c, why, whysz);
 	case RS_COLEOF:
 		if (!is_eof(p, n)) {
 			my_why(why, whysz, "no EOF packet after the column definitions");
@@ -434,44 +489,10 @@ my_rs_feed(struct my_resultset *rs, const uint8_t *p, size_t n, char *why, size_
 		rs->state = RS_ROWS;
 		return 0;
 	case RS_ROWS:
-		if (p[0] == 0xff) {
-			if (my_parse_err(p, n, &rs->err) == -1)
-				goto trunc;
-			rs->got_err = 1;
-			rs->state = RS_DONE;
-			return 1;
-		}
-		/* the end: an EOF, or an OK packet with the 0xfe header under CLIENT_DEPRECATE_EOF */
-		if (is_eof(p, n) || (rs->deprecate_eof && p[0] == 0xfe)) {
-			rs->state = RS_DONE;
-			return 1;
-		}
-		for (i = 0; i < rs->ncols; i++) {
-			s = cur_lenenc_str(&c, &len, &is_null);
-			if (c.bad)
-				break;
-			if (i == 0 && rs->rows == 0) {
-				rs->have_value = 1;
-				rs->is_null = is_null;
-				if (!is_null)
-					copy_text(rs->value, sizeof rs->value, s, len);
-			}
-		}
-		if (c.bad || c.n != 0) {
-			my_why(why, whysz, "a malformed row");
-			return -1;
-		}
-		rs->rows++;
-		return 0;
+		return rs_row(rs, p, n, &c, why, whysz);
 	case RS_DONE:
 		my_why(why, whysz, "a packet after the end of the resultset");
 		return -1;
 	}
-	return -1;
-bad_coldef:
-	my_why(why, whysz, "a malformed column definition");
-	return -1;
-trunc:
-	my_why(why, whysz, "a truncated ERR packet");
 	return -1;
 }

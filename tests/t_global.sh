@@ -47,6 +47,34 @@ after_runs() {
 }
 probe() { "$LAB" exec $E env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KW_BIN" probe -c "$CONF" "$@"; }
 
+# A promtool test of the shipped rules on series scraped from the lab: rule_test_head, then
+# live_series PATTERN [VALUES] (each matching series of $M, its value held for 5 minutes unless
+# VALUES), then rule_expect ALERT EVAL_TIME LABELS and its annotations; rule_test FILE runs it.
+rule_test_head() {
+	printf 'rule_files: [ %s ]\nevaluation_interval: 30s\ntests:\n  - interval: 30s\n    input_series:\n' \
+	    "$KW_TOP/monitoring/krbwatch.rules.yml"
+}
+live_series() {
+	grep "$1" "$M" | while read -r _s _v; do
+		printf "      - series: '%s'\n        values: '%s'\n" "$_s" "${2:-${_v}x10}"
+	done
+}
+rule_expect() {
+	printf '    alert_rule_test:\n      - eval_time: %s\n        alertname: %s\n        exp_alerts:\n' "$2" "$1"
+	printf '          - exp_labels: { %s }\n            exp_annotations:\n' "$3"
+	printf '              runbook_url: "https://github.com/krbwatch/krbwatch/blob/main/README.md#%s"\n' \
+	    "$(echo "$1" | tr A-Z a-z)"
+	# the description as the rules file writes it, its labels filled in by the caller's sed
+	awk -v a="- alert: $1" '$0 ~ a "$" { f = 1; next } f && /- alert:/ { exit }
+	    f && /^ *description: / { sub(/^ *description: /, ""); print }' "$KW_TOP/monitoring/krbwatch.rules.yml" |
+	    sed "$rule_sed" | sed 's/^/              description: /'
+}
+rule_test() {
+	promtool test rules "$1" >"$KW_TMP/promtool.out" 2>&1 && return 0
+	grep -v SUCCESS "$KW_TMP/promtool.out" | head -n 20 | sed 's/^/#   /'
+	return 1
+}
+
 # the writer seen from REGION: "cluster region", one line per series
 writer_of() { grep "^krbwatch_global_writer_info{global_db=\"gdb\",aws_region=\"$1\"" "$M" | sed 's/.*writer_cluster="\([^"]*\)",writer_region="\([^"]*\)".*/\1 \2/'; }
 inst() { v "krbwatch_reader_instance_login_success{aws_region=\"$1\",db_cluster=\"mariadb-$2\",db_instance=\"$3\",address=\"$4\"}"; }
@@ -78,6 +106,12 @@ for r in use1 usw2; do
 done
 probe >"$P" 2>&1
 check_eq "krbwatch probe passes in the healthy lab" 0 $?
+# without instance endpoints in the file, the PTR records name the addresses
+grep -v '^ *instances:' "$CONF" >"$KW_TMP/noinst.yml"
+"$LAB" exec $E env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KW_BIN" probe -c "$KW_TMP/noinst.yml" \
+    --region $E >"$P.ptr" 2>&1
+check "without instances, the PTR records name both reader addresses" sh -c \
+    "grep -q 'ok .*mariadb-use1 reader $RO1 ($IP1)' $P.ptr && grep -q 'ok .*mariadb-use1 reader $RO2 ($IP2)' $P.ptr"
 check "krbwatch probe names the writer from us-east-1" \
     grep -q "gdb writer .*the writer is mariadb-use1 in us-east-1: $KW_LAB_GLOBAL_HOST -> $KW_LAB_USE1_DB_HOST (TTL 5 s) through us-east-1's resolvers" "$P"
 
@@ -109,12 +143,35 @@ for r in $E $W; do
 done
 check "krbwatch probe: the login through the global endpoint uses us-west-2's SPN" \
     grep -q "ok .*gdb login through $KW_LAB_GLOBAL_HOST .*mariadb/$KW_LAB_USW2_DB_HOST@" "$P"
+scrape_lab /status.json >"$KW_TMP/status.json"
+check_eq "/status.json: both Regions' global rows name the new writer" 2 \
+    "$(grep -o "the writer is mariadb-usw2 in us-west-2: $KW_LAB_GLOBAL_HOST" "$KW_TMP/status.json" | wc -l)"
 check "krbwatch probe: us-east-1 is ready as the failover target" \
     grep -q "ok .*gdb failover to us-east-1 .*ready: a failover to us-east-1 now would let users authenticate" "$P"
 
 "$LAB" heal >>"$LOG" 2>&1
 check "after heal both Regions name mariadb-use1 again" wait_for 30 sees_writer mariadb-use1 us-east-1
 check_eq "us-east-1 counted the move back" 2 "$(gv writer_changes_total $E)"
+
+# ---- failover with us-west-2's resolvers lagging: the Regions disagree ---------------------------
+"$LAB" fault failover $W --lag $W >>"$LOG" 2>&1
+snap "$B"
+wait_for 30 reached $(( $(runs $E "$B") + 2 )) $(( $(runs $W "$B") + 2 ))
+check_eq "lagging: from us-east-1 the writer is mariadb-usw2 in us-west-2" "mariadb-usw2 us-west-2" "$(writer_of $E)"
+check_eq "lagging: from us-west-2 the writer is still mariadb-use1 in us-east-1" "mariadb-use1 us-east-1" "$(writer_of $W)"
+# the rule on the live labels, the last change older than the TTL (time 0 in promtool's clock)
+rule_sed="s/{{ range .*{{ end }}/$E: mariadb-usw2; $W: mariadb-use1; /; s/{{ \$labels.global_db }}/gdb/g; s/''/'/g; s/^'\(.*\)'\$/\"\1\"/"
+{
+	rule_test_head
+	live_series '^krbwatch_global_writer_info{'
+	live_series '^krbwatch_global_writer_dns_ttl_seconds{'
+	live_series '^krbwatch_global_writer_changed_timestamp_seconds{' '0x10'
+	rule_expect KrbwatchGlobalWriterDisagreement 2m "severity: warning, global_db: gdb"
+	echo '              summary: "Regions disagree on the writer of gdb"'
+} >"$KW_TMP/lag.test.yml"
+check "promtool: the shipped rule fires on the live series of the lagging Regions" rule_test "$KW_TMP/lag.test.yml"
+"$LAB" heal >>"$LOG" 2>&1
+check "after heal both Regions agree on mariadb-use1 again" wait_for 30 sees_writer mariadb-use1 us-east-1
 
 # ---- reader-not-rebooted us-east-1: instance 1 refuses Kerberos, every run ----------------------
 "$LAB" fault reader-not-rebooted $E >>"$LOG" 2>&1
@@ -141,6 +198,13 @@ check_eq "us-west-2's instance $KW_LAB_USW2_READER2_HOST untouched" 1 \
     "$(inst $W usw2 "$KW_LAB_USW2_READER2_HOST" "$KW_LAB_USW2_READER2_IP")"
 check "us-west-2 counted no reader failure" \
     sh -c "! grep -q '^krbwatch_reader_instance_login_failures_total{aws_region=\"$W\"' $M"
+scrape_lab /status.json >"$KW_TMP/status.json"
+check "/status.json: the instance row of $RO1 is failing, with the server's words" python3 -c '
+import json, sys
+rows = [r for reg in json.load(open(sys.argv[1]))["regions"] for r in reg["rows"]]
+bad = [r for r in rows if r.get("kind") == "instance" and r["state"] == "failing"]
+sys.exit(not (len(bad) == 1 and bad[0]["instance"] == sys.argv[2] and "gssapi" in bad[0]["hops"]["login"]["detail"]))
+' "$KW_TMP/status.json" "$RO1"
 # krbwatch probe, three times in a row: the same instance each time, by name and address
 k=0
 for i in 1 2 3; do
@@ -157,32 +221,15 @@ done
 check_eq "krbwatch probe names $RO1 ($IP1) as refusing, and $RO2 as taking Kerberos, in 3 runs of 3" 3 $k
 
 # the live series, fed to the shipped rule: it fires for that one instance, and names it
-RULES_T=$KW_TMP/live.test.yml
+rule_sed="s/{{ \$labels.db_cluster }}/mariadb-use1/g; s/{{ \$labels.db_instance }}/$RO1/g; s/{{ \$labels.address }}/$IP1/g"
 {
-	echo "rule_files: [ $KW_TOP/monitoring/krbwatch.rules.yml ]"
-	echo "evaluation_interval: 30s"
-	echo "tests:"
-	echo "  - interval: 30s"
-	echo "    input_series:"
-	grep '^krbwatch_reader_instance_login_success{' "$M" | while read -r s val; do
-		echo "      - series: '$s'"
-		echo "        values: '${val}x10'"
-	done
-	echo "    alert_rule_test:"
-	echo "      - eval_time: 3m"
-	echo "        alertname: KrbwatchReaderInstanceRejectsKerberos"
-	echo "        exp_alerts:"
-	echo "          - exp_labels: { severity: warning, aws_region: $E, db_cluster: mariadb-use1, db_instance: $RO1, address: $IP1 }"
-	echo "            exp_annotations:"
+	rule_test_head
+	live_series '^krbwatch_reader_instance_login_success{'
+	rule_expect KrbwatchReaderInstanceRejectsKerberos 3m \
+	    "severity: warning, aws_region: $E, db_cluster: mariadb-use1, db_instance: $RO1, address: $IP1"
 	echo "              summary: \"Reader instance $RO1 ($IP1) of mariadb-use1 in $E rejects Kerberos logins\""
-	grep -A9 'alert: KrbwatchReaderInstanceRejectsKerberos' "$KW_TOP/monitoring/krbwatch.rules.yml" |
-	    sed -n 's/^ *description: "\(.*\)"$/\1/p' | sed "s/{{ \$labels.db_cluster }}/mariadb-use1/g; s/{{ \$labels.db_instance }}/$RO1/g; s/{{ \$labels.address }}/$IP1/g" |
-	    sed 's/^/              description: "/; s/$/"/'
-	echo "              runbook_url: \"https://github.com/krbwatch/krbwatch/blob/main/README.md#krbwatchreaderinstancerejectskerberos\""
-} >"$RULES_T"
-check "promtool: the shipped rule fires on the live series, for $RO1 alone" \
-    sh -c "promtool test rules $RULES_T >$KW_TMP/promtool.out 2>&1"
-grep -v SUCCESS "$KW_TMP/promtool.out" | head -n 20 | sed 's/^/#   /'
+} >"$KW_TMP/live.test.yml"
+check "promtool: the shipped rule fires on the live series, for $RO1 alone" rule_test "$KW_TMP/live.test.yml"
 
 "$LAB" heal >>"$LOG" 2>&1
 snap "$B"

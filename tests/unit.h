@@ -3,6 +3,15 @@
 #define KRBWATCH_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "../daemon/kwd.h"
+#include "../daemon/results.h"
+#include "../lib/metrics.h"
+#include "../probes/probe.h"
 
 static int failed;
 
@@ -11,6 +20,60 @@ check(int cond, const char *what)
 {
 	printf("%s - %s\n", cond ? "ok" : "not ok", what);
 	failed |= !cond;
+}
+
+/* A timer's callback that does nothing: for a job's events that the test never fires. */
+static inline void
+unit_noop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+}
+
+static inline void
+unit_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/*
+ * A job of kind in Region 0 of c as the scheduler makes it, running (its timers never fire), its
+ * runs ending in d's one fan-out (results_sink).
+ */
+static inline void
+unit_job(struct probe_job *j, const struct probe_ops *ops, struct kwd *d,
+    const struct kw_config *c)
+{
+	memset(j, 0, sizeof *j);
+	j->ops = ops;
+	j->d = d;
+	j->sink = &results_sink;
+	j->conf = c;
+	j->region = &c->regions[0];
+	j->timer = evtimer_new(d->base, unit_noop_cb, NULL);
+	j->deadline = evtimer_new(d->base, unit_noop_cb, NULL);
+	if (j->timer == NULL || j->deadline == NULL) {
+		fprintf(stderr, "evtimer_new failed\n");
+		exit(1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &j->started);
+	j->running = 1;
+}
+
+/* Whether /metrics, as a scrape would get it now, holds needle. */
+static inline int
+unit_rendered(struct metrics *m, const char *needle)
+{
+	size_t len;
+	const char *text = metrics_render(m, &len);
+
+	return strstr(text, needle) != NULL;
 }
 
 #endif

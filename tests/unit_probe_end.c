@@ -23,32 +23,13 @@
 #include "../conf/config.h"
 #include "../daemon/daemon.h"
 #include "../daemon/results.h"
+#include "../daemon/sched.h"
 #include "../lib/metrics.h"
 #include "../probes/probe.h"
 #include "unit.h"
 
 extern const struct probe_ops probe_dns;
 extern const struct probe_ops probe_kdc;
-
-
-static void
-noop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
-}
 
 /* A UDP port on 127.0.0.1 that takes queries and never answers them. */
 static int
@@ -73,20 +54,7 @@ static struct kwd d;
 static void
 job_start(struct probe_job *j, const struct probe_ops *ops, const struct kw_config *c)
 {
-	memset(j, 0, sizeof *j);
-	j->ops = ops;
-	j->d = &d;
-	j->sink = &results_sink;
-	j->conf = c;
-	j->region = &c->regions[0];
-	j->timer = evtimer_new(d.base, noop_cb, NULL);
-	j->deadline = evtimer_new(d.base, noop_cb, NULL);
-	if (j->timer == NULL || j->deadline == NULL) {
-		fprintf(stderr, "evtimer_new failed\n");
-		exit(1);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &j->started);
-	j->running = 1;
+	unit_job(j, ops, &d, c);
 	if (ops->start(j) == -1) {
 		fprintf(stderr, "%s: start failed\n", ops->name);
 		exit(1);
@@ -94,26 +62,6 @@ job_start(struct probe_job *j, const struct probe_ops *ops, const struct kw_conf
 	/* let the queries leave */
 	for (int i = 0; i < 5; i++)
 		event_base_loop(d.base, EVLOOP_NONBLOCK);
-}
-
-static void
-job_end(struct probe_job *j)
-{
-	if (j->running) {
-		j->ops->cancel(j);
-		j->running = 0;
-	}
-	event_free(j->timer);
-	event_free(j->deadline);
-}
-
-static int
-rendered(const char *needle)
-{
-	size_t len;
-	const char *text = metrics_render(d.metrics, &len);
-
-	return strstr(text, needle) != NULL;
 }
 
 int
@@ -132,7 +80,7 @@ main(void)
 	}
 	fd = silent_resolver(&port);
 	snprintf(keytab, sizeof keytab, "%s/k.keytab", dir);
-	write_file(keytab, "x");
+	unit_write_file(keytab, "x");
 	chmod(keytab, 0600);
 	snprintf(path, sizeof path, "%s/c.yml", dir);
 	snprintf(yml, sizeof yml,
@@ -143,7 +91,7 @@ main(void)
 	    "regions:\n"
 	    "  t-1:\n"
 	    "    resolvers: [\"127.0.0.1:%u\"]\n", port);
-	write_file(path, yml);
+	unit_write_file(path, yml);
 	unsetenv("CREDENTIALS_DIRECTORY");
 	if ((c = config_load(path, &errs)) == NULL) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -162,12 +110,12 @@ main(void)
 	if (probe_kdc.expire != NULL)
 		probe_kdc.expire(&j);
 	check(!j.running && j.reason == KW_R_TIMEOUT, "kdc: expire ends the run, as timeout");
-	check(rendered("krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"kdc.silent.test\","
+	check(unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"kdc.silent.test\","
 	    "proto=\"udp\",port=\"88\"} 0"), "kdc: the unanswered KDC is published as down");
-	check(rendered("krbwatch_kdc_failures_total{aws_region=\"t-1\",realm=\"T.TEST\","
+	check(unit_rendered(d.metrics, "krbwatch_kdc_failures_total{aws_region=\"t-1\",realm=\"T.TEST\","
 	    "kdc=\"kdc.silent.test\",proto=\"tcp\",port=\"464\",reason=\"timeout\"} 1"),
 	    "kdc: ... with reason timeout");
-	job_end(&j);
+	sched_job_release(&j);
 
 	/* the DNS probe cancelled (a reload) when its clock says the deadline is near */
 	job_start(&j, &probe_dns, c);
@@ -175,10 +123,10 @@ main(void)
 	j.started.tv_sec -= (time_t)(c->timeout_ms / 1000) + 1;
 	probe_dns.cancel(&j);
 	j.running = 0;
-	check(!rendered("krbwatch_dns_lookup_success{aws_region=\"t-1\""),
+	check(!unit_rendered(d.metrics, "krbwatch_dns_lookup_success{aws_region=\"t-1\""),
 	    "dns: cancel publishes nothing, whatever the clock says");
 	check(j.has_result == 0, "dns: cancel does not end the run through probe_done");
-	job_end(&j);
+	sched_job_release(&j);
 
 	/* the DNS probe at its deadline */
 	job_start(&j, &probe_dns, c);
@@ -186,10 +134,10 @@ main(void)
 	if (probe_dns.expire != NULL)
 		probe_dns.expire(&j);
 	check(!j.running && j.reason == KW_R_TIMEOUT, "dns: expire ends the run, as timeout");
-	check(rendered("krbwatch_dns_lookup_failures_total{aws_region=\"t-1\""),
+	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_failures_total{aws_region=\"t-1\""),
 	    "dns: expire publishes the unanswered lookups");
 	check(strstr(j.detail, "127.0.0.1") != NULL, "dns: the detail names the resolver");
-	job_end(&j);
+	sched_job_release(&j);
 
 	metrics_free(d.metrics);
 	config_free(c);

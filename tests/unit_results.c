@@ -17,6 +17,7 @@
 #include "../daemon/alert.h"
 #include "../daemon/daemon.h"
 #include "../daemon/results.h"
+#include "../daemon/sched.h"
 #include "../lib/metrics.h"
 #include "../probes/probe.h"
 #include "unit.h"
@@ -27,50 +28,6 @@ extern const struct probe_ops probe_chain;
 
 static struct kwd d;
 
-static void
-noop_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	(void)arg;
-}
-
-static void
-write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0) {
-		perror(path);
-		exit(1);
-	}
-}
-
-static int
-rendered(const char *needle)
-{
-	size_t len;
-	const char *text = metrics_render(d.metrics, &len);
-
-	return strstr(text, needle) != NULL;
-}
-
-/* A job of kind as the scheduler makes it, running, so that a result can end it. */
-static void
-job_make(struct probe_job *j, const struct probe_ops *ops, const struct kw_config *c)
-{
-	memset(j, 0, sizeof *j);
-	j->ops = ops;
-	j->d = &d;
-	j->sink = &results_sink;
-	j->conf = c;
-	j->region = &c->regions[0];
-	j->deadline = evtimer_new(d.base, noop_cb, NULL);
-	if (j->deadline == NULL)
-		exit(1);
-	clock_gettime(CLOCK_MONOTONIC, &j->started);
-	j->running = 1;
-}
 
 static void
 cell(struct hop_cell *c, enum kw_reason r, double s, const char *enctype, int kvno)
@@ -118,25 +75,25 @@ chain_checks(const struct kw_config *c)
 	struct probe_result r;
 	const struct probe_result *last;
 
-	job_make(&j, &probe_chain, c);
+	unit_job(&j, &probe_chain, &d, c);
 	check(results_last(&j) == NULL, "results_last: NULL before the first run ended");
 	chain_result(&r, KW_R_PRINCIPAL_UNKNOWN);
 	probe_done(&j, &r);
 	check(!j.running, "probe_done through the sink ends the job's run");
-	check(rendered("krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\","
+	check(unit_rendered(d.metrics, "krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\","
 	    "hop=\"service_ticket\"} 0"), "chain: the broken hop's krbwatch_hop_success is 0");
-	check(rendered("krbwatch_hop_failures_total{aws_region=\"t-1\",db_cluster=\"db-1\","
+	check(unit_rendered(d.metrics, "krbwatch_hop_failures_total{aws_region=\"t-1\",db_cluster=\"db-1\","
 	    "hop=\"service_ticket\",reason=\"principal_unknown\"} 1"),
 	    "chain: ... counted with its reason");
-	check(rendered("krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\",hop=\"login\"} 0"),
+	check(unit_rendered(d.metrics, "krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\",hop=\"login\"} 0"),
 	    "chain: a hop that never ran did not succeed either");
-	check(rendered("krbwatch_ticket_kvno{aws_region=\"t-1\",db_cluster=\"db-1\","
+	check(unit_rendered(d.metrics, "krbwatch_ticket_kvno{aws_region=\"t-1\",db_cluster=\"db-1\","
 	    "hop=\"referral\"} 3"), "chain: the referral's kvno");
-	check(rendered("krbwatch_login_success{aws_region=\"t-1\",db_cluster=\"db-1\"} 0") &&
-	    rendered("krbwatch_region_auth_up{aws_region=\"t-1\"} 0"),
+	check(unit_rendered(d.metrics, "krbwatch_login_success{aws_region=\"t-1\",db_cluster=\"db-1\"} 0") &&
+	    unit_rendered(d.metrics, "krbwatch_region_auth_up{aws_region=\"t-1\"} 0"),
 	    "chain: the cluster's login and the Region are down");
-	check(rendered("krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 1") &&
-	    rendered("krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1"),
+	check(unit_rendered(d.metrics, "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 1") &&
+	    unit_rendered(d.metrics, "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1"),
 	    "chain: the cluster's and the Region's alert fire (after_failures 1)");
 	last = results_last(&j);
 	check(last != NULL && last != &r && last->nrows == 2 && last->rows != r.rows &&
@@ -150,16 +107,30 @@ chain_checks(const struct kw_config *c)
 	chain_result(&r, KW_OK);
 	probe_done(&j, &r);
 	probe_result_free(&r);
-	check(rendered("krbwatch_region_auth_up{aws_region=\"t-1\"} 1") &&
-	    rendered("krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 0"),
+	check(unit_rendered(d.metrics, "krbwatch_region_auth_up{aws_region=\"t-1\"} 1") &&
+	    unit_rendered(d.metrics, "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 0"),
 	    "chain: a good run brings the Region up and resolves the alert");
-	check(rendered("krbwatch_login_announced_spn_info{aws_region=\"t-1\",db_cluster=\"db-1\","
+	check(unit_rendered(d.metrics, "krbwatch_login_announced_spn_info{aws_region=\"t-1\",db_cluster=\"db-1\","
 	    "spn=\"mysql/db.t.test@T.TEST\",realm=\"\"} 1"), "chain: the announced SPN");
 	last = results_last(&j);
 	check(last != NULL && last->reason == KW_OK && last->rows[1].hop[KW_HOP_LOGIN].ran,
 	    "results_last: the last run's copy replaces the one before");
-	probe_result_free(&j.last);
-	event_free(j.deadline);
+	sched_job_release(&j);
+}
+
+/* A KDC endpoint's row of realm T.TEST on port 88, answered in seconds. */
+static struct result_row *
+kdc_row(struct probe_result *r, const char *host, const char *proto, double seconds)
+{
+	struct result_row *row = probe_result_add(r, ROW_KDC);
+
+	snprintf(row->realm, sizeof row->realm, "T.TEST");
+	snprintf(row->host, sizeof row->host, "%s", host);
+	snprintf(row->proto, sizeof row->proto, "%s", proto);
+	row->port = 88;
+	row->rtt = seconds;
+	cell(&row->hop[KW_HOP_KDC], KW_OK, seconds, "", -1);
+	return row;
 }
 
 static void
@@ -169,34 +140,27 @@ kdc_dns_checks(const struct kw_config *c)
 	struct probe_result r;
 	struct result_row *row;
 
-	job_make(&j, &probe_kdc, c);
+	unit_job(&j, &probe_kdc, &d, c);
 	memset(&r, 0, sizeof r);
-	row = probe_result_add(&r, ROW_KDC);
-	snprintf(row->realm, sizeof row->realm, "T.TEST");
-	snprintf(row->host, sizeof row->host, "10.0.1.10");
-	snprintf(row->proto, sizeof row->proto, "udp");
-	row->port = 88;
-	row->rtt = 0.25;
+	row = kdc_row(&r, "10.0.1.10", "udp", 0.25);
 	row->has_clock_skew = 1;
 	row->clock_skew = -2;
-	cell(&row->hop[KW_HOP_KDC], KW_OK, 0.25, "", -1);
 	probe_done(&j, &r);
-	check(rendered("krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
+	check(unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
 	    "proto=\"udp\",port=\"88\"} 1"), "kdc: the endpoint's krbwatch_kdc_up");
-	check(rendered("krbwatch_kdc_rtt_seconds{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
+	check(unit_rendered(d.metrics, "krbwatch_kdc_rtt_seconds{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
 	    "proto=\"udp\",port=\"88\"} 0.25"), "kdc: ... its round trip");
-	check(rendered("krbwatch_kdc_clock_skew_seconds{aws_region=\"t-1\",realm=\"T.TEST\","
+	check(unit_rendered(d.metrics, "krbwatch_kdc_clock_skew_seconds{aws_region=\"t-1\",realm=\"T.TEST\","
 	    "kdc=\"10.0.1.10\"} -2"), "kdc: ... its clock");
 	probe_result_free(&r);
 	/* the next run does not name it: no stale "up" */
 	j.running = 1;
 	memset(&r, 0, sizeof r);
 	probe_done(&j, &r);
-	check(!rendered("krbwatch_kdc_up{aws_region=\"t-1\""), "kdc: a run without the KDC drops it");
-	probe_result_free(&j.last);
-	event_free(j.deadline);
+	check(!unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\""), "kdc: a run without the KDC drops it");
+	sched_job_release(&j);
 
-	job_make(&j, &probe_dns, c);
+	unit_job(&j, &probe_dns, &d, c);
 	memset(&r, 0, sizeof r);
 	row = probe_result_add(&r, ROW_DNS);
 	snprintf(row->qname, sizeof row->qname, "_kerberos._udp.t.test");
@@ -205,15 +169,43 @@ kdc_dns_checks(const struct kw_config *c)
 	snprintf(row->hop[KW_HOP_DNS].addr, sizeof row->hop[KW_HOP_DNS].addr, "127.0.0.1:53");
 	probe_done(&j, &r);
 	probe_result_free(&r);
-	check(rendered("krbwatch_dns_lookup_success{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
+	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_success{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
 	    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\"} 0"), "dns: the lookup's success");
-	check(rendered("krbwatch_dns_lookup_failures_total{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
+	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_failures_total{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
 	    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\",reason=\"no_records\"} 1"),
 	    "dns: ... its failure with the reason");
-	check(!rendered("krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1"),
+	check(!unit_rendered(d.metrics, "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1"),
 	    "dns: a kind without alerts feeds no alert state");
-	probe_result_free(&j.last);
-	event_free(j.deadline);
+	sched_job_release(&j);
+}
+
+/*
+ * Two registries in one process (krbwatch probe beside a daemon's, a test's two): a result goes
+ * to its own job's registry.  The kinds' families used to be statics of the probes, pointing at
+ * whichever registry registered last (and dangling once it was freed).
+ */
+static void
+two_registries(const struct kw_config *c)
+{
+	struct kwd other = { 0 };
+	struct probe_job j;
+	struct probe_result r;
+
+	other.base = d.base;
+	other.stopping = 1;
+	daemon_register_metrics(&other);
+	unit_job(&j, &probe_kdc, &d, c);
+	memset(&r, 0, sizeof r);
+	kdc_row(&r, "10.0.1.11", "tcp", 0.1);
+	probe_done(&j, &r);
+	probe_result_free(&r);
+	check(unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\","
+	    "kdc=\"10.0.1.11\",proto=\"tcp\",port=\"88\"} 1"),
+	    "two registries: the job's own registry has its KDC's series");
+	check(!unit_rendered(other.metrics, "kdc=\"10.0.1.11\""),
+	    "two registries: ... and the one registered last has not");
+	sched_job_release(&j);
+	metrics_free(other.metrics);
 }
 
 int
@@ -226,10 +218,10 @@ main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(keytab, sizeof keytab, "%s/k.keytab", dir);
-	write_file(keytab, "x");
+	unit_write_file(keytab, "x");
 	chmod(keytab, 0600);
 	snprintf(path, sizeof path, "%s/c.yml", dir);
-	write_file(path,
+	unit_write_file(path,
 	    "identity: { principal: m@T.TEST, keytab: k.keytab }\n"
 	    "alerts: { after_failures: 1 }\n"
 	    "realms:\n"
@@ -253,6 +245,7 @@ main(void)
 	d.alerts = alerts_new(d.base, d.metrics, c);
 	chain_checks(c);
 	kdc_dns_checks(c);
+	two_registries(c);
 	alerts_free(d.alerts);
 	metrics_free(d.metrics);
 	config_free(c);

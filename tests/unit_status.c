@@ -119,6 +119,7 @@ fixture(struct fixture *f, int broken)
 	cluster_row(&f->rows_e[3], "mariadb-use1 reader", 0);
 	f->rows_e[3].kind = ROW_ENDPOINT;
 	snprintf(f->rows_e[3].endpoint, sizeof f->rows_e[3].endpoint, "reader.mariadb-use1.example");
+	snprintf(f->rows_e[3].cluster, sizeof f->rows_e[3].cluster, "mariadb-use1");
 	dns_row(&f->dns_e[0], "SRV _kerberos._udp.AWSMAD.KERBEROS.COM");
 	dns_row(&f->dns_e[1], "SRV _kerberos._tcp.AWSMAD.KERBEROS.COM");
 	f->chain_e = (struct probe_result){ .rows = f->rows_e, .nrows = 4 };
@@ -154,6 +155,18 @@ test_history(void)
 	history_free(h);
 }
 
+/* /status.json of the same model: the same rows, the escaper, the history, the words */
+static void
+json_checks(const char *json)
+{
+	check(has(json, "\"name\":\"mariadb-usw2\"") && has(json, "\"service_ticket\":{\"state\":\"failing\""),
+	    "json: the same rows and cells");
+	check(has(json, "\\\"x\\\"") && has(json, "\\n\\u0001"), "json: a server's text through the one escaper");
+	check(has(json, "\"state_since\":1796284770") && has(json, "\"last_ok\":1796284740"),
+	    "json: the history's times");
+	check(has(json, "\"means\":\"the Region's KDC cannot decrypt"), "json: the words");
+}
+
 static void
 test_page(void)
 {
@@ -183,6 +196,8 @@ test_page(void)
 	check(m.regions[1].since == T0 - 30 && m.regions[1].last_ok == T0 - 60,
 	    "model: failing since the first failed run, last success the run before");
 	check(has(page, "<meta http-equiv=\"refresh\" content=\"60\">"), "page: refreshes itself");
+	check(has(page, "<title>&#10007; us-west-2 failing &#183; krbwatch</title>"),
+	    "page: the title names the failing Region (a browser tab)");
 	check(has(page, "prefers-color-scheme:dark") && has(page, "name=\"viewport\""),
 	    "page: dark scheme and a phone's viewport");
 	check(!has(page, "<script") && !has(page, "src=") && !has(page, "<link"),
@@ -195,6 +210,8 @@ test_page(void)
 	    "page: their login is not reached");
 	check(has(page, "<tr data-row=\"mariadb-use1 reader\" data-kind=\"endpoint\" data-state=\"ok\">"),
 	    "page: an endpoint row is a row like a cluster's");
+	check(has(page, "<small>endpoint of mariadb-use1 &#183; reader.mariadb-use1.example</small>"),
+	    "page: ... saying whose endpoint it is");
 	check(has(page, "data-hop=\"dns\" data-state=\"ok\">\u2713 ok<small>Region</small>"),
 	    "page: a cluster row shows the Region's DNS verdict, marked as shared");
 	check(has(page, "data-hop=\"kdc\" data-state=\"pending\""),
@@ -215,12 +232,7 @@ test_page(void)
 	    "page: the recent runs, in words for a screen reader");
 	check(has(page, "failing since 07:59:30 UTC (35s ago) &#183; last success 07:59:00 UTC (65s ago)"),
 	    "page: when the failing began");
-	check(has(json, "\"name\":\"mariadb-usw2\"") && has(json, "\"service_ticket\":{\"state\":\"failing\""),
-	    "json: the same rows and cells");
-	check(has(json, "\\\"x\\\"") && has(json, "\\n\\u0001"), "json: a server's text through the one escaper");
-	check(has(json, "\"state_since\":1796284770") && has(json, "\"last_ok\":1796284740"),
-	    "json: the history's times");
-	check(has(json, "\"means\":\"the Region's KDC cannot decrypt"), "json: the words");
+	json_checks(json);
 	/* to look at it in a browser */
 	if (getenv("KW_UNIT_STATUS_PAGE") != NULL) {
 		FILE *fp = fopen(getenv("KW_UNIT_STATUS_PAGE"), "w");
