@@ -24,6 +24,9 @@ done
 API=$KW_TOP/tests/prom_api.py
 # Every probe every 2 s with a 1.5 s deadline: the lab answers in milliseconds, so a busy
 # machine cannot turn a healthy run into a failure.
+# With the reader instances and the global writer endpoint: every series the shipped rules read
+# (the Global Database ones included) must exist.
+export KW_LAB_READERS=1
 lab_session "${KW_PROM_NS:-tpr}" 2s 1500ms
 NS=$KW_LAB_USE1_NS_CLIENT
 # The client namespace is this lab's own: its loopback ports are ours.
