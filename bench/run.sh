@@ -128,8 +128,8 @@ probe_window() {
 	dns) genconf --regions "${DNS_REGIONS:-10}" --resolvers 2 --kdcs 1 >"$W/k-$kind.yml" ;;
 	kdc) genconf --regions "${KDC_REGIONS:-10}" --resolvers 1 --kdcs "${KDCS_PER_REGION:-10}" >"$W/k-$kind.yml" ;;
 	esac
-	start_kw "$W/k-$kind.yml" || return 1
-	start_bb || return 1
+	start_kw "$W/k-$kind.yml" || { stop_all; return 1; }
+	start_bb || { stop_all; return 1; }	# else the next window's start_kw loses this pid
 	rate=$(per_interval "$kind")   # interval is 1 s: probes per interval = per second
 	case $kind in
 	dns) targets="$RES1,dns_srv $RES1,dns_a $RES2,dns_srv $RES2,dns_a" ;;
@@ -158,8 +158,8 @@ idle_rss() {
 	# krbwatch: the shape of DESIGN.md's example (2 Regions, 2 resolvers, 2 KDCs each), 1 s
 	# interval, after 5 cycles; blackbox_exporter: started, each module probed 5 times.
 	genconf --regions 2 --resolvers 2 --kdcs 2 >"$W/k-idle.yml"
-	start_kw "$W/k-idle.yml" || return 1
-	start_bb || return 1
+	start_kw "$W/k-idle.yml" || { stop_all; return 1; }
+	start_bb || { stop_all; return 1; }
 	for _ in 1 2 3 4 5; do
 		for t in "$RES1&module=dns_srv" "$RES1&module=dns_a" "$(kdc_ip 1):88&module=tcp_kdc"; do
 			in_c curl -fsS -o /dev/null "http://127.0.0.1:$BB_PORT/probe?target=$t"
@@ -202,7 +202,7 @@ json.dump({"body_bytes": size, "requests": n, "rps": float(re.search(r"Requests/
 PY
 }
 metrics_section() {
-	start_bb || return 1
+	start_bb || { stop_all; return 1; }
 	for _ in $(seq 20); do
 		for t in "$RES1&module=dns_srv" "$(kdc_ip 1):88&module=tcp_kdc"; do
 			in_c curl -fsS -o /dev/null "http://127.0.0.1:$BB_PORT/probe?target=$t"
@@ -211,19 +211,19 @@ metrics_section() {
 	bbsize=$(in_c curl -fsS "http://127.0.0.1:$BB_PORT/metrics" | wc -c)
 	# krbwatch's body made comparable: one Region per ~this many bytes of blackbox's body
 	genconf --regions 1 --resolvers 1 --kdcs 1 --interval 5s --timeout 800ms >"$W/k-m1.yml"
-	start_kw "$W/k-m1.yml" || return 1
+	start_kw "$W/k-m1.yml" || { stop_all; return 1; }
 	one=$(kwm | wc -c)
 	stop_pid "$kw_pid"; kw_pid=""
 	n=$(( (bbsize + one / 2) / one )); [ "$n" -ge 1 ] || n=1
 	say "metrics: blackbox_exporter's body $bbsize B, krbwatch with 1 Region $one B: $n Region(s)"
 	genconf --regions "$n" --resolvers 1 --kdcs 1 --interval 5s --timeout 800ms >"$W/k-m.yml"
-	start_kw "$W/k-m.yml" || return 1
+	start_kw "$W/k-m.yml" || { stop_all; return 1; }
 	wrk_one krbwatch "$KW_PORT" "$kw_pid"
 	stop_pid "$kw_pid"; kw_pid=""
 	wrk_one blackbox "$BB_PORT" "$bb_pid"
 	# and a large krbwatch body: 10 Regions x 10 KDCs x 2 resolvers
 	genconf --regions 10 --resolvers 2 --kdcs 10 --interval 5s --timeout 800ms >"$W/k-ml.yml"
-	start_kw "$W/k-ml.yml" || return 1
+	start_kw "$W/k-ml.yml" || { stop_all; return 1; }
 	wrk_one krbwatch-large "$KW_PORT" "$kw_pid"
 	stop_all
 }
@@ -293,7 +293,7 @@ scale_section() {
 			    --out "$OUT/scale-$n.json" || return 1
 		else
 			genconf --regions 10 --resolvers 2 --kdcs 2 --clusters "$n" --interval 30s --timeout 10s >"$W/k-s$n.yml"
-			start_kw "$W/k-s$n.yml" || return 1
+			start_kw "$W/k-s$n.yml" || { stop_all; return 1; }
 			in_c python3 "$B/bench.py" window --kind "scale$n" --kw-pid "$kw_pid" \
 			    --kw-url "http://127.0.0.1:$KW_PORT/metrics" --secs "${SCALE_WINDOW:-90}" --step 30 \
 			    --out "$OUT/scale-$n.json" || return 1

@@ -157,6 +157,34 @@ same_addr(const struct kw_addr *a, const struct kw_addr *b)
 	return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
+/* A reload that kept the previous configuration: said in the log, STATUS= and the verdict. */
+static void
+reload_kept(struct kwd *d, struct kw_errors *errs)
+{
+	static char see_log[] = "(see krbwatch's log)";
+	char *why[] = { see_log };
+	char summary[1024], status[1200];
+
+	for (size_t i = 0; i < errs->n; i++)
+		log_err("%s", errs->msg[i]);
+	log_err("reload failed (%zu error%s): still running the previous configuration",
+	    errs->n, errs->n == 1 ? "" : "s");
+	mfamily_set(d->m.reload_success, NULL, 0);
+	d->reload_failed = 1;
+	results_summary(d, summary, sizeof summary);
+	snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
+	    summary);
+	notify_ready(status);
+	/*
+	 * After READY=1, so the reload job ends with systemd already told.  The listener's
+	 * errors are logged, not collected: the verdict then points at the log.
+	 */
+	if (errs->n > 0)
+		verdict_write(d->reload_gen, 0, errs->msg, errs->n);
+	else
+		verdict_write(d->reload_gen, 0, why, 1);
+}
+
 static void
 reload(struct kwd *d)
 {
@@ -183,28 +211,7 @@ reload(struct kwd *d)
 	}
 	d->reload_gen++;
 	if (conf == NULL) {
-		static char see_log[] = "(see krbwatch's log)";
-		char *why[] = { see_log };
-
-		for (size_t i = 0; i < errs.n; i++)
-			log_err("%s", errs.msg[i]);
-		log_err("reload failed (%zu error%s): still running the previous configuration",
-		    errs.n, errs.n == 1 ? "" : "s");
-		mfamily_set(d->m.reload_success, NULL, 0);
-		d->reload_failed = 1;
-		results_summary(d, summary, sizeof summary);
-		char status[1200];
-		snprintf(status, sizeof status, "reload failed, kept the previous configuration; %s",
-		    summary);
-		notify_ready(status);
-		/*
-		 * After READY=1, so the reload job ends with systemd already told.  The listener's
-		 * errors are logged, not collected: the verdict then points at the log.
-		 */
-		if (errs.n > 0)
-			verdict_write(d->reload_gen, 0, errs.msg, errs.n);
-		else
-			verdict_write(d->reload_gen, 0, why, 1);
+		reload_kept(d, &errs);
 		errors_clear(&errs);
 		return;
 	}

@@ -31,7 +31,7 @@ struct login *login_mysql_start(struct event_base *, const struct kw_cluster *, 
 void login_mysql_cancel(struct login *);
 void login_mysql_ticket_ready(struct login *, enum kw_reason);
 
-/* PostgreSQL through libpq's asynchronous connect (login_pg.c) */
+/* PostgreSQL: its protocol 3.0 on a bufferevent, GSSAPI and TLS as for MySQL (login_pg.c) */
 struct login *login_pg_start(struct event_base *, const struct kw_cluster *, const char *ccache,
     const char *dns_servers, const char *spn, unsigned timeout_ms, const struct login_callbacks *);
 void login_pg_cancel(struct login *);

@@ -21,7 +21,7 @@ SPN1=postgres/$PG1@$R
 SPN2=postgres/$PG2@$R
 
 T0=$(date +%s%N)
-# the chain's form: the explicit SPN only (MIT's GSS looks for postgres/HOST@, which the login adds)
+# the chain's form: the explicit SPN only (the login asks GSSAPI for exactly that name)
 cache exp "$SPN1" "$SPN2" || { not_ok "tickets from the lab's KDCs"; exit 1; }
 # the host-based (referral) form kvno -S stores: postgres/HOST@ with the empty realm
 cache ref -S postgres "$PG1" || { not_ok "referral-form ticket"; exit 1; }
@@ -77,7 +77,7 @@ t=$(date +%s%N)
 check_login "silent server: timeout" timeout --silent 15432 --hosts "127.0.0.1 $PG1" --host "$PG1" \
     --port 15432 $C --spn "$SPN1" --ccache-file "$KW_TMP/exp.cc" --timeout 800
 ms=$(( ($(date +%s%N) - t) / 1000000 ))
-check "timeout after 800 ms, not libpq's connect_timeout ($ms ms with the lab exec)" [ "$ms" -lt 2500 ]
+check "timeout after 800 ms, the login's own deadline ($ms ms with the lab exec)" [ "$ms" -lt 2500 ]
 login --host "$PG1" $C --spn "$SPN1" --ccache-file "$KW_TMP/exp.cc" --cancel-after 5
 check_eq "cancelled while connecting: no callback, clean exit" "3 cancelled" "$RC $(field reason)"
 login --silent 15433 --hosts "127.0.0.1 $PG1" --host "$PG1" --port 15433 $C --spn "$SPN1" \
@@ -92,7 +92,7 @@ check_login "db-down us-west-2: us-east-1 still logs in" ok --host "$PG1" $C --s
 "$LAB" heal >/dev/null 2>&1 || not_ok "heal"
 
 # the DB's keytab is stale: a ticket fetched after the re-key (kvno 2) cannot be decrypted;
-# the server's KRB-ERROR token reaches libpq as "Key version is not available"
+# the server's KRB-ERROR token reaches our GSS context as "Key version is not available"
 "$LAB" fault spn-key-rotated us-east-1 postgres >/dev/null 2>&1 || not_ok "fault spn-key-rotated"
 cache rot "$SPN1" || not_ok "ticket after the re-key"
 check_login "spn-key-rotated us-east-1 postgres: key_version" key_version --host "$PG1" $C \
@@ -107,7 +107,7 @@ check_login "healed: us-east-1 logs in again" ok --host "$PG1" $C --spn "$SPN1" 
     --ccache-file "$KW_TMP/exp.cc"
 
 # issue 17: an impostor at the database's name (DNS or path) that takes the ticket and says OK
-# without the AP-REP.  PostgreSQL announces no SPN: libpq asks for krbsrvname@host of the
+# without the AP-REP.  PostgreSQL announces no SPN: the login asks for the SPN of the
 # configuration, so the server cannot choose the ticket; it can only pretend to have accepted it.
 "$LAB" exec us-east-1 python3 "$KW_TOP/tests/pg_liar.py" "$KW_TMP/liar.port" 2>"$KW_TMP/liar.log" &
 liar=$!

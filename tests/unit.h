@@ -2,9 +2,13 @@
 #ifndef KRBWATCH_UNIT_H
 #define KRBWATCH_UNIT_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 
@@ -29,6 +33,24 @@ unit_noop_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+}
+
+/* A UDP socket bound to 127.0.0.1 (nobody reads it unless the caller does): its port in *port. */
+static inline int
+unit_udp_socket(uint16_t *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t sl = sizeof sin;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &sl) == -1) {
+		perror("udp socket");
+		exit(2);
+	}
+	*port = ntohs(sin.sin_port);
+	return fd;
 }
 
 static inline void

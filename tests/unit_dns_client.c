@@ -118,17 +118,8 @@ responder_cb(evutil_socket_t fd, short what, void *arg)
 static int
 udp_socket(uint16_t *port, event_callback_fn cb, struct event **ev)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t sl = sizeof sin;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int fd = unit_udp_socket(port);
 
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &sl) == -1) {
-		perror("udp socket");
-		exit(2);
-	}
-	*port = ntohs(sin.sin_port);
 	if (cb != NULL) {
 		evutil_make_socket_nonblocking(fd);
 		*ev = event_new(base, fd, EV_READ | EV_PERSIST, cb, NULL);

@@ -31,24 +31,6 @@
 extern const struct probe_ops probe_dns;
 extern const struct probe_ops probe_kdc;
 
-/* A UDP port on 127.0.0.1 that takes queries and never answers them. */
-static int
-silent_resolver(unsigned *port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof sin;
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof sin) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1) {
-		perror("silent resolver");
-		exit(1);
-	}
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
 static struct kwd d;
 
 static void
@@ -71,14 +53,14 @@ main(void)
 	struct kw_errors errs = { 0 };
 	struct kw_config *c;
 	struct probe_job j;
-	unsigned port;
+	uint16_t port;
 	int fd;
 
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		return 1;
 	}
-	fd = silent_resolver(&port);
+	fd = unit_udp_socket(&port);	/* a resolver that never answers */
 	snprintf(keytab, sizeof keytab, "%s/k.keytab", dir);
 	unit_write_file(keytab, "x");
 	chmod(keytab, 0600);
