@@ -7,7 +7,7 @@ set -eu
 PKGS="$*
 
 gcc make pkg-config libc6-dev
-libevent-dev libc-ares-dev libkrb5-dev libcurl4-openssl-dev libsystemd-dev libyaml-dev libssl-dev libpq-dev
+libevent-dev libc-ares-dev libkrb5-dev libcurl4-openssl-dev libsystemd-dev libyaml-dev libssl-dev
 libcrypt-dev clang libclang-rt-dev
 curl python3 python3-gssapi python3-yaml prometheus systemd man-db valgrind
 krb5-kdc krb5-admin-server krb5-user
