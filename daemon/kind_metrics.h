@@ -2,8 +2,8 @@
  * The probe kinds' own series, written by the daemon alone from each run's result
  * (probes/result.h): the families in kind_metrics.c's one table, written by one file per kind
  * (metrics_dns.c, metrics_kdc.c, metrics_chain.c), one row per kind in kind_metrics.c's kinds[].
- * The families live in the daemon's state (kwd.kinds), made with the registry and gone with it.  The names and labels are a contract (DESIGN.md,
- * monitoring/): never renamed.
+ * The families live in the daemon's state (kwd.kinds), made with the registry and gone with it.
+ * The names and labels are a contract (DESIGN.md, monitoring/): never renamed.
  */
 #ifndef KRBWATCH_KIND_METRICS_H
 #define KRBWATCH_KIND_METRICS_H
