@@ -34,6 +34,14 @@ login_base_record(struct login_base *b, enum kw_reason r, const char *fmt, va_li
 }
 
 void
+login_base_done(struct login_base *b)
+{
+	b->in_done = 1;		/* a cancel from inside done() does nothing: the engine frees after it */
+	if (b->cb.done != NULL)
+		b->cb.done(b->cb.arg, &b->res);
+}
+
+void
 login_base_stop(struct login_base *b)
 {
 	if (b->bev != NULL)

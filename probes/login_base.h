@@ -37,6 +37,9 @@ void login_base_names(struct login_base *, const struct kw_cluster *c, const cha
 int login_base_record(struct login_base *, enum kw_reason, const char *fmt, va_list)
     __attribute__((format(printf, 3, 0)));
 
+/* From done_ev: hands the result up (the engine frees the login after it). */
+void login_base_done(struct login_base *);
+
 /* Stops the connection, the GSS context and the deadline and kick (not done_ev: it is due). */
 void login_base_stop(struct login_base *);
 

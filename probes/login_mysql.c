@@ -115,9 +115,7 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct login *l = arg;
 
-	l->b.in_done = 1;
-	if (l->b.cb.done != NULL)
-		l->b.cb.done(l->b.cb.arg, &l->b.res);
+	login_base_done(&l->b);
 	login_free(l);
 }
 
