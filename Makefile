@@ -94,6 +94,7 @@ LIB_SRCS := \
 	probes/login.c \
 	probes/login_gate.c \
 	probes/login_mysql.c \
+	probes/login_base.c \
 	probes/login_mysql_auth.c \
 	probes/login_pg.c \
 	probes/mysql_packet.c \

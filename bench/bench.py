@@ -142,15 +142,20 @@ def kw_counts(body):
 
 
 # ---------------------------------------------------------------------------------------------
+def conf_head(a, principal, keytab):
+    """The top of a generated configuration, down to `realms:`: the same for both setups."""
+    return [f"listen: {a.listen}", f"interval: {a.interval}", f"timeout: {a.timeout}",
+            "identity:", f"  principal: {principal}", f"  keytab: {keytab}", "realms:"]
+
+
 def genconf_lab(a):
     """N clusters over R Regions of krbwatch, each Region one of the lab's two (alternately): its
     resolvers, KDCs and AD site, its MariaDB and PostgreSQL (the same servers behind many cluster
     names).  For the chain at scale."""
     D = a.lab_dir
     net = {"use1": ("10.211.0", "us-east-1"), "usw2": ("10.212.0", "us-west-2")}
-    out = [f"listen: {a.listen}", f"interval: {a.interval}", f"timeout: {a.timeout}",
-           "identity:", "  principal: krbmon@ONPREM.EXAMPLE.COM", f"  keytab: {D}/keytabs/krbmon.keytab",
-           "realms:", "  ONPREM.EXAMPLE.COM:", "    domain: onprem.example.com",
+    out = conf_head(a, "krbmon@ONPREM.EXAMPLE.COM", f"{D}/keytabs/krbmon.keytab") + [
+           "  ONPREM.EXAMPLE.COM:", "    domain: onprem.example.com",
            "    kdcs: [10.210.0.11, 10.210.0.12]", "  AWSMAD.KERBEROS.COM:", "    domain: awsmad.kerberos.com",
            "regions:"]
     per, extra, n = a.clusters // a.regions, a.clusters % a.regions, 0
@@ -181,9 +186,8 @@ def genconf(a):
         return genconf_lab(a)
     regions = [f"r{i:03d}" for i in range(1, a.regions + 1)]
     kdc = lambda i: f"10.97.0.{10 + i}"
-    out = [f"listen: {a.listen}", f"interval: {a.interval}", f"timeout: {a.timeout}",
-           "identity:", "  principal: krbmon@BENCH.TEST", f"  keytab: {a.keytab}",
-           "realms:", "  BENCH.TEST:", "    domain: bench.test", f"    kdcs: [{kdc(1)}]"]
+    out = conf_head(a, "krbmon@BENCH.TEST", a.keytab) + [
+           "  BENCH.TEST:", "    domain: bench.test", f"    kdcs: [{kdc(1)}]"]
     if a.clusters:
         # clusters need a database realm (no trust here: their chains stop at the referral)
         out += ["  DB.BENCH.TEST:", "    domain: db.bench.test"]

@@ -1,9 +1,9 @@
 /*
  * The probe kinds' own series, written by the daemon alone from each run's result
- * (probes/result.h): one file per kind (metrics_dns.c, metrics_kdc.c, metrics_chain.c), one row
- * per kind in kind_metrics.c's table.  The families live in the daemon's state (kwd.kinds), made
- * with the registry and gone with it.  The names and labels are a contract (DESIGN.md,
- * monitoring/): never renamed.
+ * (probes/result.h): the families in kind_metrics.c's one table, written by one file per kind
+ * (metrics_dns.c, metrics_kdc.c, metrics_chain.c), one row per kind in kind_metrics.c's kinds[].
+ * The families live in the daemon's state (kwd.kinds), made with the registry and gone with it.
+ * The names and labels are a contract (DESIGN.md, monitoring/): never renamed.
  */
 #ifndef KRBWATCH_KIND_METRICS_H
 #define KRBWATCH_KIND_METRICS_H
@@ -30,25 +30,21 @@ struct kind_metrics {
 	} endpoints;
 };
 
-/* Registers every kind's families, in the order of probe_table. */
+/* Registers every kind's families, in the order of probe_table (one table). */
 void kind_metrics_init(struct kind_metrics *, struct metrics *);
 
 /* Writes the series of job's kind from its run's result (a kind without a row: nothing). */
 void kind_metrics_write(struct kind_metrics *, const struct probe_job *,
     const struct probe_result *);
 
-/* metrics_dns.c, metrics_kdc.c, metrics_chain.c: the rows of kind_metrics.c's table */
-void metrics_dns_init(struct kind_metrics *, struct metrics *);
+/* metrics_dns.c, metrics_kdc.c, metrics_chain.c: the rows of kind_metrics.c's kinds[] */
 void metrics_dns_write(struct kind_metrics *, const struct probe_job *, const struct probe_result *);
-void metrics_kdc_init(struct kind_metrics *, struct metrics *);
 void metrics_kdc_write(struct kind_metrics *, const struct probe_job *, const struct probe_result *);
-void metrics_chain_init(struct kind_metrics *, struct metrics *);
 void metrics_chain_write(struct kind_metrics *, const struct probe_job *,
     const struct probe_result *);
 /* The identity's back-off now: after a reload too, not only at the next chain run's end. */
 void metrics_chain_identity(struct kind_metrics *);
 /* the chain's reader and global endpoints (ROW_ENDPOINT, ROW_INSTANCE, ROW_GLOBAL) */
-void metrics_endpoints_init(struct kind_metrics *, struct metrics *);
 void metrics_endpoints_write(struct kind_metrics *, const struct probe_job *,
     const struct probe_result *);
 

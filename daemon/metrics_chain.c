@@ -10,53 +10,6 @@
 #include "../probes/probe.h"
 #include "kind_metrics.h"
 
-void
-metrics_chain_init(struct kind_metrics *km, struct metrics *reg)
-{
-	static const char *const hop_l[] = { "aws_region", "db_cluster", "hop" };
-	static const char *const fail_l[] = { "aws_region", "db_cluster", "hop", "reason" };
-	static const char *const enc_l[] = { "aws_region", "db_cluster", "hop", "enctype" };
-	static const char *const cl_l[] = { "aws_region", "db_cluster" };
-	static const char *const r_l[] = { "aws_region" };
-	static const char *const ann_l[] = { "aws_region", "db_cluster", "spn", "realm" };
-
-	const struct mfamily_spec spec[] = {
-		{ &km->chain.success, "krbwatch_hop_success",
-		    "Whether the hop of the login path succeeded in the last run (tgt, referral, service_ticket, login).",
-		    METRIC_GAUGE, 3, hop_l },
-		{ &km->chain.duration, "krbwatch_hop_duration_seconds",
-		    "How long the hop took in the last run.",
-		    METRIC_GAUGE, 3, hop_l },
-		{ &km->chain.last_success, "krbwatch_hop_last_success_timestamp_seconds",
-		    "When the hop last succeeded, in seconds since the epoch.",
-		    METRIC_GAUGE, 3, hop_l },
-		{ &km->chain.failures, "krbwatch_hop_failures_total",
-		    "Failed hops, by reason.",
-		    METRIC_COUNTER, 4, fail_l },
-		{ &km->chain.enctype, "krbwatch_ticket_enctype_info",
-		    "The encryption type of the ticket a hop obtained; arcfour-hmac (RC4) is a warning sign.",
-		    METRIC_GAUGE, 4, enc_l },
-		{ &km->chain.kvno, "krbwatch_ticket_kvno",
-		    "The key version number of the ticket a hop obtained; Regions that differ for the referral missed a trust key rotation.",
-		    METRIC_GAUGE, 3, hop_l },
-		{ &km->chain.login_success, "krbwatch_login_success",
-		    "Whether the Kerberos login to the cluster succeeded in the last run.",
-		    METRIC_GAUGE, 2, cl_l },
-		{ &km->chain.region_up, "krbwatch_region_auth_up",
-		    "1 when every cluster of the Region could be logged in to with Kerberos in the last run.",
-		    METRIC_GAUGE, 1, r_l },
-		{ &km->chain.backoff, "krbwatch_identity_backoff_seconds",
-		    "Seconds until the monitoring identity may send an AS exchange again: held back after preauth_failed or client_revoked, or its identity.max_failed_attempts spent (0: not held back).",
-		    METRIC_GAUGE, 0, NULL },
-		{ &km->chain.announced, "krbwatch_login_announced_spn_info",
-		    "The service principal (and, for MySQL authentication_kerberos, the realm) the database server announced in its last login.",
-		    METRIC_GAUGE, 4, ann_l },
-	};
-
-	metrics_families(reg, spec, sizeof spec / sizeof spec[0]);
-	mfamily_set(km->chain.backoff, NULL, 0);
-	metrics_endpoints_init(km, reg);
-}
 
 static void
 hop_series(struct kind_metrics *km, const char *region, const char *cluster, enum kw_hop hop,

@@ -5,29 +5,6 @@
 #include "../probes/probe.h"
 #include "kind_metrics.h"
 
-void
-metrics_dns_init(struct kind_metrics *km, struct metrics *m)
-{
-	static const char *const l[] = { "aws_region", "resolver", "name", "rrtype" };
-	static const char *const lf[] = { "aws_region", "resolver", "name", "rrtype", "reason" };
-
-	const struct mfamily_spec spec[] = {
-		{ &km->dns.success, "krbwatch_dns_lookup_success",
-		    "Whether the last lookup of a name through one of the Region's resolvers succeeded (1) or not (0). AAAA without records counts as success; a name needs A or AAAA.",
-		    METRIC_GAUGE, 4, l },
-		{ &km->dns.duration, "krbwatch_dns_lookup_duration_seconds",
-		    "How long the last lookup of a name through one of the Region's resolvers took.",
-		    METRIC_GAUGE, 4, l },
-		{ &km->dns.records, "krbwatch_dns_lookup_records",
-		    "How many records of the asked type the last lookup returned.",
-		    METRIC_GAUGE, 4, l },
-		{ &km->dns.failures, "krbwatch_dns_lookup_failures_total",
-		    "Lookups that failed, by Region, resolver, name, record type and reason.",
-		    METRIC_COUNTER, 5, lf },
-	};
-
-	metrics_families(m, spec, sizeof spec / sizeof spec[0]);
-}
 
 /*
  * The Region's gauges are dropped and written again in one go (no scrape can come in between

@@ -25,48 +25,6 @@ static struct writer_seen {
 } *seen;
 static size_t nseen;
 
-void
-metrics_endpoints_init(struct kind_metrics *km, struct metrics *reg)
-{
-	static const char *const inst_l[] = { "aws_region", "db_cluster", "db_instance", "address" };
-	static const char *const fail_l[] = { "aws_region", "db_cluster", "db_instance", "address",
-	    "reason" };
-	static const char *const cl_l[] = { "aws_region", "db_cluster" };
-	static const char *const info_l[] = { "global_db", "aws_region", "writer_cluster",
-	    "writer_region" };
-	static const char *const g_l[] = { "global_db", "aws_region" };
-
-	km->endpoints.inst_success = metrics_family(reg, "krbwatch_reader_instance_login_success",
-	    "Whether the Kerberos login to this address of the cluster's reader endpoint (an instance behind it) succeeded in the last run.",
-	    METRIC_GAUGE, 4, inst_l);
-	km->endpoints.inst_failures = metrics_family(reg, "krbwatch_reader_instance_login_failures_total",
-	    "Failed Kerberos logins to this address of the cluster's reader endpoint, by reason: one per run while the instance refuses them.",
-	    METRIC_COUNTER, 5, fail_l);
-	km->endpoints.addrs = metrics_family(reg, "krbwatch_reader_endpoint_addresses",
-	    "How many addresses the cluster's reader endpoint resolved to through the Region's resolvers in the last run.",
-	    METRIC_GAUGE, 2, cl_l);
-	km->endpoints.info = metrics_family(reg, "krbwatch_global_writer_info",
-	    "The member cluster (and its Region) that the global writer endpoint leads to through aws_region's resolvers: where the writer is, as seen from there.",
-	    METRIC_GAUGE, 4, info_l);
-	km->endpoints.dns_success = metrics_family(reg, "krbwatch_global_writer_dns_success",
-	    "Whether the global writer endpoint resolved, through this Region's resolvers, to the cluster endpoint of a member cluster.",
-	    METRIC_GAUGE, 2, g_l);
-	km->endpoints.changes = metrics_family(reg, "krbwatch_global_writer_changes_total",
-	    "Times the writer seen from this Region moved to another member cluster (switchover or failover).",
-	    METRIC_COUNTER, 2, g_l);
-	km->endpoints.changed = metrics_family(reg, "krbwatch_global_writer_changed_timestamp_seconds",
-	    "When the writer seen from this Region last moved (or was first seen), in seconds since the epoch.",
-	    METRIC_GAUGE, 2, g_l);
-	km->endpoints.ttl = metrics_family(reg, "krbwatch_global_writer_dns_ttl_seconds",
-	    "The TTL of the global writer endpoint's answer (its CNAMEs included) through this Region's resolvers.",
-	    METRIC_GAUGE, 2, g_l);
-	km->endpoints.login = metrics_family(reg, "krbwatch_global_login_success",
-	    "Whether the Kerberos login through the global writer endpoint, from this Region, as its users make it, succeeded in the last run.",
-	    METRIC_GAUGE, 2, g_l);
-	km->endpoints.secondary = metrics_family(reg, "krbwatch_global_secondary_auth_success",
-	    "For a secondary Region (a member that does not hold the writer): 1 when a failover to it now would let users authenticate, i.e. its chain and the login to its member cluster succeeded in the last run.",
-	    METRIC_GAUGE, 2, g_l);
-}
 
 /* The cell of a login row that broke (its service ticket, else its login), NULL if none. */
 static const struct hop_cell *

@@ -5,30 +5,6 @@
 #include "../probes/probe.h"
 #include "kind_metrics.h"
 
-void
-metrics_kdc_init(struct kind_metrics *km, struct metrics *reg)
-{
-	static const char *const ep_l[] = { "aws_region", "realm", "kdc", "proto", "port" };
-	static const char *const fail_l[] = { "aws_region", "realm", "kdc", "proto", "port", "reason" };
-	static const char *const skew_l[] = { "aws_region", "realm", "kdc" };
-
-	const struct mfamily_spec spec[] = {
-		{ &km->kdc.up, "krbwatch_kdc_up",
-		    "1 when the KDC answered at the protocol level in the last run (port 88: KRB-ERROR or AS-REP to an AS-REQ; 464: a kpasswd reply).",
-		    METRIC_GAUGE, 5, ep_l },
-		{ &km->kdc.rtt, "krbwatch_kdc_rtt_seconds",
-		    "Round-trip time of the last answer, from the first send (UDP resends included).",
-		    METRIC_GAUGE, 5, ep_l },
-		{ &km->kdc.skew, "krbwatch_kdc_clock_skew_seconds",
-		    "The KDC's clock minus ours, from the time in its KRB-ERROR on port 88 (good to about 1 s with MIT 1.20).",
-		    METRIC_GAUGE, 3, skew_l },
-		{ &km->kdc.failures, "krbwatch_kdc_failures_total",
-		    "KDC probes that got no protocol answer, by reason.",
-		    METRIC_COUNTER, 6, fail_l },
-	};
-
-	metrics_families(reg, spec, sizeof spec / sizeof spec[0]);
-}
 
 /*
  * KDCs may come and go (SRV records, reload): the gauges show this run's set only.  One clock

@@ -112,18 +112,22 @@ process_metrics_init(struct metrics *m)
 {
 	struct timespec now;
 
-	pm.cpu = metrics_family(m, "process_cpu_seconds_total",
-	    "Total user and system CPU time spent in seconds.", METRIC_COUNTER, 0, NULL);
-	pm.open_fds = metrics_family(m, "process_open_fds",
-	    "Number of open file descriptors.", METRIC_GAUGE, 0, NULL);
-	pm.max_fds = metrics_family(m, "process_max_fds",
-	    "Maximum number of open file descriptors.", METRIC_GAUGE, 0, NULL);
-	pm.vsize = metrics_family(m, "process_virtual_memory_bytes",
-	    "Virtual memory size in bytes.", METRIC_GAUGE, 0, NULL);
-	pm.rss = metrics_family(m, "process_resident_memory_bytes",
-	    "Resident memory size in bytes.", METRIC_GAUGE, 0, NULL);
-	pm.start = metrics_family(m, "process_start_time_seconds",
-	    "Start time of the process since unix epoch in seconds.", METRIC_GAUGE, 0, NULL);
+	const struct mfamily_spec spec[] = {
+		{ &pm.cpu, "process_cpu_seconds_total",
+		    "Total user and system CPU time spent in seconds.", METRIC_COUNTER, 0, NULL },
+		{ &pm.open_fds, "process_open_fds",
+		    "Number of open file descriptors.", METRIC_GAUGE, 0, NULL },
+		{ &pm.max_fds, "process_max_fds",
+		    "Maximum number of open file descriptors.", METRIC_GAUGE, 0, NULL },
+		{ &pm.vsize, "process_virtual_memory_bytes",
+		    "Virtual memory size in bytes.", METRIC_GAUGE, 0, NULL },
+		{ &pm.rss, "process_resident_memory_bytes",
+		    "Resident memory size in bytes.", METRIC_GAUGE, 0, NULL },
+		{ &pm.start, "process_start_time_seconds",
+		    "Start time of the process since unix epoch in seconds.", METRIC_GAUGE, 0, NULL },
+	};
+
+	metrics_families(m, spec, sizeof spec / sizeof spec[0]);
 	/*
 	 * client_golang adds /proc/self/stat's starttime to the boot time of /proc/stat, which
 	 * ProcSubset=pid hides; krbwatch registers its metrics as it starts, so now is the start.

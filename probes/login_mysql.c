@@ -77,35 +77,16 @@ teardown(struct login *l)
 {
 	dns_client_free(l->dns);	/* its callback, if still due, runs now as EDESTRUCTION */
 	l->dns = NULL;
-	if (l->bev != NULL) {
-		bufferevent_free(l->bev);	/* and the socket, the SSL and the bev below */
-		l->bev = NULL;
-	}
-	gss_token_free(l->gss);
-	l->gss = NULL;
-	event_del(l->deadline);
+	login_base_stop(&l->b);
 	event_del(l->connect_timer);
-	event_del(l->kick);
 }
 
 static void
 login_free(struct login *l)
 {
-	event_free(l->done_ev);
-	event_free(l->deadline);
 	event_free(l->connect_timer);
-	event_free(l->kick);
-	if (l->pkt != NULL)
-		explicit_bzero(l->pkt, l->pktcap);
-	free(l->pkt);
+	login_base_free(&l->b);
 	free(l->name);
-	free(l->host);
-	free(l->user);
-	free(l->expect_user);
-	free(l->tls_ca);
-	free(l->ccache);
-	free(l->dns_servers);
-	free(l->spn);
 	free(l->cfg_spn);
 	free(l);
 }
@@ -115,19 +96,18 @@ void
 myl_finish(struct login *l, enum kw_reason r, const char *fmt, ...)
 {
 	va_list ap;
+	int recorded;
 
-	if (l->finished)
-		return;
-	l->finished = 1;
-	l->res.reason = r;
 	va_start(ap, fmt);
-	vsnprintf(l->res.detail, sizeof l->res.detail, fmt, ap);
+	recorded = login_base_record(&l->b, r, fmt, ap);
 	va_end(ap);
+	if (recorded == -1)
+		return;
 	log_debug("login %s: %s in state %s after %u ms: %s", l->name, reason_name(r),
-	    state_names[l->state], elapsed_ms(l), l->res.detail);
+	    state_names[l->state], elapsed_ms(l), l->b.res.detail);
 	teardown(l);
 	myl_set_state(l, ST_DONE);
-	event_active(l->done_ev, EV_TIMEOUT, 0);
+	event_active(l->b.done_ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -135,9 +115,7 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct login *l = arg;
 
-	l->in_done = 1;
-	if (l->cb.done != NULL)
-		l->cb.done(l->cb.arg, &l->res);
+	login_base_done(&l->b);
 	login_free(l);
 }
 
@@ -147,10 +125,10 @@ deadline_cb(evutil_socket_t fd, short what, void *arg)
 	struct login *l = arg;
 
 	if (l->state == ST_TICKET)
-		myl_finish(l, KW_R_TIMEOUT, "no ticket for %s after %u ms", l->res.announced_spn,
+		myl_finish(l, KW_R_TIMEOUT, "no ticket for %s after %u ms", l->b.res.announced_spn,
 		    elapsed_ms(l));
 	else
-		myl_finish(l, KW_R_TIMEOUT, "%s%s%s: no answer in state %s after %u ms", l->host,
+		myl_finish(l, KW_R_TIMEOUT, "%s%s%s: no answer in state %s after %u ms", l->b.host,
 		    l->addrtext[0] ? " " : "", l->addrtext, state_names[l->state], elapsed_ms(l));
 }
 
@@ -190,8 +168,8 @@ myl_send_packet(struct login *l, const void *payload, size_t len)
 	hdr[2] = (uint8_t)(len >> 16);
 	hdr[3] = (uint8_t)l->seq;
 	l->seq = (l->seq + 1) & 0xff;
-	bufferevent_write(l->bev, hdr, sizeof hdr);
-	bufferevent_write(l->bev, payload, len);
+	bufferevent_write(l->b.bev, hdr, sizeof hdr);
+	bufferevent_write(l->b.bev, payload, len);
 }
 
 /* SSLRequest sent: everything from here goes through net/tls_client.c's filter over the socket. */
@@ -205,13 +183,13 @@ start_tls(struct login *l)
 
 	myl_put_client_caps(l, req);
 	myl_send_packet(l, req, sizeof req);
-	tls = tls_client_wrap(l->base, l->bev, l->host, l->addrtext, l->tls_mode, l->tls_ca, &r, err,
+	tls = tls_client_wrap(l->base, l->b.bev, l->b.host, l->addrtext, l->tls_mode, l->b.tls_ca, &r, err,
 	    sizeof err);
 	if (tls == NULL) {
 		myl_finish(l, r, "%s", err);
 		return;
 	}
-	l->bev = tls;		/* owns the socket bufferevent and the SSL now */
+	l->b.bev = tls;		/* owns the socket bufferevent and the SSL now */
 	bufferevent_setcb(tls, login_read_cb, NULL, login_event_cb, l);
 	bufferevent_setwatermark(tls, EV_READ, 0, MY_BUFFER_MAX);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
@@ -222,9 +200,9 @@ start_tls(struct login *l)
 static void
 finish_tls_error(struct login *l, short what)
 {
-	char text[sizeof l->res.detail];
+	char text[sizeof l->b.res.detail];
 
-	tls_client_error(l->bev, what, l->addrtext, l->host, l->tls_ca, text, sizeof text);
+	tls_client_error(l->b.bev, what, l->addrtext, l->b.host, l->b.tls_ca, text, sizeof text);
 	myl_finish(l, KW_R_TLS, "%s", text);
 }
 
@@ -243,7 +221,7 @@ handle_greeting(struct login *l, const uint8_t *p, size_t n)
 			myl_finish(l, KW_R_PROTOCOL, "a truncated ERR packet instead of the greeting");
 			return;
 		}
-		l->res.server_error = (int)e.code;
+		l->b.res.server_error = (int)e.code;
 		myl_finish(l, KW_R_ACCESS_DENIED, "the server refused the connection: ERR %u: %s",
 		    e.code, e.msg);
 		return;
@@ -302,7 +280,7 @@ login_read_cb(struct bufferevent *bev, void *arg)
 	unsigned seq;
 	char why[128];
 
-	while (!l->finished && l->bev == bev) {
+	while (!l->b.finished && l->b.bev == bev) {
 		in = bufferevent_get_input(bev);
 		if (l->state == ST_QUIT) {
 			/* the result is decided; whatever a server says after COM_QUIT is moot */
@@ -334,14 +312,14 @@ login_read_cb(struct bufferevent *bev, void *arg)
 		}
 		l->seq = (l->seq + 1) & 0xff;
 		/* a copy: handling may free the bufferevent (and its buffer) */
-		if (plen > l->pktcap) {
-			free(l->pkt);
-			l->pktcap = plen;
-			l->pkt = xmalloc(plen);
+		if (plen > l->b.pktcap) {
+			free(l->b.pkt);
+			l->b.pktcap = plen;
+			l->b.pkt = xmalloc(plen);
 		}
 		evbuffer_drain(in, MY_HDR_LEN);
-		evbuffer_remove(in, l->pkt, plen);
-		handle_packet(l, l->pkt, plen);
+		evbuffer_remove(in, l->b.pkt, plen);
+		handle_packet(l, l->b.pkt, plen);
 	}
 }
 
@@ -397,22 +375,22 @@ start_connect(struct login *l)
 	unsigned ms = l->timeout_ms < MY_CONNECT_TIMEOUT_MS ? l->timeout_ms : MY_CONNECT_TIMEOUT_MS;
 	int e;
 
-	l->bev = bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (l->bev == NULL) {
+	l->b.bev = bufferevent_socket_new(l->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (l->b.bev == NULL) {
 		myl_finish(l, KW_R_INTERNAL, "bufferevent_socket_new failed");
 		return;
 	}
-	bufferevent_setcb(l->bev, login_read_cb, NULL, login_event_cb, l);
-	bufferevent_setwatermark(l->bev, EV_READ, 0, MY_BUFFER_MAX);
-	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(l->b.bev, login_read_cb, NULL, login_event_cb, l);
+	bufferevent_setwatermark(l->b.bev, EV_READ, 0, MY_BUFFER_MAX);
+	bufferevent_enable(l->b.bev, EV_READ | EV_WRITE);
 	myl_set_state(l, ST_CONNECT);
-	if (bufferevent_socket_connect(l->bev, (struct sockaddr *)&l->addr, (int)l->addrlen) == -1) {
+	if (bufferevent_socket_connect(l->b.bev, (struct sockaddr *)&l->addr, (int)l->addrlen) == -1) {
 		e = EVUTIL_SOCKET_ERROR();
 		myl_finish(l, errno_reason(e), "TCP connect to %s: %s", l->addrtext,
 		    evutil_socket_error_to_string(e));
 		return;
 	}
-	if (l->finished)	/* libevent may report a failed connect from inside the call */
+	if (l->b.finished)	/* libevent may report a failed connect from inside the call */
 		return;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
@@ -447,14 +425,14 @@ resolved(void *arg, int status, const struct sockaddr *sa, unsigned salen)
 {
 	struct login *l = arg;
 
-	if (status == ARES_EDESTRUCTION || l->finished)
+	if (status == ARES_EDESTRUCTION || l->b.finished)
 		return;
 	dns_client_free(l->dns);	/* from its own callback: allowed (dns_client.h) */
 	l->dns = NULL;
 	if (status == ARES_SUCCESS && (sa == NULL || salen > sizeof l->addr))
 		status = ARES_ENODATA;
 	if (status != ARES_SUCCESS) {
-		myl_finish(l, dns_reason(status), "resolving %s: %s", l->host, ares_strerror(status));
+		myl_finish(l, dns_reason(status), "resolving %s: %s", l->b.host, ares_strerror(status));
 		return;
 	}
 	set_addr(l, sa, (socklen_t)salen);
@@ -467,13 +445,13 @@ start_resolve(struct login *l)
 	char why[256];
 
 	/* a third of the login's time for the name, the rest for the database */
-	l->dns = dns_client_new_list(l->base, l->dns_servers, l->timeout_ms / 3, why, sizeof why);
+	l->dns = dns_client_new_list(l->base, l->b.dns_servers, l->timeout_ms / 3, why, sizeof why);
 	if (l->dns == NULL) {
-		myl_finish(l, KW_R_INTERNAL, "resolving %s: %s", l->host, why);
+		myl_finish(l, KW_R_INTERNAL, "resolving %s: %s", l->b.host, why);
 		return;
 	}
 	myl_set_state(l, ST_RESOLVE);
-	dns_getaddr(l->dns, l->host, resolved, l);
+	dns_getaddr(l->dns, l->b.host, resolved, l);
 }
 
 /* Starts at once what can start; anything that ends the login now reports from the loop. */
@@ -493,16 +471,12 @@ login_mysql_start(struct event_base *base, const struct kw_cluster *c, const cha
 	l = xcalloc(1, sizeof *l);
 	l->head.engine = &login_engine_mysql;
 	l->base = base;
-	l->cb = *cb;
+	l->b.cb = *cb;
 	l->engine = c->engine;
 	l->name = xstrdup(c->name != NULL ? c->name : c->host);
-	l->host = xstrdup(c->host);
-	l->user = xstrdup(c->user);
-	l->expect_user = c->expect_user != NULL ? xstrdup(c->expect_user) : NULL;
-	l->tls_ca = c->tls_ca != NULL ? xstrdup(c->tls_ca) : NULL;
-	l->ccache = xstrdup(ccache);
-	l->dns_servers = dns_servers != NULL ? xstrdup(dns_servers) : NULL;
-	l->spn = spn != NULL ? xstrdup(spn) : NULL;
+	login_base_names(&l->b, c, ccache, dns_servers);
+	l->b.user = xstrdup(c->user);
+	l->b.spn = spn != NULL ? xstrdup(spn) : NULL;
 	l->cfg_spn = c->spn != NULL ? xstrdup(c->spn) : NULL;
 	l->port = c->port ? c->port : 3306;
 	l->tls_mode = c->tls_mode;
@@ -511,20 +485,21 @@ login_mysql_start(struct event_base *base, const struct kw_cluster *c, const cha
 	l->state = ST_RESOLVE;
 	clock_gettime(CLOCK_MONOTONIC, &l->t0);
 
-	l->done_ev = event_new(base, -1, 0, done_cb, l);
-	l->deadline = evtimer_new(base, deadline_cb, l);
+	l->b.done_ev = event_new(base, -1, 0, done_cb, l);
+	l->b.deadline = evtimer_new(base, deadline_cb, l);
 	l->connect_timer = evtimer_new(base, connect_timer_cb, l);
-	l->kick = event_new(base, -1, 0, kick_cb, l);
-	if (l->done_ev == NULL || l->deadline == NULL || l->connect_timer == NULL || l->kick == NULL) {
+	l->b.kick = event_new(base, -1, 0, kick_cb, l);
+	if (l->b.done_ev == NULL || l->b.deadline == NULL || l->connect_timer == NULL ||
+	    l->b.kick == NULL) {
 		login_free(l);
 		return NULL;
 	}
 	tv.tv_sec = l->timeout_ms / 1000;
 	tv.tv_usec = (l->timeout_ms % 1000) * 1000;
-	event_add(l->deadline, &tv);
+	event_add(l->b.deadline, &tv);
 
 	/* one address of an endpoint (a reader instance): host stays the TLS name and the SPN's */
-	literal = c->connect_addr != NULL ? c->connect_addr : l->host;
+	literal = c->connect_addr != NULL ? c->connect_addr : l->b.host;
 	if (evutil_inet_pton(AF_INET, literal, &a4) == 1) {
 		struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_addr = a4 };
 
@@ -544,7 +519,7 @@ login_mysql_start(struct event_base *base, const struct kw_cluster *c, const cha
 void
 login_mysql_cancel(struct login *l)
 {
-	if (l == NULL || l->in_done)
+	if (l == NULL || l->b.in_done)
 		return;
 	teardown(l);
 	login_free(l);
@@ -555,10 +530,10 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct login *l = arg;
 
-	if (l->finished || l->state != ST_TICKET)
+	if (l->b.finished || l->state != ST_TICKET)
 		return;
 	if (l->ticket_reason != KW_OK) {
-		myl_finish(l, l->ticket_reason, "no ticket for %s: %s", l->res.announced_spn,
+		myl_finish(l, l->ticket_reason, "no ticket for %s: %s", l->b.res.announced_spn,
 		    reason_name(l->ticket_reason));
 		return;
 	}
@@ -568,12 +543,12 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 void
 login_mysql_ticket_ready(struct login *l, enum kw_reason r)
 {
-	if (l == NULL || l->finished || l->state != ST_TICKET)
+	if (l == NULL || l->b.finished || l->state != ST_TICKET)
 		return;
 	l->ticket_reason = r;
 	/* go on from the loop, not from inside the caller (a second answer changes nothing) */
-	if (!event_pending(l->kick, EV_TIMEOUT, NULL))
-		event_active(l->kick, EV_TIMEOUT, 0);
+	if (!event_pending(l->b.kick, EV_TIMEOUT, NULL))
+		event_active(l->b.kick, EV_TIMEOUT, 0);
 }
 
 const struct login_engine login_engine_mysql = {

@@ -42,11 +42,11 @@ myl_put_client_caps(const struct login *l, uint8_t *p)
 void
 myl_send_handshake_response(struct login *l)
 {
-	size_t ulen = strlen(l->user), plen = strlen(l->plugin), n;
+	size_t ulen = strlen(l->b.user), plen = strlen(l->plugin), n;
 	uint8_t *p = xmalloc(32 + ulen + 1 + 1 + plen + 1);
 
 	n = myl_put_client_caps(l, p);
-	memcpy(p + n, l->user, ulen + 1);
+	memcpy(p + n, l->b.user, ulen + 1);
 	n += ulen + 1;
 	p[n++] = 0;			/* no auth-response: the server switches to its plugin */
 	memcpy(p + n, l->plugin, plen + 1);
@@ -65,9 +65,9 @@ start_gss(struct login *l)
 	int complete;
 
 	l->gss_started = 1;
-	if ((l->gss = gss_token_new(l->ccache, l->res.announced_spn, &err)) == NULL ||
-	    gss_token_step(l->gss, NULL, 0, &tok, &toklen, &complete, &err) == -1) {
-		myl_finish(l, err.reason, "GSS for %s: %s", l->res.announced_spn, err.text);
+	if ((l->b.gss = gss_token_new(l->b.ccache, l->b.res.announced_spn, &err)) == NULL ||
+	    gss_token_step(l->b.gss, NULL, 0, &tok, &toklen, &complete, &err) == -1) {
+		myl_finish(l, err.reason, "GSS for %s: %s", l->b.res.announced_spn, err.text);
 		return;
 	}
 	myl_send_packet(l, tok, toklen);
@@ -80,7 +80,7 @@ void
 myl_ticket_then_gss(struct login *l)
 {
 	struct gss_token_err err;
-	int have = gss_token_have_ticket(l->ccache, l->res.announced_spn, &err);
+	int have = gss_token_have_ticket(l->b.ccache, l->b.res.announced_spn, &err);
 
 	if (have == -1) {
 		myl_finish(l, err.reason == KW_OK ? KW_R_GSS : err.reason, "%s", err.text);
@@ -90,15 +90,15 @@ myl_ticket_then_gss(struct login *l)
 		start_gss(l);
 		return;
 	}
-	if (l->cb.need_ticket == NULL || l->ticket_asked) {
-		myl_finish(l, KW_R_GSS, "no ticket for %s in %s%s", l->res.announced_spn, l->ccache,
+	if (l->b.cb.need_ticket == NULL || l->ticket_asked) {
+		myl_finish(l, KW_R_GSS, "no ticket for %s in %s%s", l->b.res.announced_spn, l->b.ccache,
 		    l->ticket_asked ? " after need_ticket" : "");
 		return;
 	}
 	l->ticket_asked = 1;
 	myl_set_state(l, ST_TICKET);
 	/* login_ticket_ready may come from inside this call: it only schedules the kick */
-	l->cb.need_ticket(l->cb.arg, l, l->res.announced_spn);
+	l->b.cb.need_ticket(l->b.cb.arg, l, l->b.res.announced_spn);
 }
 
 /*
@@ -107,14 +107,14 @@ myl_ticket_then_gss(struct login *l)
  * krbmon's ticket for that file server, to relay within the skew window.  So with spn: set,
  * only that name; without it, only <service>/<host> of the configured engine and host (case
  * aside: DNS names and AD's service names are not case-sensitive) in the realm the chain
- * derived (l->spn's, when it has one).  Decided before any ticket is asked for.
+ * derived (l->b.spn's, when it has one).  Decided before any ticket is asked for.
  */
 static int
 spn_acceptable(struct login *l, char *why, size_t whysz)
 {
-	const char *a = l->res.announced_spn, *svc = engine_row(l->engine)->service;
+	const char *a = l->b.res.announced_spn, *svc = engine_row(l->engine)->service;
 	const char *slash = strchr(a, '/'), *at = strrchr(a, '@');
-	const char *want_at = l->spn != NULL ? strrchr(l->spn, '@') : NULL;
+	const char *want_at = l->b.spn != NULL ? strrchr(l->b.spn, '@') : NULL;
 	size_t hl;
 
 	if (l->cfg_spn != NULL) {
@@ -123,13 +123,13 @@ spn_acceptable(struct login *l, char *why, size_t whysz)
 		my_why(why, whysz, "the server announces %.100s, spn: is %.100s", a, l->cfg_spn);
 		return 0;
 	}
-	hl = strlen(l->host);
+	hl = strlen(l->b.host);
 	if (slash == NULL || at == NULL || at < slash || (size_t)(slash - a) != strlen(svc) ||
 	    strncasecmp(a, svc, strlen(svc)) != 0 || (size_t)(at - slash - 1) != hl ||
-	    strncasecmp(slash + 1, l->host, hl) != 0 ||
+	    strncasecmp(slash + 1, l->b.host, hl) != 0 ||
 	    (want_at != NULL && want_at[1] != '\0' && strcmp(at + 1, want_at + 1) != 0)) {
 		my_why(why, whysz, "the server announces %.100s, not %s/%.60s@%.60s", a, svc,
-		    l->host, want_at != NULL && want_at[1] != '\0' ? want_at + 1 : "REALM");
+		    l->b.host, want_at != NULL && want_at[1] != '\0' ? want_at + 1 : "REALM");
 		return 0;
 	}
 	return 1;
@@ -143,10 +143,10 @@ plugin_first_data(struct login *l, const uint8_t *p, size_t n)
 	int r;
 
 	if (strcmp(l->plugin, PLUGIN_MYSQL_KRB) == 0)
-		r = my_parse_krb_info(p, n, l->res.announced_spn, sizeof l->res.announced_spn,
-		    l->res.announced_realm, sizeof l->res.announced_realm, why, sizeof why);
+		r = my_parse_krb_info(p, n, l->b.res.announced_spn, sizeof l->b.res.announced_spn,
+		    l->b.res.announced_realm, sizeof l->b.res.announced_realm, why, sizeof why);
 	else
-		r = my_parse_gssapi_info(p, n, l->res.announced_spn, sizeof l->res.announced_spn,
+		r = my_parse_gssapi_info(p, n, l->b.res.announced_spn, sizeof l->b.res.announced_spn,
 		    mech, sizeof mech, why, sizeof why);
 	if (r == -1) {
 		myl_finish(l, KW_R_PROTOCOL, "%s", why);
@@ -176,7 +176,7 @@ finish_auth_err(struct login *l, const struct my_err *e)
 		if (text[i] != ' ' || (j > 0 && text[j - 1] != ' '))
 			text[j++] = text[i];
 	text[j] = '\0';
-	l->res.server_error = (int)e->code;
+	l->b.res.server_error = (int)e->code;
 	myl_finish(l, gss_token_server_text_reason(e->msg), "ERR %u%s%s: %s", e->code,
 	    e->state[0] ? " " : "", e->state, text);
 }
@@ -211,13 +211,13 @@ myl_handle_auth(struct login *l, const uint8_t *p, size_t n)
 	case MY_AUTH_OK:
 		if (!l->gss_started) {
 			myl_finish(l, KW_R_PROTOCOL, "the server let %s in without a Kerberos exchange",
-			    l->user);
+			    l->b.user);
 			return;
 		}
 		/* an OK before the AP-REP: whoever answers never proved it holds the service key */
-		if (!gss_token_complete(l->gss)) {
+		if (!gss_token_complete(l->b.gss)) {
 			myl_finish(l, KW_R_GSS, "the server said OK without authenticating itself "
-			    "(no AP-REP for %s: mutual authentication)", l->res.announced_spn);
+			    "(no AP-REP for %s: mutual authentication)", l->b.res.announced_spn);
 			return;
 		}
 		send_query(l);
@@ -237,7 +237,7 @@ myl_handle_auth(struct login *l, const uint8_t *p, size_t n)
 			l->plugin = PLUGIN_MARIADB_GSS;
 		else {
 			myl_finish(l, KW_R_ACCESS_DENIED, "the server asks for plugin %s: is %s a "
-			    "Kerberos account?", a.plugin, l->user);
+			    "Kerberos account?", a.plugin, l->b.user);
 			return;
 		}
 		plugin_first_data(l, a.data, a.len);
@@ -251,8 +251,8 @@ myl_handle_auth(struct login *l, const uint8_t *p, size_t n)
 			myl_finish(l, KW_R_PROTOCOL, "an empty GSS token from the server");
 			return;
 		}
-		if (gss_token_step(l->gss, a.data, a.len, &tok, &toklen, &complete, &err) == -1) {
-			myl_finish(l, err.reason, "GSS for %s: %s", l->res.announced_spn, err.text);
+		if (gss_token_step(l->b.gss, a.data, a.len, &tok, &toklen, &complete, &err) == -1) {
+			myl_finish(l, err.reason, "GSS for %s: %s", l->b.res.announced_spn, err.text);
 			return;
 		}
 		if (toklen > 0)
@@ -278,7 +278,7 @@ myl_handle_query(struct login *l, const uint8_t *p, size_t n)
 	if (r == 0)
 		return;
 	if (l->rs.got_err) {
-		l->res.server_error = (int)l->rs.err.code;
+		l->b.res.server_error = (int)l->rs.err.code;
 		myl_finish(l, KW_R_ACCESS_DENIED, "SELECT CURRENT_USER(): ERR %u: %s", l->rs.err.code,
 		    l->rs.err.msg);
 		return;
@@ -288,15 +288,15 @@ myl_handle_query(struct login *l, const uint8_t *p, size_t n)
 		    l->rs.have_value ? "NULL" : "no row");
 		return;
 	}
-	snprintf(l->res.current_user, sizeof l->res.current_user, "%s", l->rs.value);
-	if (l->expect_user != NULL && strcmp(l->expect_user, l->rs.value) != 0) {
+	snprintf(l->b.res.current_user, sizeof l->b.res.current_user, "%s", l->rs.value);
+	if (l->b.expect_user != NULL && strcmp(l->b.expect_user, l->rs.value) != 0) {
 		l->final_reason = KW_R_WRONG_USER;
 		snprintf(l->final_detail, sizeof l->final_detail, "CURRENT_USER() is %.110s, not %.110s",
-		    l->rs.value, l->expect_user);
+		    l->rs.value, l->b.expect_user);
 	} else {
 		l->final_reason = KW_OK;
 		snprintf(l->final_detail, sizeof l->final_detail, "logged in as %.100s with %.130s",
-		    l->rs.value, l->res.announced_spn);
+		    l->rs.value, l->b.res.announced_spn);
 	}
 	/*
 	 * COM_QUIT.  The server closes the connection when it reads it, and that ends the login;

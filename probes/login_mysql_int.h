@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "login_base.h"
 #include "login_impl.h"
 #include "mysql_packet.h"
 
@@ -45,12 +46,11 @@ enum my_state {
 
 struct login {
 	struct login_head head;		/* first: login.c reads the row there */
+	struct login_base b;		/* names, connection, events, result: login_base.h */
 	struct event_base *base;
-	struct login_callbacks cb;
 	enum kw_engine engine;
-	char *name, *host, *user, *expect_user, *tls_ca, *ccache, *spn;
+	char *name;
 	char *cfg_spn;			/* the cluster's spn:, NULL: derived (spn_acceptable) */
-	char *dns_servers;		/* the Region's resolvers for c-ares, NULL: the system's */
 	uint16_t port;
 	enum kw_tls_mode tls_mode;
 	unsigned timeout_ms;
@@ -63,25 +63,17 @@ struct login {
 	socklen_t addrlen;
 	char addrtext[INET6_ADDRSTRLEN + 8];
 
-	struct bufferevent *bev;	/* the socket, or the TLS filter over it */
-	struct event *deadline, *kick, *done_ev;
 	struct event *connect_timer;	/* the TCP connect's deadline, then COM_QUIT's grace */
 
 	unsigned seq;			/* the sequence id of the next packet, either way */
-	uint8_t *pkt;			/* the payload being handled */
-	size_t pktcap;
 	struct my_handshake hs;
 	uint32_t caps;
 	const char *plugin;		/* the Kerberos client plugin in use */
 	int switched, gss_started, ticket_asked;
 	enum kw_reason ticket_reason;
-	struct gss_token *gss;
 	struct my_resultset rs;
 	enum kw_reason final_reason;	/* decided before COM_QUIT */
 	char final_detail[sizeof ((struct login_result *)0)->detail];
-
-	struct login_result res;
-	int finished, in_done;
 };
 
 /* login_mysql.c */

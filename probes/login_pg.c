@@ -30,6 +30,7 @@
 #include "../net/gss_token.h"
 #include "../net/tcp_dial.h"
 #include "../net/tls_client.h"
+#include "login_base.h"
 #include "login_impl.h"
 #include "pg_message.h"
 
@@ -56,11 +57,10 @@ static const char *const state_names[PG_STATE_COUNT] = {
 
 struct login {
 	struct login_head head;		/* first: login.c reads the row there */
+	struct login_base b;		/* b.spn: what need_ticket asks for */
 	struct event_base *base;
-	struct login_callbacks cb;
 	enum pg_state state;
-	char *host, *user, *dbname, *expect_user, *tls_ca, *ccache, *dns_servers;
-	char *spn;			/* what need_ticket asks for */
+	char *dbname;
 	char *target;			/* the GSS name: spn, with "@" when it names no realm */
 	uint16_t port;
 	enum kw_tls_mode tls_mode;
@@ -69,17 +69,10 @@ struct login {
 	struct tcp_dial *dial;		/* resolve and connect */
 	char addrtext[INET6_ADDRSTRLEN + 8];
 
-	struct bufferevent *bev;	/* the socket, or the TLS filter over it */
-	struct event *deadline, *kick, *done_ev;
 	int ticket_asked, authed, null_row;
 	enum kw_reason ticket_reason;
-	struct gss_token *gss;
-	uint8_t *pkt;			/* the message being handled */
-	size_t pktcap;
 	enum kw_reason final_reason;	/* decided before Terminate */
 	char final_detail[sizeof ((struct login_result *)0)->detail];
-	struct login_result res;
-	int finished, in_done;
 };
 
 static void pg_read_cb(struct bufferevent *, void *);
@@ -89,9 +82,9 @@ static void
 set_state(struct login *l, enum pg_state s)
 {
 	if ((unsigned)s >= PG_STATE_COUNT)
-		fatalx("login %s: state %d out of range", l->host, (int)s);
+		fatalx("login %s: state %d out of range", l->b.host, (int)s);
 	if (s != l->state)
-		log_debug("login %s: %s -> %s", l->host, state_names[l->state], state_names[s]);
+		log_debug("login %s: %s -> %s", l->b.host, state_names[l->state], state_names[s]);
 	l->state = s;
 }
 
@@ -102,32 +95,14 @@ teardown(struct login *l)
 {
 	tcp_dial_cancel(l->dial);
 	l->dial = NULL;
-	if (l->bev != NULL)
-		bufferevent_free(l->bev);	/* and the socket, the SSL and the bev below */
-	l->bev = NULL;
-	gss_token_free(l->gss);
-	l->gss = NULL;
-	event_del(l->deadline);
-	event_del(l->kick);
+	login_base_stop(&l->b);
 }
 
 static void
 login_free(struct login *l)
 {
-	event_free(l->done_ev);
-	event_free(l->deadline);
-	event_free(l->kick);
-	if (l->pkt != NULL)
-		explicit_bzero(l->pkt, l->pktcap);
-	free(l->pkt);
-	free(l->host);
-	free(l->user);
+	login_base_free(&l->b);
 	free(l->dbname);
-	free(l->expect_user);
-	free(l->tls_ca);
-	free(l->ccache);
-	free(l->dns_servers);
-	free(l->spn);
 	free(l->target);
 	free(l);
 }
@@ -140,19 +115,18 @@ static void
 finish(struct login *l, enum kw_reason r, const char *fmt, ...)
 {
 	va_list ap;
+	int recorded;
 
-	if (l->finished)
-		return;
-	l->finished = 1;
-	l->res.reason = r;
 	va_start(ap, fmt);
-	vsnprintf(l->res.detail, sizeof l->res.detail, fmt, ap);
+	recorded = login_base_record(&l->b, r, fmt, ap);
 	va_end(ap);
-	log_debug("login %s: %s while %s: %s", l->host, reason_name(r), state_names[l->state],
-	    l->res.detail);
+	if (recorded == -1)
+		return;
+	log_debug("login %s: %s while %s: %s", l->b.host, reason_name(r), state_names[l->state],
+	    l->b.res.detail);
 	teardown(l);
 	set_state(l, PG_DONE);
-	event_active(l->done_ev, EV_TIMEOUT, 0);
+	event_active(l->b.done_ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -160,8 +134,7 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct login *l = arg;
 
-	l->in_done = 1;
-	l->cb.done(l->cb.arg, &l->res);
+	login_base_done(&l->b);
 	login_free(l);
 }
 
@@ -185,16 +158,16 @@ pg_send(struct login *l, char type, const void *body, size_t len)
 {
 	uint8_t hdr[PG_HDR_LEN];
 
-	bufferevent_write(l->bev, hdr, pg_header(hdr, type, len));
+	bufferevent_write(l->b.bev, hdr, pg_header(hdr, type, len));
 	if (len > 0)
-		bufferevent_write(l->bev, body, len);
+		bufferevent_write(l->b.bev, body, len);
 }
 
 static void
 send_startup(struct login *l)
 {
 	uint8_t body[1024];
-	size_t n = pg_startup(body, sizeof body, l->user, l->dbname);
+	size_t n = pg_startup(body, sizeof body, l->b.user, l->dbname);
 
 	if (n == 0) {
 		finish(l, KW_R_INTERNAL, "user and database names too long for the StartupMessage");
@@ -212,11 +185,11 @@ gss_step(struct login *l, const uint8_t *in, size_t inlen)
 	size_t toklen;
 	int complete;
 
-	if (l->gss == NULL && (l->gss = gss_token_new(l->ccache, l->target, &err)) == NULL) {
+	if (l->b.gss == NULL && (l->b.gss = gss_token_new(l->b.ccache, l->target, &err)) == NULL) {
 		finish(l, err.reason, "GSS for %s: %s", l->target, err.text);
 		return;
 	}
-	if (gss_token_step(l->gss, in, inlen, &tok, &toklen, &complete, &err) == -1) {
+	if (gss_token_step(l->b.gss, in, inlen, &tok, &toklen, &complete, &err) == -1) {
 		finish(l, err.reason, "GSS for %s: %s", l->target, err.text);
 		return;
 	}
@@ -237,12 +210,12 @@ handle_auth(struct login *l, const uint8_t *p, size_t n)
 	}
 	switch ((code = pg_get_u32(p))) {
 	case PG_AUTH_OK:
-		if (l->gss == NULL) {
+		if (l->b.gss == NULL) {
 			finish(l, KW_R_PROTOCOL, "the server let %s in without a GSSAPI exchange",
-			    l->user);
+			    l->b.user);
 			return;
 		}
-		if (!gss_token_complete(l->gss)) {
+		if (!gss_token_complete(l->b.gss)) {
 			finish(l, KW_R_GSS, "the server said OK without authenticating itself (no "
 			    "AP-REP for %s: mutual authentication)", l->target);
 			return;
@@ -250,23 +223,23 @@ handle_auth(struct login *l, const uint8_t *p, size_t n)
 		l->authed = 1;
 		return;
 	case PG_AUTH_GSS:
-		if (l->gss != NULL) {
+		if (l->b.gss != NULL) {
 			finish(l, KW_R_PROTOCOL, "a second AuthenticationGSS");
 			return;
 		}
 		gss_step(l, NULL, 0);
 		return;
 	case PG_AUTH_GSS_CONTINUE:	/* the AP-REP, or the server's KRB-ERROR */
-		if (l->gss == NULL || n == 4) {
+		if (l->b.gss == NULL || n == 4) {
 			finish(l, KW_R_PROTOCOL, "AuthenticationGSSContinue %s",
-			    l->gss == NULL ? "before AuthenticationGSS" : "without a token");
+			    l->b.gss == NULL ? "before AuthenticationGSS" : "without a token");
 			return;
 		}
 		gss_step(l, p + 4, n - 4);
 		return;
 	default:
 		finish(l, KW_R_ACCESS_DENIED, "the server asks for authentication method %u, not "
-		    "GSSAPI: is %s a Kerberos account (pg_hba.conf gss)?", code, l->user);
+		    "GSSAPI: is %s a Kerberos account (pg_hba.conf gss)?", code, l->b.user);
 		return;
 	}
 }
@@ -278,7 +251,7 @@ handle_query(struct login *l, char type, const uint8_t *p, size_t n)
 	int r;
 
 	if (type == 'D') {
-		r = pg_datarow_first(p, n, l->res.current_user, sizeof l->res.current_user);
+		r = pg_datarow_first(p, n, l->b.res.current_user, sizeof l->b.res.current_user);
 		if (r == -1)
 			finish(l, KW_R_PROTOCOL, "%s: a malformed DataRow (%zu bytes)", PG_QUERY, n);
 		l->null_row = r == 0;
@@ -286,28 +259,28 @@ handle_query(struct login *l, char type, const uint8_t *p, size_t n)
 	}
 	if (type != 'Z')
 		return;		/* RowDescription, CommandComplete */
-	if (l->null_row || l->res.current_user[0] == '\0') {
+	if (l->null_row || l->b.res.current_user[0] == '\0') {
 		l->final_reason = KW_R_PROTOCOL;
 		snprintf(l->final_detail, sizeof l->final_detail, "%s returned %s", PG_QUERY,
 		    l->null_row ? "NULL" : "no row");
-	} else if (l->expect_user != NULL && strcmp(l->expect_user, l->res.current_user) != 0) {
+	} else if (l->b.expect_user != NULL && strcmp(l->b.expect_user, l->b.res.current_user) != 0) {
 		l->final_reason = KW_R_WRONG_USER;
 		snprintf(l->final_detail, sizeof l->final_detail, "current_user is %.100s, expected "
-		    "%.100s", l->res.current_user, l->expect_user);
+		    "%.100s", l->b.res.current_user, l->b.expect_user);
 	} else {
 		l->final_reason = KW_OK;
 		snprintf(l->final_detail, sizeof l->final_detail, "current_user %.100s with %.130s",
-		    l->res.current_user, l->target);
+		    l->b.res.current_user, l->target);
 	}
 	pg_send(l, 'X', NULL, 0);
 	set_state(l, PG_QUIT);
-	event_add(l->deadline, &(struct timeval){ 0, PG_QUIT_GRACE_MS * 1000 });
+	event_add(l->b.deadline, &(struct timeval){ 0, PG_QUIT_GRACE_MS * 1000 });
 }
 
 static void
 handle_message(struct login *l, char type, const uint8_t *p, size_t n)
 {
-	char detail[sizeof l->res.detail];
+	char detail[sizeof l->b.res.detail];
 	enum kw_reason r;
 
 	if (type == 'E') {
@@ -339,7 +312,7 @@ handle_message(struct login *l, char type, const uint8_t *p, size_t n)
 static void
 pg_take(struct login *l, struct bufferevent *bev)
 {
-	l->bev = bev;
+	l->b.bev = bev;
 	bufferevent_setcb(bev, pg_read_cb, NULL, pg_event_cb, l);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
@@ -363,7 +336,7 @@ handle_ssl_answer(struct login *l, struct evbuffer *in)
 		    evbuffer_get_length(in));
 		return;
 	}
-	tls = tls_client_wrap(l->base, l->bev, l->host, l->addrtext, l->tls_mode, l->tls_ca, &r, err,
+	tls = tls_client_wrap(l->base, l->b.bev, l->b.host, l->addrtext, l->tls_mode, l->b.tls_ca, &r, err,
 	    sizeof err);
 	if (tls == NULL)
 		finish(l, r, "%s", err);
@@ -382,7 +355,7 @@ pg_read_cb(struct bufferevent *bev, void *arg)
 	uint32_t len;
 	char type;
 
-	while (!l->finished && l->bev == bev) {
+	while (!l->b.finished && l->b.bev == bev) {
 		in = bufferevent_get_input(bev);
 		if (l->state == PG_QUIT) {
 			evbuffer_drain(in, evbuffer_get_length(in));
@@ -403,15 +376,15 @@ pg_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_get_length(in) < (size_t)len + 1)
 			return;
-		if (len > l->pktcap) {
-			free(l->pkt);
-			l->pkt = xmalloc(l->pktcap = len);
+		if (len > l->b.pktcap) {
+			free(l->b.pkt);
+			l->b.pkt = xmalloc(l->b.pktcap = len);
 		}
 		type = (char)hdr[0];
 		evbuffer_drain(in, PG_HDR_LEN);
-		evbuffer_remove(in, l->pkt, len - 4);
+		evbuffer_remove(in, l->b.pkt, len - 4);
 		/* a copy: handling may free the bufferevent (and its buffer) */
-		handle_message(l, type, l->pkt, len - 4);
+		handle_message(l, type, l->b.pkt, len - 4);
 	}
 }
 
@@ -420,7 +393,7 @@ pg_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct login *l = arg;
 	int e = EVUTIL_SOCKET_ERROR();
-	char text[sizeof l->res.detail];
+	char text[sizeof l->b.res.detail];
 
 	if (what & BEV_EVENT_CONNECTED) {
 		if (l->state == PG_TLS) {
@@ -432,11 +405,11 @@ pg_event_cb(struct bufferevent *bev, short what, void *arg)
 	/* a server's last words (a KRB-ERROR token, an ErrorResponse) may come with its close */
 	if (l->state != PG_TLS && l->state != PG_QUIT) {
 		pg_read_cb(bev, l);
-		if (l->finished)
+		if (l->b.finished)
 			return;
 	}
 	if (l->state == PG_TLS) {
-		tls_client_error(bev, what, l->addrtext, l->host, l->tls_ca, text, sizeof text);
+		tls_client_error(bev, what, l->addrtext, l->b.host, l->b.tls_ca, text, sizeof text);
 		finish(l, KW_R_TLS, "%s", text);
 	} else if (l->state == PG_QUIT)
 		finish(l, l->final_reason, "%s", l->final_detail);
@@ -483,7 +456,7 @@ static void
 ticket_then_connect(struct login *l)
 {
 	struct gss_token_err err;
-	int have = gss_token_have_ticket(l->ccache, l->target, &err);
+	int have = gss_token_have_ticket(l->b.ccache, l->target, &err);
 
 	set_state(l, PG_TICKET);
 	if (have == -1) {
@@ -495,15 +468,15 @@ ticket_then_connect(struct login *l)
 		tcp_dial_connect(l->dial);
 		return;
 	}
-	if (l->cb.need_ticket == NULL || l->ticket_asked) {
-		finish(l, KW_R_GSS, "no ticket for %s in %s%s", l->target, l->ccache,
+	if (l->b.cb.need_ticket == NULL || l->ticket_asked) {
+		finish(l, KW_R_GSS, "no ticket for %s in %s%s", l->target, l->b.ccache,
 		    l->ticket_asked ? " after need_ticket" : "");
 		return;
 	}
 	l->ticket_asked = 1;
 	l->ticket_reason = KW_R_COUNT;
 	/* the last thing done here: login_ticket_ready (or a cancel) may come from inside */
-	l->cb.need_ticket(l->cb.arg, l, l->spn);
+	l->b.cb.need_ticket(l->b.cb.arg, l, l->b.spn);
 }
 
 static void
@@ -511,10 +484,10 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct login *l = arg;
 
-	if (l->finished || l->state != PG_TICKET || !l->ticket_asked)
+	if (l->b.finished || l->state != PG_TICKET || !l->ticket_asked)
 		return;
 	if (l->ticket_reason != KW_OK)
-		finish(l, l->ticket_reason, "fetching the ticket for %s failed: %s", l->spn,
+		finish(l, l->ticket_reason, "fetching the ticket for %s failed: %s", l->b.spn,
 		    reason_name(l->ticket_reason));
 	else
 		ticket_then_connect(l);
@@ -532,46 +505,42 @@ login_pg_start(struct event_base *base, const struct kw_cluster *c, const char *
 	l = xcalloc(1, sizeof *l);
 	l->head.engine = &login_engine_pg;
 	l->base = base;
-	l->cb = *cb;
-	l->host = xstrdup(c->host);
-	l->user = xstrdup(c->user ? c->user : "krbmon");
+	l->b.cb = *cb;
+	login_base_names(&l->b, c, ccache, dns_servers);
+	l->b.user = xstrdup(c->user ? c->user : "krbmon");
 	l->dbname = xstrdup(c->database ? c->database : "postgres");
-	l->expect_user = c->expect_user ? xstrdup(c->expect_user) : NULL;
-	l->tls_ca = c->tls_ca ? xstrdup(c->tls_ca) : NULL;
-	l->ccache = xstrdup(ccache);
-	l->dns_servers = dns_servers ? xstrdup(dns_servers) : NULL;
 	/* the chain's SPN, the cluster's spn:, or postgres/host (the chain picks the realm) */
 	if (spn != NULL || c->spn != NULL)
-		l->spn = xstrdup(spn != NULL ? spn : c->spn);
+		l->b.spn = xstrdup(spn != NULL ? spn : c->spn);
 	else
-		xasprintf(&l->spn, "postgres/%s", c->host);
+		xasprintf(&l->b.spn, "postgres/%s", c->host);
 	/* a name without a realm is the referral form ("postgres/host@"), as MIT stores it */
-	if (strchr(l->spn, '@') == NULL)
-		xasprintf(&l->target, "%s@", l->spn);
+	if (strchr(l->b.spn, '@') == NULL)
+		xasprintf(&l->target, "%s@", l->b.spn);
 	else
-		l->target = xstrdup(l->spn);
+		l->target = xstrdup(l->b.spn);
 	l->port = c->port ? c->port : 5432;
 	l->tls_mode = c->tls_mode;
 	l->timeout_ms = timeout_ms ? timeout_ms : 1;
 	l->state = PG_RESOLVE;
-	l->done_ev = event_new(base, -1, 0, done_cb, l);
-	l->deadline = evtimer_new(base, deadline_cb, l);
-	l->kick = event_new(base, -1, 0, kick_cb, l);
-	if (l->done_ev == NULL || l->deadline == NULL || l->kick == NULL)
+	l->b.done_ev = event_new(base, -1, 0, done_cb, l);
+	l->b.deadline = evtimer_new(base, deadline_cb, l);
+	l->b.kick = event_new(base, -1, 0, kick_cb, l);
+	if (l->b.done_ev == NULL || l->b.deadline == NULL || l->b.kick == NULL)
 		fatalx("event_new failed");
-	event_add(l->deadline, &(struct timeval){ l->timeout_ms / 1000,
+	event_add(l->b.deadline, &(struct timeval){ l->timeout_ms / 1000,
 	    (l->timeout_ms % 1000) * 1000 });
 	/* a third of the login's time for the name, the rest for the database; from the loop */
 	/* one address of an endpoint (a reader instance): host stays the TLS name and the SPN's */
-	l->dial = tcp_dial_start(base, c->connect_addr ? c->connect_addr : l->host, l->port,
-	    l->dns_servers, l->timeout_ms / 3, 1, dialled, l);
+	l->dial = tcp_dial_start(base, c->connect_addr ? c->connect_addr : l->b.host, l->port,
+	    l->b.dns_servers, l->timeout_ms / 3, 1, dialled, l);
 	return l;
 }
 
 void
 login_pg_cancel(struct login *l)
 {
-	if (l == NULL || l->in_done)
+	if (l == NULL || l->b.in_done)
 		return;
 	teardown(l);
 	login_free(l);
@@ -580,11 +549,11 @@ login_pg_cancel(struct login *l)
 void
 login_pg_ticket_ready(struct login *l, enum kw_reason r)
 {
-	if (l == NULL || l->finished || l->state != PG_TICKET || !l->ticket_asked ||
+	if (l == NULL || l->b.finished || l->state != PG_TICKET || !l->ticket_asked ||
 	    l->ticket_reason != KW_R_COUNT)
 		return;
 	l->ticket_reason = r;
-	event_active(l->kick, EV_TIMEOUT, 0);
+	event_active(l->b.kick, EV_TIMEOUT, 0);
 }
 
 const struct login_engine login_engine_pg = {

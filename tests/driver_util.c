@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <krb5/krb5.h>
 
+#include "../lib/log.h"
 #include "driver_util.h"
 
 char *
@@ -73,4 +75,62 @@ parse_tls(const char *m, enum kw_tls_mode *mode)
 			return 0;
 		}
 	return -1;
+}
+
+int
+driver_opt(struct driver_opts *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--host") == 0)
+		o->c->host = opt(argc, argv, i);
+	else if (strcmp(a, "--port") == 0)
+		o->c->port = (uint16_t)atoi(opt(argc, argv, i));
+	else if (strcmp(a, "--user") == 0)
+		o->c->user = opt(argc, argv, i);
+	else if (strcmp(a, "--expect-user") == 0)
+		o->c->expect_user = opt(argc, argv, i);
+	else if (strcmp(a, "--ca") == 0)
+		o->c->tls_ca = opt(argc, argv, i);
+	else if (strcmp(a, "--spn") == 0)
+		o->spn = opt(argc, argv, i);
+	else if (strcmp(a, "--ccache-file") == 0)
+		o->ccfile = opt(argc, argv, i);
+	else if (strcmp(a, "--fetch-file") == 0)
+		o->fetch_file = opt(argc, argv, i);
+	else if (strcmp(a, "--timeout") == 0)
+		o->timeout_ms = (unsigned)atoi(opt(argc, argv, i));
+	else if (strcmp(a, "--cancel-after") == 0)
+		o->cancel_ms = (unsigned)atoi(opt(argc, argv, i));
+	else if (strcmp(a, "--tls") == 0) {
+		const char *m = opt(argc, argv, i);
+
+		if (parse_tls(m, &o->c->tls_mode) == -1) {
+			fprintf(stderr, "unknown TLS mode %s\n", m);
+			return -1;
+		}
+	} else
+		return 0;
+	return 1;
+}
+
+struct event_base *
+driver_setup(struct driver_opts *o, const char *argv0, const char *mem_ccache)
+{
+	static char fname[300];
+	char ccname[300];
+
+	if (o->c->host == NULL || o->ccfile == NULL) {
+		fprintf(stderr, "usage: %s --host H --ccache-file FILE [options]\n", argv0);
+		return NULL;
+	}
+	log_init(getenv("KW_DEBUG") != NULL);
+	snprintf(ccname, sizeof ccname, "FILE:%s", o->ccfile);
+	if (copy_cache(ccname, mem_ccache, 1) == -1)
+		return NULL;
+	if (o->fetch_file != NULL) {
+		snprintf(fname, sizeof fname, "FILE:%s", o->fetch_file);
+		o->fetch_file = fname;
+	}
+	return event_base_new();
 }

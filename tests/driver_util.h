@@ -12,4 +12,24 @@ void destroy_cache(const char *name);
 /* "disable", "require", "verify-ca", "verify-identity" -> *mode; -1 for anything else. */
 int parse_tls(const char *m, enum kw_tls_mode *mode);
 
+/* What both drivers take from their command line. */
+struct driver_opts {
+	struct kw_cluster *c;
+	const char *ccfile, *spn, *fetch_file;
+	unsigned timeout_ms, cancel_ms;
+};
+
+/*
+ * An option both drivers take, argv[*i] (--host --port --user --expect-user --ca --spn
+ * --ccache-file --fetch-file --timeout --cancel-after --tls): 1 taken, 0 not one of these, -1 a
+ * bad value (said on stderr).
+ */
+int driver_opt(struct driver_opts *, int argc, char **argv, int *i);
+
+/*
+ * After the options: the usage check, logging, FILE's tickets into mem_ccache, fetch_file as a
+ * "FILE:" name, the loop.  NULL (said on stderr) when any of it fails.
+ */
+struct event_base *driver_setup(struct driver_opts *, const char *argv0, const char *mem_ccache);
+
 #endif

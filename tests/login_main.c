@@ -90,10 +90,8 @@ main(int argc, char **argv)
 	struct kw_cluster c;
 	struct login_callbacks cb;
 	struct event *cancel_ev = NULL;
-	const char *ccfile = NULL, *spn = NULL;
-	unsigned timeout_ms = 5000, cancel_ms = 0;
-	char ccname[300], fname[300];
-	int i;
+	struct driver_opts o = { .c = &c, .timeout_ms = 5000 };
+	int i, r;
 
 	memset(&c, 0, sizeof c);
 	c.name = default_user;
@@ -104,9 +102,11 @@ main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (strcmp(a, "--host") == 0)
-			c.host = opt(argc, argv, &i);
-		else if (strcmp(a, "--engine") == 0) {
+		if ((r = driver_opt(&o, argc, argv, &i)) == -1)
+			return 2;
+		else if (r == 1)
+			continue;
+		if (strcmp(a, "--engine") == 0) {
 			const char *e = opt(argc, argv, &i);
 
 			if (strcmp(e, "mysql") == 0)
@@ -117,60 +117,25 @@ main(int argc, char **argv)
 				fprintf(stderr, "unknown engine %s\n", e);
 				return 2;
 			}
-		} else if (strcmp(a, "--port") == 0)
-			c.port = (uint16_t)atoi(opt(argc, argv, &i));
-		else if (strcmp(a, "--user") == 0)
-			c.user = opt(argc, argv, &i);
-		else if (strcmp(a, "--expect-user") == 0)
-			c.expect_user = opt(argc, argv, &i);
-		else if (strcmp(a, "--ca") == 0)
-			c.tls_ca = opt(argc, argv, &i);
-		else if (strcmp(a, "--spn") == 0)
-			spn = opt(argc, argv, &i);
-		else if (strcmp(a, "--spn-config") == 0)	/* the cluster's spn: (and the chain's) */
-			spn = c.spn = opt(argc, argv, &i);
-		else if (strcmp(a, "--ccache-file") == 0)
-			ccfile = opt(argc, argv, &i);
-		else if (strcmp(a, "--fetch-file") == 0)
-			fetch_file = opt(argc, argv, &i);
+		} else if (strcmp(a, "--spn-config") == 0)	/* the cluster's spn: (and the chain's) */
+			o.spn = c.spn = opt(argc, argv, &i);
 		else if (strcmp(a, "--fetch-now") == 0)
 			fetch_now = 1;
 		else if (strcmp(a, "--fetch-never") == 0)
 			fetch_never = 1;
-		else if (strcmp(a, "--timeout") == 0)
-			timeout_ms = (unsigned)atoi(opt(argc, argv, &i));
-		else if (strcmp(a, "--cancel-after") == 0)
-			cancel_ms = (unsigned)atoi(opt(argc, argv, &i));
-		else if (strcmp(a, "--tls") == 0) {
-			const char *m = opt(argc, argv, &i);
-
-			if (parse_tls(m, &c.tls_mode) == -1) {
-				fprintf(stderr, "unknown TLS mode %s\n", m);
-				return 2;
-			}
-		} else {
+		else {
 			fprintf(stderr, "unknown option %s\n", a);
 			return 2;
 		}
 	}
-	if (c.host == NULL || ccfile == NULL) {
-		fprintf(stderr, "usage: %s --host H --ccache-file FILE [options]\n", argv[0]);
+	if ((evb = driver_setup(&o, argv[0], MEM_CCACHE)) == NULL)
 		return 2;
-	}
-	log_init(getenv("KW_DEBUG") != NULL);
-	snprintf(ccname, sizeof ccname, "FILE:%s", ccfile);
-	if (copy_cache(ccname, MEM_CCACHE, 1) == -1)
-		return 2;
-	if (fetch_file != NULL) {
-		snprintf(fname, sizeof fname, "FILE:%s", fetch_file);
-		fetch_file = fname;
-	}
-	if ((evb = event_base_new()) == NULL)
-		return 2;
+	fetch_file = o.fetch_file;
 	memset(&cb, 0, sizeof cb);
 	cb.done = done;
 	cb.need_ticket = fetch_file != NULL || fetch_never ? need_ticket : NULL;
-	login = login_start(evb, &c, MEM_CCACHE, getenv("KW_DNS_SERVERS"), spn, timeout_ms, &cb);
+	login = login_start(evb, &c, MEM_CCACHE, getenv("KW_DNS_SERVERS"), o.spn, o.timeout_ms,
+	    &cb);
 	if (login == NULL) {
 		fprintf(stderr, "login_start failed\n");
 		return 2;
@@ -179,8 +144,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "the callback ran inside login_start\n");
 		return 2;
 	}
-	if (cancel_ms > 0) {
-		struct timeval tv = { cancel_ms / 1000, (cancel_ms % 1000) * 1000 };
+	if (o.cancel_ms > 0) {
+		struct timeval tv = { o.cancel_ms / 1000, (o.cancel_ms % 1000) * 1000 };
 
 		cancel_ev = evtimer_new(evb, cancel_now, NULL);
 		evtimer_add(cancel_ev, &tv);

@@ -56,34 +56,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	l = xcalloc(1, sizeof *l);
 	l->base = base;
-	l->cb.done = fz_done;
-	l->cb.need_ticket = fz_need_ticket;
+	l->b.cb.done = fz_done;
+	l->b.cb.need_ticket = fz_need_ticket;
 	l->engine = (ctl & 1) ? KW_ENGINE_MARIADB : KW_ENGINE_MYSQL;
 	l->name = xstrdup("fuzz");
-	l->host = xstrdup("db.example.com");
-	l->user = xstrdup("krbmon");
-	l->expect_user = (ctl & 4) ? xstrdup("krbmon@%") : NULL;
-	l->ccache = xstrdup("MEMORY:fuzz-mysql-login");
-	xasprintf(&l->spn, "%s/db.example.com@AWSMAD.KERBEROS.COM",
+	l->b.host = xstrdup("db.example.com");
+	l->b.user = xstrdup("krbmon");
+	l->b.expect_user = (ctl & 4) ? xstrdup("krbmon@%") : NULL;
+	l->b.ccache = xstrdup("MEMORY:fuzz-mysql-login");
+	xasprintf(&l->b.spn, "%s/db.example.com@AWSMAD.KERBEROS.COM",
 	    l->engine == KW_ENGINE_MYSQL ? "mysql" : "mariadb");
-	l->cfg_spn = (ctl & 2) ? xstrdup(l->spn) : NULL;
+	l->cfg_spn = (ctl & 2) ? xstrdup(l->b.spn) : NULL;
 	l->port = 3306;
 	l->tls_mode = KW_TLS_DISABLE;
 	l->timeout_ms = 1000;
 	l->plugin = l->engine == KW_ENGINE_MYSQL ? PLUGIN_MYSQL_KRB : PLUGIN_MARIADB_GSS;
-	l->done_ev = event_new(base, -1, 0, done_cb, l);
-	l->deadline = evtimer_new(base, deadline_cb, l);
+	l->b.done_ev = event_new(base, -1, 0, done_cb, l);
+	l->b.deadline = evtimer_new(base, deadline_cb, l);
 	l->connect_timer = evtimer_new(base, connect_timer_cb, l);
-	l->kick = event_new(base, -1, 0, kick_cb, l);
+	l->b.kick = event_new(base, -1, 0, kick_cb, l);
 	if (bufferevent_pair_new(base, 0, pair) == -1)
 		abort();
-	l->bev = pair[0];
-	bufferevent_setcb(l->bev, login_read_cb, NULL, login_event_cb, l);
+	l->b.bev = pair[0];
+	bufferevent_setcb(l->b.bev, login_read_cb, NULL, login_event_cb, l);
 	l->state = ST_GREETING;
 
 	fz_ended = 0;
-	evbuffer_add(bufferevent_get_input(l->bev), data, size);
-	login_read_cb(l->bev, l);
+	evbuffer_add(bufferevent_get_input(l->b.bev), data, size);
+	login_read_cb(l->b.bev, l);
 	/* a ticket answer, then the end, are queued on the loop: run them (done_cb frees) */
 	for (int i = 0; i < 3 && !fz_ended; i++)
 		event_base_loop(base, EVLOOP_NONBLOCK);

@@ -1,0 +1,72 @@
+/* The part of a login every engine shares (login_base.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "../lib/xmalloc.h"
+#include "../net/gss_token.h"
+#include "login_base.h"
+
+void
+login_base_names(struct login_base *b, const struct kw_cluster *c, const char *ccache,
+    const char *dns_servers)
+{
+	b->host = xstrdup(c->host);
+	b->expect_user = c->expect_user != NULL ? xstrdup(c->expect_user) : NULL;
+	b->tls_ca = c->tls_ca != NULL ? xstrdup(c->tls_ca) : NULL;
+	b->ccache = xstrdup(ccache);
+	b->dns_servers = dns_servers != NULL ? xstrdup(dns_servers) : NULL;
+}
+
+int
+login_base_record(struct login_base *b, enum kw_reason r, const char *fmt, va_list ap)
+{
+	if (b->finished)
+		return -1;
+	b->finished = 1;
+	b->res.reason = r;
+	vsnprintf(b->res.detail, sizeof b->res.detail, fmt, ap);
+	return 0;
+}
+
+void
+login_base_done(struct login_base *b)
+{
+	b->in_done = 1;		/* a cancel from inside done() does nothing: the engine frees after it */
+	if (b->cb.done != NULL)
+		b->cb.done(b->cb.arg, &b->res);
+}
+
+void
+login_base_stop(struct login_base *b)
+{
+	if (b->bev != NULL)
+		bufferevent_free(b->bev);	/* and the socket, the SSL and the bev below */
+	b->bev = NULL;
+	gss_token_free(b->gss);
+	b->gss = NULL;
+	event_del(b->deadline);
+	event_del(b->kick);
+}
+
+void
+login_base_free(struct login_base *b)
+{
+	event_free(b->done_ev);
+	event_free(b->deadline);
+	event_free(b->kick);
+	if (b->pkt != NULL)
+		explicit_bzero(b->pkt, b->pktcap);
+	free(b->pkt);
+	free(b->host);
+	free(b->user);
+	free(b->expect_user);
+	free(b->tls_ca);
+	free(b->ccache);
+	free(b->dns_servers);
+	free(b->spn);
+}
