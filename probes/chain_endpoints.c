@@ -408,10 +408,18 @@ instance_row(struct chain_endpoints *ep, size_t i, struct probe_result *res)
 	cell_of(&row->hop[KW_HOP_SERVICE_TICKET], &b->service);
 	cell_of(&row->hop[KW_HOP_LOGIN], &b->login_r);
 	snprintf(row->hop[KW_HOP_LOGIN].addr, sizeof row->hop[0].addr, "%s", rd->a[x->addr].ip);
-	/* the verdict names the cluster and the hop: the detail names the instance */
-	if (b->login_r.ran)
-		snprintf(row->hop[KW_HOP_LOGIN].detail, sizeof row->hop[0].detail, "%.100s (%s): %.140s",
-		    x->instance, rd->a[x->addr].ip, b->login_r.detail);
+	/*
+	 * the verdict names the cluster and the hop: the detail names the instance, then as much
+	 * of the server's words as the cell holds (`krbwatch probe` prints them after the name)
+	 */
+	if (b->login_r.ran) {
+		char *d = row->hop[KW_HOP_LOGIN].detail;
+		size_t n = (size_t)snprintf(d, sizeof row->hop[0].detail, "%.100s (%s): ", x->instance,
+		    rd->a[x->addr].ip);
+
+		if (n < sizeof row->hop[0].detail)
+			snprintf(d + n, sizeof row->hop[0].detail - n, "%s", b->login_r.detail);
+	}
 }
 
 void
