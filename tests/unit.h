@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "../conf/config.h"
 #include "../daemon/kwd.h"
 #include "../daemon/results.h"
 #include "../lib/metrics.h"
@@ -96,6 +97,14 @@ unit_rendered(struct metrics *m, const char *needle)
 	const char *text = metrics_render(m, &len);
 
 	return strstr(text, needle) != NULL;
+}
+
+/* A configuration that did not load: its messages, as TAP comments. */
+static inline void
+unit_config_errors(const struct kw_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		printf("#   %s\n", errs->msg[i]);
 }
 
 #endif

@@ -76,8 +76,7 @@ main(void)
 	unit_write_file(path, yml);
 	unsetenv("CREDENTIALS_DIRECTORY");
 	if ((c = config_load(path, &errs)) == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("#   %s\n", errs.msg[i]);
+		unit_config_errors(&errs);
 		printf("not ok - the configuration loads\n");
 		return 1;
 	}

@@ -234,8 +234,7 @@ main(void)
 	    "      - { name: db-1, engine: mysql, host: h.db.test, user: m, tls: { mode: disable } }\n");
 	unsetenv("CREDENTIALS_DIRECTORY");
 	if ((c = config_load(path, &errs)) == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("#   %s\n", errs.msg[i]);
+		unit_config_errors(&errs);
 		printf("not ok - the configuration loads\n");
 		return 1;
 	}
