@@ -107,4 +107,20 @@ unit_config_errors(const struct kw_errors *errs)
 		printf("#   %s\n", errs->msg[i]);
 }
 
+/* The configuration at path, loaded as the daemon would (no credentials directory); NULL: said. */
+static inline struct kw_config *
+unit_config_load(const char *path)
+{
+	struct kw_errors errs = { 0 };
+	struct kw_config *c;
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	if ((c = config_load(path, &errs)) == NULL) {
+		unit_config_errors(&errs);
+		printf("not ok - the configuration loads\n");
+	}
+	errors_clear(&errs);
+	return c;
+}
+
 #endif

@@ -212,7 +212,6 @@ int
 main(void)
 {
 	char dir[] = "/tmp/unit_results.XXXXXX", path[300], keytab[300];
-	struct kw_errors errs = { 0 };
 	struct kw_config *c;
 
 	if (mkdtemp(dir) == NULL)
@@ -232,12 +231,8 @@ main(void)
 	    "    resolvers: [127.0.0.1]\n"
 	    "    clusters:\n"
 	    "      - { name: db-1, engine: mysql, host: h.db.test, user: m, tls: { mode: disable } }\n");
-	unsetenv("CREDENTIALS_DIRECTORY");
-	if ((c = config_load(path, &errs)) == NULL) {
-		unit_config_errors(&errs);
-		printf("not ok - the configuration loads\n");
+	if ((c = unit_config_load(path)) == NULL)
 		return 1;
-	}
 	d.base = event_base_new();
 	d.stopping = 1;		/* no STATUS= */
 	daemon_register_metrics(&d);
