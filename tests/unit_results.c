@@ -169,6 +169,7 @@ kdc_dns_checks(const struct kw_config *c)
 	snprintf(row->hop[KW_HOP_DNS].addr, sizeof row->hop[KW_HOP_DNS].addr, "127.0.0.1:53");
 	probe_done(&j, &r);
 	probe_result_free(&r);
+	/* checks of rendered series, alike in shape: each kind, its own series and labels */
 	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_success{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
 	    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\"} 0"), "dns: the lookup's success");
 	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_failures_total{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
