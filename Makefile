@@ -113,6 +113,7 @@ LIB_SRCS := \
 	daemon/metrics_kdc.c \
 	daemon/notify.c \
 	daemon/probe_cmd.c \
+	daemon/probe_steps.c \
 	daemon/process_metrics.c \
 	daemon/reload_verdict.c \
 	daemon/results.c \
@@ -133,6 +134,7 @@ UNIT_TESTS += unit_login_gate
 UNIT_TESTS += unit_endpoints
 UNIT_TESTS += unit_results
 UNIT_TESTS += unit_status
+UNIT_TESTS += unit_probe_steps
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main

@@ -40,10 +40,6 @@ struct kwd {
 	unsigned long reload_gen;	/* reloads so far: the verdict file's generation */
 	int reload_failed;		/* the last reload kept the old file: STATUS= says so */
 	int once;			/* krbwatch probe: each job runs once, now, then the loop ends */
-	/* krbwatch probe: hears every step of every run (probe_trace); NULL in the daemon */
-	void (*trace)(void *arg, const struct probe_job *, const char *kind, const char *step,
-	    int reason, double seconds, const char *detail);
-	void *trace_arg;
 	int exit_code;
 	/* the way up from every probe job (results.c's results_sink): the scheduler hands it on */
 	const struct probe_sink *sink;

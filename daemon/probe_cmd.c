@@ -4,9 +4,8 @@
  * one command to run on the bastion when users cannot log in.
  *
  * It is the daemon's own machinery (the same scheduler, probes and deadlines) in "once" mode,
- * with no listener and no systemd: the loop ends when every job has a result.  The steps of the
- * DNS and KDC probes are the rows of their results (a lookup, a KDC endpoint); the chain reports
- * its steps through probe_trace(), which the daemon ignores and this file records.
+ * with no listener and no systemd: the loop ends when every job has a result.  Every step it
+ * prints is read from the job's last result (probe_steps.c), as the status page reads it.
  *
  * Exit: 0 when every step passed, 1 when one failed, 2 for a usage or configuration error.
  * --json prints one object (documented in krbwatch(8)); its keys are stable.
@@ -28,6 +27,7 @@
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "probe_cmd.h"
+#include "probe_steps.h"
 #include "results.h"
 #include "sched.h"
 #include "status_model.h"
@@ -46,20 +46,27 @@ struct report {
 	int json, verbose, colour;
 };
 
+/* The steps of one job's result, recorded under that job. */
+struct recording {
+	struct report *rep;
+	const struct probe_job *job;
+};
+
 static void
-record(void *arg, const struct probe_job *job, const char *kind, const char *name, int reason,
-    double seconds, const char *detail)
+record(void *arg, const char *kind, const char *name, enum kw_reason reason, double seconds,
+    const char *detail)
 {
-	struct report *rep = arg;
+	struct recording *rc = arg;
+	struct report *rep = rc->rep;
 	struct step *s;
 
 	rep->steps = xreallocarray(rep->steps, rep->n + 1, sizeof *rep->steps);
 	s = &rep->steps[rep->n++];
-	s->job = job;
+	s->job = rc->job;
 	s->kind = xstrdup(kind);
 	s->name = xstrdup(name);
 	s->detail = xstrdup(detail);
-	s->reason = (enum kw_reason)reason;
+	s->reason = reason;
 	s->seconds = seconds;
 }
 
@@ -84,56 +91,30 @@ usage(FILE *fp)
 
 /* ---- text ---------------------------------------------------------------------------------- */
 
-static const char *
-paint(const struct report *rep, enum kw_reason r)
-{
-	if (!rep->colour)
-		return r == KW_OK ? "ok  " : "FAIL";
-	return r == KW_OK ? "\033[32mok\033[0m  " : "\033[1;31mFAIL\033[0m";
-}
-
-static void
-text_step(const struct report *rep, const char *name, enum kw_reason r, double secs, const char *detail,
-    const char *kind)
-{
-	const char *means, *check;
-
-	/* a hop held back with the TGT did not fail by itself: its words say why it did not run */
-	if (strcmp(kind, "held") == 0) {
-		printf("  %s  %-30s %8s     %s\n", rep->colour ? "\033[33mheld\033[0m" : "held", name,
-		    "", detail);
-		return;
-	}
-	printf("  %s  %-30s %8.1f ms  %s\n", paint(rep, r), name, secs * 1000, detail);
-	if (r == KW_OK)
-		return;
-	if ((means = explain_means(kind, r)) != NULL)
-		printf("        %-30s %s: %s\n", "", reason_name(r), means);
-	if ((check = explain_check(kind, r)) != NULL)
-		printf("        %-30s check: %s\n", "", check);
-}
-
 static void
 text_job(const struct report *rep, const struct probe_job *j)
 {
 	int per_item = strcmp(j->ops->name, "dns") == 0 || strcmp(j->ops->name, "kdc") == 0;
 
 	if (per_item)	/* the kind's own summary first: 42 lookups are one line when they pass */
-		text_step(rep, j->ops->name, j->reason, j->duration, j->detail, j->ops->name);
+		probe_step_print(stdout, rep->colour, j->ops->name, j->ops->name, j->reason,
+		    j->duration, j->detail);
 	for (size_t i = 0; i < rep->n; i++) {
 		const struct step *s = &rep->steps[i];
 		if (s->job != j || (per_item && s->reason == KW_OK && !rep->verbose))
 			continue;
 		/* a lookup or KDC line goes under its kind's summary, unnamed: its detail names it */
-		text_step(rep, per_item ? "" : s->name, s->reason, s->seconds, s->detail, s->kind);
+		probe_step_print(stdout, rep->colour, s->kind, per_item ? "" : s->name, s->reason,
+		    s->seconds, s->detail);
 	}
-	/* a run that traced nothing (it could not start, or a kind without steps): its result */
+	/* a run with no steps (it could not start, or a kind without steps): its result */
 	if (!per_item) {
 		int any = 0;
 		for (size_t i = 0; i < rep->n; i++)
 			any |= rep->steps[i].job == j;
 		if (!any)
-			text_step(rep, j->ops->name, j->reason, j->duration, j->detail, j->ops->name);
+			probe_step_print(stdout, rep->colour, j->ops->name, j->ops->name, j->reason,
+			    j->duration, j->detail);
 	}
 }
 
@@ -316,24 +297,16 @@ backstop_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(d->base, NULL);
 }
 
-/* The steps of the kinds whose rows say it all (a lookup, a KDC endpoint), from their results. */
+/* The steps of every job, from its last result. */
 static void
-steps_from_rows(struct report *rep, const struct sched *s)
+steps_from_results(struct report *rep, const struct sched *s)
 {
 	for (size_t i = 0; i < s->njobs; i++) {
-		const struct probe_job *j = s->jobs[i];
-		const struct probe_result *r = results_last(j);
+		struct recording rc = { rep, s->jobs[i] };
+		const struct probe_result *r = results_last(s->jobs[i]);
 
-		for (size_t k = 0; r != NULL && k < r->nrows; k++) {
-			const struct result_row *row = &r->rows[k];
-			enum kw_hop h = row->kind == ROW_DNS ? KW_HOP_DNS : KW_HOP_KDC;
-			const struct hop_cell *c = &row->hop[h];
-
-			if ((row->kind != ROW_DNS && row->kind != ROW_KDC) || !c->ran)
-				continue;
-			record(rep, j, hop_name(h), row->kind == ROW_DNS ? row->qname : row->host,
-			    (int)c->reason, c->seconds, c->detail);
-		}
+		if (r != NULL)
+			probe_steps(r, s->jobs[i]->region->name, record, &rc);
 	}
 }
 
@@ -350,8 +323,6 @@ probe_run(struct kwd *d, struct kw_config *scope, const char *path, struct repor
 	d->conf_path = path;
 	d->conf = scope;
 	d->once = 1;
-	d->trace = record;
-	d->trace_arg = rep;
 	d->started = time(NULL);
 	daemon_register_metrics(d);
 	d->sched = sched_new(d);
@@ -362,7 +333,7 @@ probe_run(struct kwd *d, struct kw_config *scope, const char *path, struct repor
 	if (d->sched->njobs > 0)
 		event_base_dispatch(d->base);
 
-	steps_from_rows(rep, d->sched);
+	steps_from_results(rep, d->sched);
 	report(rep, d, path);
 	for (size_t r = 0; r < scope->nregions; r++)
 		if (!region_ok(d->sched, &scope->regions[r]))

@@ -1,4 +1,3 @@
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,21 +248,6 @@ struct event_base *
 probe_base(const struct probe_job *j)
 {
 	return j->d->base;
-}
-
-void
-probe_trace(const struct probe_job *j, const char *kind, const char *step, enum kw_reason reason,
-    double seconds, const char *fmt, ...)
-{
-	char detail[512];
-	va_list ap;
-
-	if (j->d->trace == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(detail, sizeof detail, fmt, ap);
-	va_end(ap);
-	j->d->trace(j->d->trace_arg, j, kind, step, (int)reason, seconds, detail);
 }
 
 /*

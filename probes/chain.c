@@ -37,7 +37,6 @@
 #include "chain_int.h"
 #include "lockout.h"
 
-static const char *const hop_names[HOP_COUNT] = { "tgt", "referral", "service_ticket", "login" };
 
 
 static unsigned run_counter;
@@ -198,47 +197,6 @@ tgt_start(struct chain *ch)
 
 /* ---- the end of a run ---------------------------------------------------------------------- */
 
-/* Every hop that ran, for `krbwatch probe`: the shared ones once, then each cluster's. */
-static void
-trace_run(const struct chain *ch)
-{
-	const struct probe_job *job = ch->job;
-	char step[128];
-
-	for (int h = HOP_TGT; h <= HOP_REFERRAL; h++)
-		if (ch->hops[h].ran)
-			probe_trace(job, hop_names[h], hop_names[h], ch->hops[h].reason,
-			    ch->hops[h].duration, "%s", ch->hops[h].detail);
-	if (ch->held) {
-		/* every hop that needs the TGT says why it did not run */
-		const char *need = "not tried: it needs the TGT of the monitoring identity, held back "
-		    "so as not to lock the account out (see tgt)";
-		if (ch->db_realm != NULL)
-			probe_trace(job, "held", "referral", ch->hops[HOP_TGT].reason, 0, "%s", need);
-		for (size_t i = 0; i < ch->nbr; i++) {
-			snprintf(step, sizeof step, "%.64s service_ticket", ch->br[i].c->name);
-			probe_trace(job, "held", step, ch->hops[HOP_TGT].reason, 0, "%s", need);
-			snprintf(step, sizeof step, "%.64s login", ch->br[i].c->name);
-			probe_trace(job, "held", step, ch->hops[HOP_TGT].reason, 0, "%s", need);
-		}
-	}
-	for (size_t i = 0; i < ch->nbr; i++) {
-		const struct branch *b = &ch->br[i];
-		const struct { const char *kind, *what; const struct hop_result *r; } st[] = {
-			{ "referral", "referral path", &b->referral_path },
-			{ "service_ticket", "service_ticket", &b->service },
-			{ "login", "login", &b->login_r },
-		};
-		for (size_t k = 0; k < sizeof st / sizeof st[0]; k++) {
-			if (!st[k].r->ran)
-				continue;
-			snprintf(step, sizeof step, "%.64s %s", b->c->name, st[k].what);
-			probe_trace(job, st[k].kind, step, st[k].r->reason, st[k].r->duration, "%s",
-			    st[k].r->detail);
-		}
-	}
-}
-
 void
 cell_of(struct hop_cell *c, const struct hop_result *h)
 {
@@ -248,6 +206,17 @@ cell_of(struct hop_cell *c, const struct hop_result *h)
 	snprintf(c->detail, sizeof c->detail, "%s", h->detail);
 	snprintf(c->enctype, sizeof c->enctype, "%s", h->enctype);
 	c->kvno = h->kvno;
+}
+
+/* A hop the lockout budget held back with the TGT: it did not run, and says why. */
+static void
+held_cell(struct hop_cell *c, enum kw_reason r)
+{
+	c->held = 1;
+	c->reason = r;
+	c->kvno = -1;
+	snprintf(c->detail, sizeof c->detail, "not tried: it needs the TGT of the monitoring "
+	    "identity, held back so as not to lock the account out (see tgt)");
 }
 
 /*
@@ -262,6 +231,8 @@ fill_rows(const struct chain *ch, struct probe_result *res)
 	snprintf(row->name, sizeof row->name, "%s", ch->job->region->name);
 	cell_of(&row->hop[KW_HOP_TGT], &ch->hops[HOP_TGT]);
 	cell_of(&row->hop[KW_HOP_REFERRAL], &ch->hops[HOP_REFERRAL]);
+	if (ch->held && ch->db_realm != NULL)
+		held_cell(&row->hop[KW_HOP_REFERRAL], ch->hops[HOP_TGT].reason);
 	for (size_t i = 0; i < ch->nbr; i++) {
 		const struct branch *b = &ch->br[i];
 		struct hop_result ref = ch->hops[HOP_REFERRAL];
@@ -278,6 +249,11 @@ fill_rows(const struct chain *ch, struct probe_result *res)
 		cell_of(&row->hop[KW_HOP_REFERRAL], &ref);
 		cell_of(&row->hop[KW_HOP_SERVICE_TICKET], &b->service);
 		cell_of(&row->hop[KW_HOP_LOGIN], &b->login_r);
+		cell_of(&row->referral_path, &b->referral_path);
+		if (ch->held) {
+			held_cell(&row->hop[KW_HOP_SERVICE_TICKET], ch->hops[HOP_TGT].reason);
+			held_cell(&row->hop[KW_HOP_LOGIN], ch->hops[HOP_TGT].reason);
+		}
 		snprintf(row->announced_spn, sizeof row->announced_spn, "%s", b->announced_spn);
 		snprintf(row->announced_realm, sizeof row->announced_realm, "%s", b->announced_realm);
 	}
@@ -327,7 +303,6 @@ chain_finish_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	trace_run(ch);
 	memset(&res, 0, sizeof res);
 	fill_rows(ch, &res);
 	endpoints_finish(ch, &res);	/* after the clusters': a cluster's failure is named first */

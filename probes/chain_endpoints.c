@@ -371,10 +371,8 @@ endpoints_expire(struct chain *ch)
 static void
 reader_row(struct chain_endpoints *ep, const struct ep_reader *rd, struct probe_result *res)
 {
-	const struct probe_job *job = ep->ch->job;
 	struct result_row *row;
 	struct hop_cell *c;
-	char s[160];
 
 	if (rd->status == -1)
 		return;		/* the run ended before the name was looked up: nothing known */
@@ -394,22 +392,16 @@ reader_row(struct chain_endpoints *ep, const struct ep_reader *rd, struct probe_
 	}
 	snprintf(c->detail, sizeof c->detail, "%s: %s", rd->c->endpoints.reader.name,
 	    ares_strerror(rd->status));
-	snprintf(s, sizeof s, "%.64s reader", rd->c->name);
-	probe_trace(job, "dns", s, c->reason, 0, "%s", c->detail);
 }
 
-/* One address of a reader endpoint: its row and its `krbwatch probe` line. */
+/* One address of a reader endpoint: its row. */
 static void
 instance_row(struct chain_endpoints *ep, size_t i, struct probe_result *res)
 {
-	const struct probe_job *job = ep->ch->job;
 	const struct ep_extra *x = &ep->xx[i];
 	const struct branch *b = &ep->xbr[i];
 	const struct ep_reader *rd = &ep->rd[x->ref];
-	const struct hop_result *f = NULL;
 	struct result_row *row = probe_result_add(res, ROW_INSTANCE);
-	const char *hop = "login";
-	char s[192];
 
 	snprintf(row->name, sizeof row->name, "%s", x->instance);
 	snprintf(row->cluster, sizeof row->cluster, "%s", rd->c->name);
@@ -422,17 +414,6 @@ instance_row(struct chain_endpoints *ep, size_t i, struct probe_result *res)
 	if (b->login_r.ran)
 		snprintf(row->hop[KW_HOP_LOGIN].detail, sizeof row->hop[0].detail, "%.100s (%s): %.140s",
 		    x->instance, rd->a[x->addr].ip, b->login_r.detail);
-	if (b->service.ran && b->service.reason != KW_OK)
-		f = &b->service, hop = "service_ticket";
-	else if (b->login_r.ran && b->login_r.reason != KW_OK)
-		f = &b->login_r;
-	snprintf(s, sizeof s, "%.64s reader %.80s (%s)", rd->c->name, x->instance, rd->a[x->addr].ip);
-	if (f != NULL)
-		probe_trace(job, "reader", s, f->reason, f->duration, "%s %s: %s",
-		    rd->c->endpoints.reader.name, hop, f->detail);
-	else if (b->login_r.ran)
-		probe_trace(job, "reader", s, KW_OK, b->login_r.duration, "%s: %s",
-		    rd->c->endpoints.reader.name, b->login_r.detail);
 }
 
 void

@@ -103,16 +103,13 @@ global_writer_cluster(const struct global_view *gv)
 	return gv->g->members[gv->member].c;
 }
 
-/* The lookup as the row's DNS cell and the writer it names; the `krbwatch probe` line. */
+/* The lookup as the row's DNS cell and the writer it names. */
 static void
 writer_finish(const struct chain *ch, const struct global_view *gv, struct result_row *row)
 {
-	const struct probe_job *job = ch->job;
-	const char *R = job->region->name;
+	const char *R = ch->job->region->name;
 	struct hop_cell *c = &row->hop[KW_HOP_DNS];
-	char s[128];
 
-	snprintf(s, sizeof s, "%.64s writer", gv->g->name);
 	snprintf(row->cname_chain, sizeof row->cname_chain, "%s", gv->names);
 	row->ttl = gv->ttl;
 	c->ran = gv->status != -1;
@@ -130,7 +127,6 @@ writer_finish(const struct chain *ch, const struct global_view *gv, struct resul
 		else
 			snprintf(c->detail, sizeof c->detail, "%.200s: no member cluster's endpoint "
 			    "in the chain", gv->names);
-		probe_trace(job, "global", s, c->reason, 0, "%s", c->detail);
 		return;
 	}
 	const struct kw_global_member *wm = &gv->g->members[gv->member];
@@ -141,7 +137,6 @@ writer_finish(const struct chain *ch, const struct global_view *gv, struct resul
 	c->reason = KW_OK;
 	snprintf(c->detail, sizeof c->detail, "the writer is %s in %s: %.150s (TTL %u s) through "
 	    "%s's resolvers", wm->c->name, wm->region_name, gv->names, gv->ttl, R);
-	probe_trace(job, "global", s, KW_OK, 0, "%s", c->detail);
 }
 
 /* The first hop that broke for cluster branch b, with the chain's own hops first. */
@@ -160,16 +155,18 @@ first_failure(const struct chain *ch, const struct branch *b, const char **hop)
 	return NULL;
 }
 
-/* This Region as a failover target: ready when its own member cluster's login held. */
+/*
+ * This Region as a failover target: ready when its own member cluster's login held; the row's
+ * failover words say so, or what broke.
+ */
 static int
-readiness(const struct chain *ch, const struct global_view *gv)
+readiness(const struct chain *ch, const struct global_view *gv, struct result_row *row)
 {
 	const struct probe_job *job = ch->job;
 	const struct kw_cluster *own = NULL, *writer = global_writer_cluster(gv);
 	const struct branch *b = NULL;
 	const struct hop_result *f;
 	const char *hop = NULL;
-	char s[160];
 	int ready;
 
 	for (size_t i = 0; i < gv->g->nmembers; i++)
@@ -182,13 +179,13 @@ readiness(const struct chain *ch, const struct global_view *gv)
 			b = &ch->br[i];
 	f = first_failure(ch, b, &hop);
 	ready = f == NULL && b != NULL && b->login_r.ran && b->login_r.reason == KW_OK;
-	snprintf(s, sizeof s, "%.64s failover to %.40s", gv->g->name, job->region->name);
+	row->failover_reason = ready ? KW_OK : f ? f->reason : KW_R_TIMEOUT;
 	if (ready)
-		probe_trace(job, "failover", s, KW_OK, 0, "ready: a failover to %s now would let users "
-		    "authenticate (%s logged in through %s's KDCs)", job->region->name, own->name,
-		    job->region->name);
+		snprintf(row->failover_detail, sizeof row->failover_detail, "ready: a failover to %s "
+		    "now would let users authenticate (%s logged in through %s's KDCs)",
+		    job->region->name, own->name, job->region->name);
 	else
-		probe_trace(job, "failover", s, f ? f->reason : KW_R_TIMEOUT, 0, "not ready: after a "
+		snprintf(row->failover_detail, sizeof row->failover_detail, "not ready: after a "
 		    "failover to %s users could not log in: %s %s: %.150s", job->region->name,
 		    own->name, f ? hop : "login", f ? f->detail : "did not run");
 	return ready;
@@ -198,28 +195,14 @@ void
 global_finish(const struct chain *ch, const struct global_view *gv, const struct branch *login,
     struct probe_result *res)
 {
-	const struct probe_job *job = ch->job;
 	struct result_row *row = probe_result_add(res, ROW_GLOBAL);
-	const struct hop_result *f = NULL;
-	const char *hop = "login";
-	char s[192];
 
 	snprintf(row->name, sizeof row->name, "%s", gv->g->name);
 	snprintf(row->endpoint, sizeof row->endpoint, "%s", gv->g->endpoint.name);
 	writer_finish(ch, gv, row);
-	row->failover_ready = readiness(ch, gv);
+	row->failover_ready = readiness(ch, gv, row);
 	if (login == NULL)
 		return;		/* no member named, or the chain broke before the logins */
 	cell_of(&row->hop[KW_HOP_SERVICE_TICKET], &login->service);
 	cell_of(&row->hop[KW_HOP_LOGIN], &login->login_r);
-	snprintf(s, sizeof s, "%.64s login through %.100s", gv->g->name, gv->g->endpoint.name);
-	if (login->service.ran && login->service.reason != KW_OK)
-		f = &login->service, hop = "service_ticket";
-	else if (login->login_r.ran && login->login_r.reason != KW_OK)
-		f = &login->login_r;
-	if (f != NULL)
-		probe_trace(job, hop, s, f->reason, f->duration, "%s", f->detail);
-	else if (login->login_r.ran)
-		probe_trace(job, "login", s, KW_OK, login->login_r.duration, "%s",
-		    login->login_r.detail);
 }

@@ -84,14 +84,6 @@ struct probe_job {
 	time_t last_ok;
 };
 
-/*
- * One step of a run, for `krbwatch probe`: step names it ("tgt", "db-east service_ticket",
- * "kdc 10.0.1.10 udp/88"), kind says what sort of step it is for the explanations ("dns", "kdc",
- * "tgt", "referral", "service_ticket", "login").  Costs nothing when nobody listens (the daemon).
- */
-void probe_trace(const struct probe_job *, const char *kind, const char *step, enum kw_reason,
-    double seconds, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
-
 /* The one completion path of a run (probe.c): hands result up through job->sink. */
 void probe_done(struct probe_job *, const struct probe_result *);
 /* A run that ends with a verdict and no rows (it could not start, a deadline before any). */

@@ -39,6 +39,7 @@ struct hop_cell {
 	char enctype[48];		/* a ticket's enctype, "" if none */
 	int kvno;			/* a ticket's key version, -1 if none */
 	char addr[64];			/* the address that answered ("10.0.1.10:88"), "" if none */
+	int held;			/* the lockout budget held it back (ran = 0): detail says why */
 };
 
 /* What a row stands for. */
@@ -78,6 +79,11 @@ struct result_row {
 	char announced_spn[256];
 	char announced_realm[128];
 	/*
+	 * ROW_CLUSTER: the referral path to this cluster's realm on its own (hop[KW_HOP_REFERRAL]
+	 * is the direct referral and this path together, the verdict a column shows).
+	 */
+	struct hop_cell referral_path;
+	/*
 	 * ROW_GLOBAL (hop[KW_HOP_DNS] is the lookup through this Region's resolvers, the service
 	 * ticket and login cells the login through the global endpoint): the CNAME chain, its TTL,
 	 * and this Region as a failover target (-1: not a secondary; 0 not ready, 1 ready).
@@ -86,6 +92,9 @@ struct result_row {
 	char cname_chain[512];
 	unsigned ttl;
 	int failover_ready;
+	/* ROW_GLOBAL, failover_ready >= 0: that readiness in words, and why not */
+	enum kw_reason failover_reason;
+	char failover_detail[512];
 };
 
 struct probe_result {
