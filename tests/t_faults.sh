@@ -302,6 +302,7 @@ heal "$n"
 # ---------------------------------------------------------------------------------------------
 # the chain (issue 5)
 
+# a scenario per fault, alike in shape: each injects its fault, checks what it breaks
 n="on-prem KDCs down (kdc-down onprem)"
 if inject kdc-down onprem; then
 	check_hop_all "$n: $E tgt fails with refused" $E tgt refused
