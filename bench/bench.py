@@ -195,6 +195,7 @@ def genconf(a):
     per_region = a.clusters // a.regions if a.regions else 0
     extra = a.clusters - per_region * a.regions
     n = 0
+    # the shape of genconf_lab's loop over Regions: another lab's names, addresses and engines
     for ri, r in enumerate(regions):
         res = ["10.97.0.53", "10.97.0.54"][:a.resolvers]
         # spread the Regions over the KDC addresses so that no two Regions list the same set

@@ -45,6 +45,7 @@
 
 #define BATCHES 9
 
+/* like daemon/web.c's mono_now, another clock (the thread's CPU); the bench links no daemon code */
 static double
 cpu_now(void)
 {

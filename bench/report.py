@@ -251,6 +251,7 @@ if rows:
     P("")
 
 # ---------------------------------------------------------------------------------------------
+# sections alike in shape (heading, figures, prose): each reads and explains its own figures
 P("## 2. Idle RSS")
 P("")
 d = load("idle.json")

@@ -325,6 +325,7 @@ free_kdcs(struct kw_kdcs *k)
 	free(k->addrs);
 }
 
+/* a list of free()s like alert.c's and login_base.c's: other structs, each freed by its owner */
 static void
 free_cluster(struct kw_cluster *c)
 {
@@ -356,6 +357,7 @@ free_region(struct kw_region *r)
 	free(r->clusters);
 }
 
+/* loops over realms like free_region's over KDCs and clusters: other arrays, other element frees */
 void
 config_free(struct kw_config *c)
 {

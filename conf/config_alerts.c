@@ -211,6 +211,7 @@ load_webhook(struct loader *l, const yaml_node_t *n, size_t idx, struct kw_webho
 	free(where);
 }
 
+/* a loader's head, as every cs_load_*: its own keys and fields */
 void
 cs_load_alerts(struct loader *l, const yaml_node_t *n)
 {

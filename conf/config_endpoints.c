@@ -49,6 +49,7 @@ load_instances(struct loader *l, const yaml_node_t *n, const char *where, struct
 		cs_type_error(l, n, "a sequence of instance endpoint names", "instances");
 		return;
 	}
+	/* the walk over a sequence, as the global members below: other items, other checks */
 	e->instances = xcalloc(cs_nitems(n), sizeof(*e->instances));
 	for (size_t i = 0; i < cs_nitems(n) && l->budget > 0; i++) {
 		yaml_node_t *v = cs_node_at(l, n->data.sequence.items.start[i]);

@@ -62,6 +62,9 @@ size_t cs_nitems(const yaml_node_t *n);
 int cs_is_null(const yaml_node_t *n);
 int cs_visit(struct loader *l, const yaml_node_t *n);
 void cs_type_error(struct loader *l, const yaml_node_t *n, const char *expected, const char *what);
+/* 0: n is a mapping with at least one pair; -1 after the message (type error, or none of one). */
+int cs_want_pairs(struct loader *l, const yaml_node_t *n, const char *expected, const char *what,
+    const char *one);
 const char *cs_text(struct loader *l, const yaml_node_t *n, const char *expected, const char *what);
 char *cs_word_list(const char *const *w, size_t n);
 int cs_fields(struct loader *l, const yaml_node_t *n, const char *expected, const char *where,

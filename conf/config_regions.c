@@ -46,15 +46,9 @@ cs_load_realms(struct loader *l, const yaml_node_t *n)
 	struct kw_config *c = l->conf;
 	struct field f[NELEM(keys)];
 
-	if (n->type != YAML_MAPPING_NODE) {
-		cs_type_error(l, n, "a mapping of realm names to their domain and kdcs", "realms");
+	if (cs_want_pairs(l, n, "a mapping of realm names to their domain and kdcs", "realms",
+	    "realm") == -1)
 		return;
-	}
-	if (cs_npairs(n) == 0) {
-		cl_error(l, n->start_mark, "expected at least one realm in realms, got an empty "
-		    "mapping");
-		return;
-	}
 	c->realms = xcalloc(cs_npairs(n), sizeof(*c->realms));
 	for (size_t i = 0; i < cs_npairs(n) && l->budget > 0; i++) {
 		yaml_node_t *k = cs_node_at(l, n->data.mapping.pairs.start[i].key);
@@ -352,15 +346,9 @@ cs_load_regions(struct loader *l, const yaml_node_t *n)
 {
 	struct kw_config *c = l->conf;
 
-	if (n->type != YAML_MAPPING_NODE) {
-		cs_type_error(l, n, "a mapping of Region names to their settings", "regions");
+	if (cs_want_pairs(l, n, "a mapping of Region names to their settings", "regions",
+	    "Region") == -1)
 		return;
-	}
-	if (cs_npairs(n) == 0) {
-		cl_error(l, n->start_mark, "expected at least one Region in regions, got an empty "
-		    "mapping");
-		return;
-	}
 	c->regions = xcalloc(cs_npairs(n), sizeof(*c->regions));
 	for (size_t i = 0; i < cs_npairs(n) && l->budget > 0; i++) {
 		const char *name;

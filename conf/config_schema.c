@@ -121,6 +121,22 @@ cs_type_error(struct loader *l, const yaml_node_t *n, const char *expected, cons
 	    describe(n, buf, sizeof(buf)));
 }
 
+int
+cs_want_pairs(struct loader *l, const yaml_node_t *n, const char *expected, const char *what,
+    const char *one)
+{
+	if (n->type != YAML_MAPPING_NODE) {
+		cs_type_error(l, n, expected, what);
+		return -1;
+	}
+	if (cs_npairs(n) == 0) {
+		cl_error(l, n->start_mark, "expected at least one %s in %s, got an empty mapping", one,
+		    what);
+		return -1;
+	}
+	return 0;
+}
+
 /* The text of a non-empty scalar, or NULL after a message. */
 const char *
 cs_text(struct loader *l, const yaml_node_t *n, const char *expected, const char *what)

@@ -108,6 +108,7 @@ load_web_users(struct loader *l, const yaml_node_t *n)
 		cs_type_error(l, n, "a mapping of user names to bcrypt hashes", "basic_auth_users");
 		return;
 	}
+	/* the walk over a mapping, as config_regions.c's: other entries, other checks */
 	w->users = xcalloc(cs_npairs(n), sizeof(*w->users));
 	for (size_t i = 0; i < cs_npairs(n) && l->budget > 0; i++) {
 		yaml_node_t *k = cs_node_at(l, n->data.mapping.pairs.start[i].key);

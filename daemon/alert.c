@@ -245,6 +245,7 @@ set_str(char **dst, const char *src)
 	*dst = src != NULL ? xstrdup(src) : NULL;
 }
 
+/* a list of free()s like config.c's and login_base.c's: other structs, each freed by its owner */
 static void
 state_free(struct astate *st)
 {

@@ -247,6 +247,7 @@ reload(struct kwd *d)
 	verdict_write(d->reload_gen, 1, NULL, 0);	/* after READY=1, as above */
 }
 
+/* a libevent callback's head, as sched.c's job_timer_cb: another event */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {

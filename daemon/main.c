@@ -70,6 +70,7 @@ load(const char *path)
 int
 main(int argc, char **argv)
 {
+	/* shaped like probe_cmd.c's options: getopt_long's rows, another command's */
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", required_argument, NULL, 't' },

@@ -112,6 +112,7 @@ process_metrics_init(struct metrics *m)
 {
 	struct timespec now;
 
+	/* one table, alike by design: a row per family of client_golang's process collector */
 	const struct mfamily_spec spec[] = {
 		{ &pm.cpu, "process_cpu_seconds_total",
 		    "Total user and system CPU time spent in seconds.", METRIC_COUNTER, 0, NULL },

@@ -146,6 +146,7 @@ job_free(struct probe_job *j)
 	free(j);
 }
 
+/* the shape of config.c's errors_clear: another array, whose elements are jobs */
 void
 sched_clear(struct sched *s)
 {

@@ -219,6 +219,7 @@ tcp_dial_connect(struct tcp_dial *d)
 		dial_connect(d);
 }
 
+/* the NULL-safe stop-and-free shape of sched_free: another object */
 void
 tcp_dial_cancel(struct tcp_dial *d)
 {

@@ -87,6 +87,7 @@ dns_servers_csv(const struct kw_region *r, char *buf, size_t len)
 	}
 }
 
+/* as tgt_done: a hop's end; each reads other creds (tkt vs init) into its own hop */
 static void
 referral_done(struct stepper *st, krb5_error_code code, enum kw_reason r, const char *detail)
 {

@@ -148,6 +148,7 @@ reader_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int al
 	query_done(ep);
 }
 
+/* the c-ares callback's shape, as kdc_locate.c's srv_answer: another record, another owner */
 static void
 instance_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
 {
@@ -347,6 +348,7 @@ endpoints_branches(struct chain *ch)
 	return ep->nx;
 }
 
+/* endpoints_begin and endpoints_expire: the same walk over the branches, two different steps */
 void
 endpoints_begin(struct chain *ch)
 {
@@ -461,6 +463,7 @@ endpoints_free(struct chain *ch)
 	}
 	ep->want = 0;
 	dns_client_free(ep->dns);	/* its callbacks see ARES_EDESTRUCTION and touch nothing */
+	/* a list of free()s like config.c's and login_base.c's: this struct's arrays */
 	free(ep->xbr);
 	free(ep->xx);
 	free(ep->rd);

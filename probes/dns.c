@@ -274,6 +274,7 @@ run_end(struct dns_run *r)
 	probe_result_free(&res);
 }
 
+/* ends as kdc.c's run does (probe_done between frees): the interface's way out, another run */
 static void
 finish_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -374,6 +375,7 @@ dns_expire(struct probe_job *j)
 static void
 dns_cancel(struct probe_job *j)
 {
+	/* shaped as chain.c's and kdc.c's cancel: probe_ops' interface, another run to free */
 	struct dns_run *r = j->run;
 
 	if (r == NULL)

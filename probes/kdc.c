@@ -401,6 +401,7 @@ kdc_start(struct probe_job *job)
 	return 0;
 }
 
+/* shaped as chain.c's and dns.c's cancel: probe_ops' interface, another run to free */
 static void
 kdc_cancel(struct probe_job *job)
 {

@@ -45,6 +45,7 @@ kdc_lookup_end(struct lookup *lk)
 	kdc_run_check_done(lk->run);
 }
 
+/* shaped as gss_token.c's and login_base.c's setters: a realm's first reason, in the run */
 void
 kdc_realm_fail(struct kdc_run *run, enum kw_reason r, const char *fmt, ...)
 {
@@ -62,6 +63,7 @@ kdc_realm_fail(struct kdc_run *run, enum kw_reason r, const char *fmt, ...)
 static int
 lookup_srv_answer(struct lookup *lk, int status, const unsigned char *abuf, int alen)
 {
+	/* starts as lookup_addr_answer does: other records (SRV targets), other ends */
 	struct kdc_run *run = lk->run;
 	struct dns_srv *srv = NULL;
 	size_t n = 0;

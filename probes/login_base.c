@@ -53,6 +53,7 @@ login_base_stop(struct login_base *b)
 	event_del(b->kick);
 }
 
+/* free()s like config.c's, alert.c's, chain_endpoints.c's: other structs, other owners */
 void
 login_base_free(struct login_base *b)
 {

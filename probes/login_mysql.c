@@ -110,6 +110,10 @@ myl_finish(struct login *l, enum kw_reason r, const char *fmt, ...)
 	event_active(l->b.done_ev, EV_TIMEOUT, 0);
 }
 
+/*
+ * finish's tail, done_cb, deadline_cb as in login_pg.c: the shared part is login_base.c;
+ * what is left is each engine's own states and words
+ */
 static void
 done_cb(evutil_socket_t fd, short what, void *arg)
 {

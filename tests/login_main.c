@@ -50,6 +50,10 @@ done(void *arg, const struct login_result *r)
 	exit_code = r->reason == KW_OK ? 0 : 1;
 }
 
+/*
+ * fetched, need_ticket as in login_pg_main.c: each driver's own way to answer (here also
+ * --fetch-now, --fetch-never), over its own globals
+ */
 static void
 fetched(evutil_socket_t fd, short what, void *arg)
 {

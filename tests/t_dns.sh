@@ -15,6 +15,7 @@ mkdir -p "$D"
 
 # --- BIND: two authoritative zones, one that fails to load (SERVFAIL), nothing else ----------
 # awsmad.kerberos.com is written in upper case: lookups in lower case must still count.
+# two zone files as BIND reads them: alike in shape, other names and addresses
 cat >"$D/onprem.zone" <<'EOF'
 $ORIGIN onprem.example.com.
 $TTL 60
@@ -119,6 +120,7 @@ chmod 600 "$KW_TMP/krbmon.keytab"
 GOOD=127.0.0.1:$NS_PORT
 DEAD=127.0.0.1:$DEAD_PORT
 SILENT=127.0.0.1:$SILENT_PORT
+# lib.sh's write_config, but this test's resolvers, a longer timeout, the upper-case domain
 cat >"$KW_TMP/k.yml" <<EOF
 listen: 127.0.0.1:$KW_HTTP
 interval: 1s

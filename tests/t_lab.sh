@@ -167,6 +167,7 @@ if inject blackhole $E 464; then
 fi
 heal_ok "$n"
 
+# a scenario per fault, alike in shape: each injects its fault, checks what it breaks
 n="dns-down $W"
 if inject dns-down $W; then
 	check_first_fail "$n: $W fails first at dns" $W dns

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "../conf/config.h"
 #include "../daemon/kwd.h"
 #include "../daemon/results.h"
 #include "../lib/metrics.h"
@@ -96,6 +97,30 @@ unit_rendered(struct metrics *m, const char *needle)
 	const char *text = metrics_render(m, &len);
 
 	return strstr(text, needle) != NULL;
+}
+
+/* A configuration that did not load: its messages, as TAP comments. */
+static inline void
+unit_config_errors(const struct kw_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		printf("#   %s\n", errs->msg[i]);
+}
+
+/* The configuration at path, loaded as the daemon would (no credentials directory); NULL: said. */
+static inline struct kw_config *
+unit_config_load(const char *path)
+{
+	struct kw_errors errs = { 0 };
+	struct kw_config *c;
+
+	unsetenv("CREDENTIALS_DIRECTORY");
+	if ((c = config_load(path, &errs)) == NULL) {
+		unit_config_errors(&errs);
+		printf("not ok - the configuration loads\n");
+	}
+	errors_clear(&errs);
+	return c;
 }
 
 #endif

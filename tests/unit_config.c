@@ -244,8 +244,7 @@ test_load(void)
 	c = config_load(path, &errs);
 	check(c != NULL && errs.n == 0, "a small configuration loads");
 	if (c == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("#   %s\n", errs.msg[i]);
+		unit_config_errors(&errs);
 		errors_clear(&errs);
 		return;
 	}

@@ -79,8 +79,7 @@ test_good(void)
 
 	check(c != NULL && errs.n == 0, "endpoints and global_databases load");
 	if (c == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("#   %s\n", errs.msg[i]);
+		unit_config_errors(&errs);
 		errors_clear(&errs);
 		return;
 	}

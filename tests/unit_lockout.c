@@ -72,6 +72,7 @@ test_der(void)
 	size_t n;
 	long ts[] = { 2 }, pac[] = { 128 }, both[] = { 128, 2 }, fast[] = { 136 }, chal[] = { 138 };
 
+	/* one AS-REQ per padata list, alike in shape: each case a different list and verdict */
 	n = as_req(m, NULL, 0, 0);
 	check(lockout_as_req_has_preauth(m, n) == 0, "der: an AS-REQ without padata proves nothing");
 	n = as_req(m, pac, 1, 1);

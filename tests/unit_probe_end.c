@@ -50,7 +50,6 @@ int
 main(void)
 {
 	char dir[] = "/tmp/unit_probe_end.XXXXXX", path[300], keytab[300], yml[1024];
-	struct kw_errors errs = { 0 };
 	struct kw_config *c;
 	struct probe_job j;
 	uint16_t port;
@@ -74,13 +73,8 @@ main(void)
 	    "  t-1:\n"
 	    "    resolvers: [\"127.0.0.1:%u\"]\n", port);
 	unit_write_file(path, yml);
-	unsetenv("CREDENTIALS_DIRECTORY");
-	if ((c = config_load(path, &errs)) == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("#   %s\n", errs.msg[i]);
-		printf("not ok - the configuration loads\n");
+	if ((c = unit_config_load(path)) == NULL)
 		return 1;
-	}
 	d.base = event_base_new();
 	d.stopping = 1;		/* no STATUS=, no sd_notify from probe_done */
 	daemon_register_metrics(&d);

@@ -169,6 +169,7 @@ kdc_dns_checks(const struct kw_config *c)
 	snprintf(row->hop[KW_HOP_DNS].addr, sizeof row->hop[KW_HOP_DNS].addr, "127.0.0.1:53");
 	probe_done(&j, &r);
 	probe_result_free(&r);
+	/* checks of rendered series, alike in shape: each kind, its own series and labels */
 	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_success{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
 	    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\"} 0"), "dns: the lookup's success");
 	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_failures_total{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
@@ -212,7 +213,6 @@ int
 main(void)
 {
 	char dir[] = "/tmp/unit_results.XXXXXX", path[300], keytab[300];
-	struct kw_errors errs = { 0 };
 	struct kw_config *c;
 
 	if (mkdtemp(dir) == NULL)
@@ -232,13 +232,8 @@ main(void)
 	    "    resolvers: [127.0.0.1]\n"
 	    "    clusters:\n"
 	    "      - { name: db-1, engine: mysql, host: h.db.test, user: m, tls: { mode: disable } }\n");
-	unsetenv("CREDENTIALS_DIRECTORY");
-	if ((c = config_load(path, &errs)) == NULL) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("#   %s\n", errs.msg[i]);
-		printf("not ok - the configuration loads\n");
+	if ((c = unit_config_load(path)) == NULL)
 		return 1;
-	}
 	d.base = event_base_new();
 	d.stopping = 1;		/* no STATUS= */
 	daemon_register_metrics(&d);
