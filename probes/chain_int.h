@@ -131,7 +131,7 @@ struct chain {
 	struct chain_endpoints *ep;		/* chain_endpoints.c: readers and global endpoints */
 };
 
-enum { CH_TGT, CH_REFERRAL, CH_BRANCHES, CH_FINISHED };
+enum { CH_TGT, CH_REFERRAL, CH_BRANCHES };
 
 /* chain.c; cell_of: a result's cell from a hop (chain_endpoints.c's rows too) */
 struct hop_cell;
