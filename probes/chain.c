@@ -312,12 +312,8 @@ chain_free(void *arg)
 	struct chain *ch = arg;
 
 	endpoints_free(ch);
-	for (size_t i = 0; i < ch->nbr; i++) {
-		if (ch->br[i].login != NULL)
-			login_cancel(ch->br[i].login);
-		login_gate_leave(&ch->br[i].gate);
-		stepper_cancel(&ch->br[i].st);
-	}
+	for (size_t i = 0; i < ch->nbr; i++)
+		branch_stop(&ch->br[i]);
 	stepper_cancel(&ch->st);
 	for (size_t i = 0; i < ch->nloc; i++) {
 		kdc_locate_cancel(ch->loc[i].op);
@@ -440,7 +436,7 @@ chain_timeout(void *arg)
 	default:
 		for (size_t i = 0; i < ch->nbr; i++)
 			branch_expire(&ch->br[i]);
-		endpoints_expire(ch);
+		endpoints_each(ch, branch_expire);
 	}
 }
 

@@ -348,23 +348,13 @@ endpoints_branches(struct chain *ch)
 	return ep->nx;
 }
 
-/* endpoints_begin and endpoints_expire: the same walk over the branches, two different steps */
 void
-endpoints_begin(struct chain *ch)
+endpoints_each(struct chain *ch, void (*step)(struct branch *))
 {
 	if (ch->ep == NULL)
 		return;
 	for (size_t i = 0; i < ch->ep->nx; i++)
-		branch_begin_service(&ch->ep->xbr[i]);
-}
-
-void
-endpoints_expire(struct chain *ch)
-{
-	if (ch->ep == NULL)
-		return;
-	for (size_t i = 0; i < ch->ep->nx; i++)
-		branch_expire(&ch->ep->xbr[i]);
+		step(&ch->ep->xbr[i]);
 }
 
 /* The reader endpoint's row: its lookup and how many addresses it gave. */
@@ -454,21 +444,12 @@ endpoints_free(struct chain *ch)
 
 	if (ep == NULL)
 		return;
+	endpoints_each(ch, branch_stop);
 	ch->ep = NULL;
-	for (size_t i = 0; i < ep->nx; i++) {
-		if (ep->xbr[i].login != NULL)
-			login_cancel(ep->xbr[i].login);
-		login_gate_leave(&ep->xbr[i].gate);	/* its login slot or its place in line */
-		stepper_cancel(&ep->xbr[i].st);
-	}
 	ep->want = 0;
 	dns_client_free(ep->dns);	/* its callbacks see ARES_EDESTRUCTION and touch nothing */
-	/* a list of free()s like config.c's and login_base.c's: this struct's arrays */
-	free(ep->xbr);
-	free(ep->xx);
-	free(ep->rd);
-	free(ep->inst);
-	free(ep->ptr);
-	free(ep->gv);
-	free(ep);
+	void *owned[] = { ep->xbr, ep->xx, ep->rd, ep->inst, ep->ptr, ep->gv, ep };
+
+	for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+		free(owned[i]);
 }
