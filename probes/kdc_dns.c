@@ -59,17 +59,22 @@ kdc_realm_fail(struct kdc_run *run, enum kw_reason r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* An answer's records, parsed in one place (lookup_cb) for either kind of lookup. */
+struct answer {
+	int status;			/* ARES_*, a reply that does not parse included */
+	struct dns_srv *srv;		/* LK_SRV */
+	struct dns_addr *a;		/* LK_ADDR */
+	size_t n;
+};
+
 /* Returns 1: the lookup has ended (a lookup that asks again returns 0). */
 static int
-lookup_srv_answer(struct lookup *lk, int status, const unsigned char *abuf, int alen)
+lookup_srv_answer(struct lookup *lk, const struct answer *an)
 {
-	/* starts as lookup_addr_answer does: other records (SRV targets), other ends */
 	struct kdc_run *run = lk->run;
-	struct dns_srv *srv = NULL;
-	size_t n = 0;
+	const struct dns_srv *srv = an->srv;
+	int status = an->status;
 
-	if (status == ARES_SUCCESS)
-		status = dns_parse_srv(abuf, alen, &srv, &n);
 	if (status != ARES_SUCCESS) {
 		/* a realm that publishes no kpasswd has none probed; no KDC at all is a failure */
 		if (!(lk->kpasswd && (status == ARES_ENODATA || status == ARES_ENOTFOUND)))
@@ -78,9 +83,9 @@ lookup_srv_answer(struct lookup *lk, int status, const unsigned char *abuf, int 
 			    lk->name, ares_strerror(status));
 		return 1;
 	}
-	if (n > KDC_MAX_SRV_TARGETS)
-		run->srv_dropped += n - KDC_MAX_SRV_TARGETS;
-	for (size_t i = 0; i < n && i < KDC_MAX_SRV_TARGETS; i++) {
+	if (an->n > KDC_MAX_SRV_TARGETS)
+		run->srv_dropped += an->n - KDC_MAX_SRV_TARGETS;
+	for (size_t i = 0; i < an->n && i < KDC_MAX_SRV_TARGETS; i++) {
 		char host[256];
 		size_t hl;
 
@@ -92,19 +97,16 @@ lookup_srv_answer(struct lookup *lk, int status, const unsigned char *abuf, int 
 			continue;	/* "." : the service is decidedly not available */
 		kdc_target_add(run, lk->realm->name, host, srv[i].port, lk->tcp, lk->kpasswd);
 	}
-	dns_srv_free(srv, n);
 	return 1;
 }
 
 static int
-lookup_addr_answer(struct lookup *lk, int status, const unsigned char *abuf, int alen)
+lookup_addr_answer(struct lookup *lk, const struct answer *an)
 {
 	struct kdc_run *run = lk->run;
-	struct dns_addr *a = NULL;
-	size_t n = 0;
+	const struct dns_addr *a = an->a;
+	int status = an->status;
 
-	if (status == ARES_SUCCESS)
-		status = dns_parse_addrs(abuf, alen, lk->rrtype, &a, &n);
 	if (status == ARES_ENODATA && lk->rrtype == ns_t_a) {
 		/* no IPv4 address: try IPv6 before giving up */
 		lk->rrtype = ns_t_aaaa;
@@ -139,7 +141,6 @@ lookup_addr_answer(struct lookup *lk, int status, const unsigned char *abuf, int
 		}
 		kdc_target_send(t);
 	}
-	free(a);
 	return 1;
 }
 
@@ -148,6 +149,7 @@ lookup_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int al
 {
 	struct lookup *lk = arg;
 	struct kdc_run *run = lk->run;
+	struct answer an = { status, NULL, NULL, 0 };
 
 	(void)timeouts;
 	if (run->ending || lk->done)
@@ -158,9 +160,13 @@ lookup_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int al
 		kdc_lookup_send(lk);
 		return;
 	}
-	if (lk->kind == LK_SRV ? lookup_srv_answer(lk, status, abuf, alen) :
-	    lookup_addr_answer(lk, status, abuf, alen))
+	if (status == ARES_SUCCESS)
+		an.status = lk->kind == LK_SRV ? dns_parse_srv(abuf, alen, &an.srv, &an.n) :
+		    dns_parse_addrs(abuf, alen, lk->rrtype, &an.a, &an.n);
+	if (lk->kind == LK_SRV ? lookup_srv_answer(lk, &an) : lookup_addr_answer(lk, &an))
 		kdc_lookup_end(lk);
+	dns_srv_free(an.srv, an.n);
+	free(an.a);
 }
 
 static struct dns_client *
