@@ -284,13 +284,9 @@ kdc_locate_cancel(struct kdc_locate *lo)
 	lo->ended = 1;
 	/* pending callbacks run inside dns_client_free with ARES_EDESTRUCTION: ignored */
 	for (size_t i = 0; i < lo->region->nresolvers; i++)
-		if (lo->dc[i] != NULL)
-			dns_client_free(lo->dc[i]);
+		dns_client_free(lo->dc[i]);
 	free(lo->dc);
-	for (size_t i = 0; i < lo->nhosts; i++)
-		free(lo->hosts[i]);
-	free(lo->hosts);
-	free(lo->ports);
+	free_ptrs(lo->hosts, lo->nhosts, free);
 	kdc_list_clear(&lo->found);
-	free(lo);
+	free_all(lo->ports, lo);
 }

@@ -448,8 +448,5 @@ endpoints_free(struct chain *ch)
 	ch->ep = NULL;
 	ep->want = 0;
 	dns_client_free(ep->dns);	/* its callbacks see ARES_EDESTRUCTION and touch nothing */
-	void *owned[] = { ep->xbr, ep->xx, ep->rd, ep->inst, ep->ptr, ep->gv, ep };
-
-	for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
-		free(owned[i]);
+	free_all(ep->xbr, ep->xx, ep->rd, ep->inst, ep->ptr, ep->gv, ep);
 }

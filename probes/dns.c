@@ -222,21 +222,22 @@ fill_rows(struct dns_run *r, struct probe_result *res)
 }
 
 static void
+question_free(struct dns_question *q)
+{
+	free(q->name);
+}
+
+static void
 run_free(void *arg)
 {
 	struct dns_run *r = arg;
 
 	/* pending callbacks run here with ARES_EDESTRUCTION and touch nothing */
-	for (size_t i = 0; i < r->nclients; i++)
-		dns_client_free(r->clients[i]);
-	free(r->clients);
+	free_ptrs(r->clients, r->nclients, dns_client_free);
 	if (r->finish != NULL)
 		event_free(r->finish);
-	for (size_t i = 0; i < r->nq; i++)
-		free(r->q[i].name);
-	free(r->q);
-	free(r->lk);
-	free(r);
+	free_array(r->q, r->nq, question_free);
+	free_all(r->lk, r);
 }
 
 /*

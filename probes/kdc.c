@@ -242,6 +242,18 @@ kdc_target_add(struct kdc_run *run, const char *realm, const char *host, uint16_
 /* ---- the run ------------------------------------------------------------------------------- */
 
 static void
+target_free(struct target *t)
+{
+	free_all(t->host, t);
+}
+
+static void
+lookup_free(struct lookup *lk)
+{
+	free_all(lk->name, lk);
+}
+
+static void
 run_free(void *arg)
 {
 	struct kdc_run *run = arg;
@@ -251,19 +263,9 @@ run_free(void *arg)
 		if (run->t[i]->req != NULL)
 			kdc_req_cancel(run->t[i]->req);
 	/* their callbacks run now with ARES_EDESTRUCTION and find the run ending */
-	for (size_t i = 0; i < run->ndc; i++)
-		dns_client_free(run->dc[i]);
-	free(run->dc);
-	for (size_t i = 0; i < run->nt; i++) {
-		free(run->t[i]->host);
-		free(run->t[i]);
-	}
-	free(run->t);
-	for (size_t i = 0; i < run->nlk; i++) {
-		free(run->lk[i]->name);
-		free(run->lk[i]);
-	}
-	free(run->lk);
+	free_ptrs(run->dc, run->ndc, dns_client_free);
+	free_ptrs(run->t, run->nt, target_free);
+	free_ptrs(run->lk, run->nlk, lookup_free);
 	if (run->finish != NULL)
 		event_free(run->finish);
 	krb5_free_context(run->ctx);
