@@ -18,6 +18,7 @@
 #include "../lib/log.h"
 #include "../lib/xmalloc.h"
 #include "../net/dns_client.h"
+#include "../net/dns_records.h"
 #include "kdc_int.h"
 
 struct lookup *
@@ -59,21 +60,11 @@ kdc_realm_fail(struct kdc_run *run, enum kw_reason r, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* An answer's records, parsed in one place (lookup_cb) for either kind of lookup. */
-struct answer {
-	int status;			/* ARES_*, a reply that does not parse included */
-	struct dns_srv *srv;		/* LK_SRV */
-	struct dns_addr *a;		/* LK_ADDR */
-	size_t n;
-};
-
 /* Returns 1: the lookup has ended (a lookup that asks again returns 0). */
 static int
-lookup_srv_answer(struct lookup *lk, const struct answer *an)
+lookup_srv_answer(struct lookup *lk, int status, const struct dns_srv *srv, size_t n)
 {
 	struct kdc_run *run = lk->run;
-	const struct dns_srv *srv = an->srv;
-	int status = an->status;
 
 	if (status != ARES_SUCCESS) {
 		/* a realm that publishes no kpasswd has none probed; no KDC at all is a failure */
@@ -83,9 +74,9 @@ lookup_srv_answer(struct lookup *lk, const struct answer *an)
 			    lk->name, ares_strerror(status));
 		return 1;
 	}
-	if (an->n > KDC_MAX_SRV_TARGETS)
-		run->srv_dropped += an->n - KDC_MAX_SRV_TARGETS;
-	for (size_t i = 0; i < an->n && i < KDC_MAX_SRV_TARGETS; i++) {
+	if (n > KDC_MAX_SRV_TARGETS)
+		run->srv_dropped += n - KDC_MAX_SRV_TARGETS;
+	for (size_t i = 0; i < n && i < KDC_MAX_SRV_TARGETS; i++) {
 		char host[256];
 		size_t hl;
 
@@ -101,11 +92,9 @@ lookup_srv_answer(struct lookup *lk, const struct answer *an)
 }
 
 static int
-lookup_addr_answer(struct lookup *lk, const struct answer *an)
+lookup_addr_answer(struct lookup *lk, int status, const struct dns_addr *a, size_t n)
 {
 	struct kdc_run *run = lk->run;
-	const struct dns_addr *a = an->a;
-	int status = an->status;
 
 	if (status == ARES_ENODATA && lk->rrtype == ns_t_a) {
 		/* no IPv4 address: try IPv6 before giving up */
@@ -144,29 +133,41 @@ lookup_addr_answer(struct lookup *lk, const struct answer *an)
 	return 1;
 }
 
+/*
+ * 1: the answer is not the lookup's to read: its run ends, it has ended, or its resolver did
+ * not answer and the Region's next one is asked.
+ */
 static void
-lookup_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+lookup_resend(void *lk)
+{
+	kdc_lookup_send(lk);
+}
+
+static int
+lookup_settled(struct lookup *lk, int status)
+{
+	struct kdc_run *run = lk->run;
+
+	return run->ending || lk->done || (probe_remaining(run->job) > 0.1 &&
+	    dns_failover(status, &lk->resolver, run->job->region->nresolvers, lookup_resend, lk));
+}
+
+static void
+srv_cb(void *arg, int status, const struct dns_srv *srv, size_t n)
 {
 	struct lookup *lk = arg;
-	struct kdc_run *run = lk->run;
-	struct answer an = { status, NULL, NULL, 0 };
 
-	(void)timeouts;
-	if (run->ending || lk->done)
-		return;
-	if (dns_resolver_failed(status) && lk->resolver + 1 < run->job->region->nresolvers &&
-	    probe_remaining(run->job) > 0.1) {
-		lk->resolver++;
-		kdc_lookup_send(lk);
-		return;
-	}
-	if (status == ARES_SUCCESS)
-		an.status = lk->kind == LK_SRV ? dns_parse_srv(abuf, alen, &an.srv, &an.n) :
-		    dns_parse_addrs(abuf, alen, lk->rrtype, &an.a, &an.n);
-	if (lk->kind == LK_SRV ? lookup_srv_answer(lk, &an) : lookup_addr_answer(lk, &an))
+	if (!lookup_settled(lk, status) && lookup_srv_answer(lk, status, srv, n))
 		kdc_lookup_end(lk);
-	dns_srv_free(an.srv, an.n);
-	free(an.a);
+}
+
+static void
+addr_cb(void *arg, int status, const struct dns_addr *a, size_t n)
+{
+	struct lookup *lk = arg;
+
+	if (!lookup_settled(lk, status) && lookup_addr_answer(lk, status, a, n))
+		kdc_lookup_end(lk);
 }
 
 static struct dns_client *
@@ -207,7 +208,10 @@ kdc_lookup_send(struct lookup *lk)
 		kdc_lookup_end(lk);
 		return;
 	}
-	dns_query(dc, lk->name, ns_c_in, lk->rrtype, lookup_cb, lk);
+	if (lk->kind == LK_SRV)
+		dns_query_srv(dc, lk->name, srv_cb, lk);
+	else
+		dns_query_addrs(dc, lk->name, lk->rrtype, addr_cb, lk);
 }
 
 void
