@@ -342,24 +342,34 @@ config_global_of(const struct kw_config *conf, const struct kw_cluster *c)
 	return NULL;
 }
 
+static void
+free_name(struct kw_name *n)
+{
+	free(n->name);
+}
+
 void
 ce_free_endpoints(struct kw_endpoints *e)
 {
-	free(e->reader.name);
-	for (size_t i = 0; i < e->ninstances; i++)
-		free(e->instances[i].name);
-	free(e->instances);
+	free_name(&e->reader);
+	free_array(e->instances, e->ninstances, free_name);
+}
+
+static void
+free_member(struct kw_global_member *m)
+{
+	free(m->cluster);
+}
+
+static void
+free_global(struct kw_global_db *g)
+{
+	free_all(g->name, g->endpoint.name);
+	free_array(g->members, g->nmembers, free_member);
 }
 
 void
 ce_free_globals(struct kw_config *conf)
 {
-	for (size_t g = 0; g < conf->nglobals; g++) {
-		free(conf->globals[g].name);
-		free(conf->globals[g].endpoint.name);
-		for (size_t m = 0; m < conf->globals[g].nmembers; m++)
-			free(conf->globals[g].members[m].cluster);
-		free(conf->globals[g].members);
-	}
-	free(conf->globals);
+	free_array(conf->globals, conf->nglobals, free_global);
 }
