@@ -49,7 +49,7 @@ chain_run(struct probe_job *j, const char *prefix, size_t n, const enum kw_hop *
 {
 	struct probe_result r;
 	struct result_row *row;
-	const char *first = NULL;
+	char first[128] = "";	/* a copy: the rows move as they are added */
 
 	memset(&r, 0, sizeof r);
 	row = probe_result_add(&r, ROW_REGION);
@@ -64,14 +64,14 @@ chain_run(struct probe_job *j, const char *prefix, size_t n, const enum kw_hop *
 				row->hop[h].reason = reasons[i];
 				if (r.reason == KW_OK) {
 					r.reason = reasons[i];
-					first = row->cluster;
+					memcpy(first, row->cluster, sizeof first);
 					snprintf(r.step, sizeof r.step, "%.60s %s", first, hop_name(hops[i]));
 				}
 				break;
 			}
 		}
 	}
-	snprintf(r.detail, sizeof r.detail, "%s", first ? first : "every cluster ok");
+	snprintf(r.detail, sizeof r.detail, "%s", first[0] ? first : "every cluster ok");
 	probe_done(j, &r);
 	probe_result_free(&r);
 }
