@@ -45,9 +45,11 @@ dial_stop(struct tcp_dial *d)
 	d->bev = NULL;
 }
 
+/* The dial released: its lookup and connection first (dial_stop again is a no-op). */
 static void
 dial_free(struct tcp_dial *d)
 {
+	dial_stop(d);
 	event_free(d->kick);
 	free(d->host);
 	free(d->dns_servers);
@@ -217,14 +219,11 @@ tcp_dial_connect(struct tcp_dial *d)
 		dial_connect(d);
 }
 
-/* the NULL-safe stop-and-free shape of sched_free: another object */
 void
 tcp_dial_cancel(struct tcp_dial *d)
 {
-	if (d == NULL)
-		return;
-	dial_stop(d);
-	dial_free(d);
+	if (d != NULL)
+		dial_free(d);
 }
 
 const char *
