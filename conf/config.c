@@ -292,10 +292,7 @@ load_common(const char *name, const unsigned char *text, size_t textlen, int fro
 	}
 	if (text != NULL)
 		load_yaml(&l, text, len);
-	free(buf);
-	free(l.dir);
-	free(l.cluster_names);
-	free(l.cluster_lines);
+	free_all(buf, l.dir, l.cluster_names, l.cluster_lines);
 	if (l.nmsgs > 0) {
 		hand_over(&l, errs);
 		config_free(conf);
@@ -317,96 +314,87 @@ config_load_buffer(const char *name, const void *text, size_t len, struct kw_err
 	return load_common(name, text, len, 0, errs);
 }
 
+/* What each struct of a configuration owns, the arrays through free_array (lib/xmalloc.h). */
+static void
+free_addr(struct kw_addr *a)
+{
+	free(a->host);
+}
+
 static void
 free_kdcs(struct kw_kdcs *k)
 {
-	for (size_t i = 0; i < k->n; i++)
-		free(k->addrs[i].host);
-	free(k->addrs);
+	free_array(k->addrs, k->n, free_addr);
 }
 
-/* a list of free()s like alert.c's and login_base.c's: other structs, each freed by its owner */
+static void
+free_realm(struct kw_realm *r)
+{
+	free_all(r->name, r->domain);
+	free_kdcs(&r->kdcs);
+}
+
+static void
+free_region_kdcs(struct kw_region_kdcs *k)
+{
+	free(k->realm);
+	free_kdcs(&k->kdcs);
+}
+
 static void
 free_cluster(struct kw_cluster *c)
 {
-	free(c->name);
-	free(c->host);
-	free(c->user);
-	free(c->expect_user);
-	free(c->spn);
-	free(c->database);
-	free(c->tls_ca);
+	free_all(c->name, c->host, c->user, c->expect_user, c->spn, c->database, c->tls_ca);
 	ce_free_endpoints(&c->endpoints);
 }
 
 static void
 free_region(struct kw_region *r)
 {
-	free(r->name);
-	free(r->site);
-	for (size_t i = 0; i < r->nresolvers; i++)
-		free(r->resolvers[i].host);
-	free(r->resolvers);
-	for (size_t i = 0; i < r->nkdcs; i++) {
-		free(r->kdcs[i].realm);
-		free_kdcs(&r->kdcs[i].kdcs);
-	}
-	free(r->kdcs);
-	for (size_t i = 0; i < r->nclusters; i++)
-		free_cluster(&r->clusters[i]);
-	free(r->clusters);
+	free_all(r->name, r->site);
+	free_array(r->resolvers, r->nresolvers, free_addr);
+	free_array(r->kdcs, r->nkdcs, free_region_kdcs);
+	free_array(r->clusters, r->nclusters, free_cluster);
 }
 
-/* loops over realms like free_region's over KDCs and clusters: other arrays, other element frees */
+static void
+free_header(struct kw_header *h)
+{
+	free_all(h->name, h->value);
+}
+
+static void
+free_webhook(struct kw_webhook *w)
+{
+	free_all(w->url, w->bearer_token_file);
+	free_array(w->headers, w->nheaders, free_header);
+}
+
+static void
+free_user(struct kw_web_user *u)
+{
+	free_all(u->name, u->hash);
+}
+
 void
 config_free(struct kw_config *c)
 {
 	if (c == NULL)
 		return;
-	free(c->path);
-	free(c->listen.host);
-	free(c->principal);
-	free(c->keytab);
-	free(c->state_directory);
-	for (size_t i = 0; i < c->nrealms; i++) {
-		free(c->realms[i].name);
-		free(c->realms[i].domain);
-		free_kdcs(&c->realms[i].kdcs);
-	}
-	free(c->realms);
-	for (size_t i = 0; i < c->nregions; i++)
-		free_region(&c->regions[i]);
-	free(c->regions);
+	free_all(c->path, c->listen.host, c->principal, c->keytab, c->state_directory,
+	    c->web.cert.path, c->web.key.path, c->web.client_ca.path);
+	free_array(c->realms, c->nrealms, free_realm);
+	free_array(c->regions, c->nregions, free_region);
 	ce_free_globals(c);
-	for (size_t i = 0; i < c->nwebhooks; i++) {
-		free(c->webhooks[i].url);
-		free(c->webhooks[i].bearer_token_file);
-		for (size_t h = 0; h < c->webhooks[i].nheaders; h++) {
-			free(c->webhooks[i].headers[h].name);
-			free(c->webhooks[i].headers[h].value);
-		}
-		free(c->webhooks[i].headers);
-	}
-	free(c->webhooks);
-	free(c->web.cert.path);
-	free(c->web.key.path);
-	free(c->web.client_ca.path);
-	for (size_t i = 0; i < c->web.nusers; i++) {
-		free(c->web.users[i].name);
-		free(c->web.users[i].hash);
-	}
-	free(c->web.users);
+	free_array(c->webhooks, c->nwebhooks, free_webhook);
+	free_array(c->web.users, c->web.nusers, free_user);
 	free(c);
 }
 
 void
 errors_clear(struct kw_errors *errs)
 {
-	for (size_t i = 0; i < errs->n; i++)
-		free(errs->msg[i]);
-	free(errs->msg);
-	errs->msg = NULL;
-	errs->n = 0;
+	free_ptrs(errs->msg, errs->n, free);
 }
 
 const struct kw_realm *

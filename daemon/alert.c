@@ -189,9 +189,7 @@ make_body(const struct alerts *a, const struct astate *st, int firing, int gone,
 	evbuffer_remove(b, out, len);
 	out[len] = '\0';
 	evbuffer_free(b);
-	free(where);
-	free(summary);
-	free(desc);
+	free_all(where, summary, desc);
 	return out;
 }
 
@@ -245,17 +243,10 @@ set_str(char **dst, const char *src)
 	*dst = src != NULL ? xstrdup(src) : NULL;
 }
 
-/* a list of free()s like config.c's and login_base.c's: other structs, each freed by its owner */
 static void
 state_free(struct astate *st)
 {
-	free(st->region);
-	free(st->cluster);
-	free(st->hop);
-	free(st->reason);
-	free(st->detail);
-	free(st->instance);
-	free(st);
+	free_all(st->region, st->cluster, st->hop, st->reason, st->detail, st->instance, st);
 }
 
 /* Names the vantage point: the host name and the listener's port. */

@@ -142,6 +142,22 @@ static const struct {
 };
 
 void
+kind_gauges_drop(const char *region, struct mfamily *const *gauges, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		mfamily_drop(gauges[i], "aws_region", region);
+}
+
+void
+kind_rows_ran(struct kind_metrics *km, const char *region, const struct probe_result *r,
+    enum row_kind kind, enum kw_hop hop, kind_row_fn *fn)
+{
+	for (size_t i = 0; i < r->nrows; i++)
+		if (r->rows[i].kind == kind && r->rows[i].hop[hop].ran)
+			fn(km, region, &r->rows[i], &r->rows[i].hop[hop]);
+}
+
+void
 kind_metrics_write(struct kind_metrics *km, const struct probe_job *j,
     const struct probe_result *r)
 {

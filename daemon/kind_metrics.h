@@ -8,6 +8,8 @@
 #ifndef KRBWATCH_KIND_METRICS_H
 #define KRBWATCH_KIND_METRICS_H
 
+#include "../probes/result.h"
+
 struct metrics;
 struct mfamily;
 struct probe_job;
@@ -36,6 +38,22 @@ void kind_metrics_init(struct kind_metrics *, struct metrics *);
 /* Writes the series of job's kind from its run's result (a kind without a row: nothing). */
 void kind_metrics_write(struct kind_metrics *, const struct probe_job *,
     const struct probe_result *);
+
+/*
+ * Drops the Region's series of each gauge of the list before a kind writes them again from its
+ * run's rows, all at once (no scrape comes in between on this one thread): a resolver, a name
+ * or a KDC that a reload or DNS took away does not linger, and a run without rows leaves none.
+ */
+void kind_gauges_drop(const char *region, struct mfamily *const *gauges, size_t n);
+#define kind_gauges_fresh(region, ...) kind_gauges_drop(region, \
+    (struct mfamily *const[]){ __VA_ARGS__ }, \
+    sizeof((struct mfamily *const[]){ __VA_ARGS__ }) / sizeof(struct mfamily *))
+
+/* fn on each row of the kind whose hop ran, with that hop's cell (DNS's lookups, KDC's targets). */
+typedef void kind_row_fn(struct kind_metrics *, const char *region, const struct result_row *,
+    const struct hop_cell *);
+void kind_rows_ran(struct kind_metrics *, const char *region, const struct probe_result *,
+    enum row_kind, enum kw_hop, kind_row_fn *fn);
 
 /* metrics_dns.c, metrics_kdc.c, metrics_chain.c: the rows of kind_metrics.c's kinds[] */
 void metrics_dns_write(struct kind_metrics *, const struct probe_job *, const struct probe_result *);

@@ -5,6 +5,21 @@
 #include "../probes/probe.h"
 #include "kind_metrics.h"
 
+static void
+target_series(struct kind_metrics *km, const char *region, const struct result_row *row,
+    const struct hop_cell *c)
+{
+	char port[8];
+
+	snprintf(port, sizeof port, "%u", row->port);
+	const char *v[] = { region, row->realm, row->host, row->proto, port,
+	    reason_name(c->reason) };
+	mfamily_set(km->kdc.up, v, c->reason == KW_OK);
+	if (c->reason == KW_OK)
+		mfamily_set(km->kdc.rtt, v, row->rtt);
+	else
+		mfamily_add(km->kdc.failures, v, 1);
+}
 
 /*
  * KDCs may come and go (SRV records, reload): the gauges show this run's set only.  One clock
@@ -13,29 +28,10 @@
 void
 metrics_kdc_write(struct kind_metrics *km, const struct probe_job *j, const struct probe_result *r)
 {
-	/* drops the Region's gauges as metrics_dns.c does: other families, other rows */
 	const char *region = j->region->name;
-	const char *all[] = { region, NULL, NULL, NULL, NULL };
 
-	mfamily_drop_match(km->kdc.up, all);
-	mfamily_drop_match(km->kdc.rtt, all);
-	mfamily_drop_match(km->kdc.skew, all);
-	for (size_t i = 0; i < r->nrows; i++) {
-		const struct result_row *row = &r->rows[i];
-		const struct hop_cell *c = &row->hop[KW_HOP_KDC];
-		char port[8];
-
-		if (row->kind != ROW_KDC || !c->ran)
-			continue;
-		snprintf(port, sizeof port, "%u", row->port);
-		const char *v[] = { region, row->realm, row->host, row->proto, port,
-		    reason_name(c->reason) };
-		mfamily_set(km->kdc.up, v, c->reason == KW_OK);
-		if (c->reason == KW_OK)
-			mfamily_set(km->kdc.rtt, v, row->rtt);
-		else
-			mfamily_add(km->kdc.failures, v, 1);
-	}
+	kind_gauges_fresh(region, km->kdc.up, km->kdc.rtt, km->kdc.skew);
+	kind_rows_ran(km, region, r, ROW_KDC, KW_HOP_KDC, target_series);
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct result_row *row = &r->rows[i];
 		const char *s[] = { region, row->realm, row->host };

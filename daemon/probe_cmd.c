@@ -346,14 +346,15 @@ probe_run(struct kwd *d, struct kw_config *scope, const char *path, struct repor
 }
 
 static void
+step_free(struct step *st)
+{
+	free_all(st->kind, st->name, st->detail);
+}
+
+static void
 report_clear(struct report *rep)
 {
-	for (size_t i = 0; i < rep->n; i++) {
-		free(rep->steps[i].kind);
-		free(rep->steps[i].name);
-		free(rep->steps[i].detail);
-	}
-	free(rep->steps);
+	free_array(rep->steps, rep->n, step_free);
 }
 
 /*

@@ -146,15 +146,10 @@ job_free(struct probe_job *j)
 	free(j);
 }
 
-/* the shape of config.c's errors_clear: another array, whose elements are jobs */
 void
 sched_clear(struct sched *s)
 {
-	for (size_t i = 0; i < s->njobs; i++)
-		job_free(s->jobs[i]);
-	free(s->jobs);
-	s->jobs = NULL;
-	s->njobs = 0;
+	free_ptrs(s->jobs, s->njobs, job_free);
 }
 
 void

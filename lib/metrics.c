@@ -40,19 +40,17 @@ metrics_new(void)
 }
 
 static void
+series_free(struct mseries *s)
+{
+	free_all(s->key, s->labels);
+}
+
+static void
 family_free(struct mfamily *f)
 {
-	for (size_t i = 0; i < f->nseries; i++) {
-		free(f->series[i].key);
-		free(f->series[i].labels);
-	}
-	for (size_t i = 0; i < f->nlabels; i++)
-		free(f->labels[i]);
-	free(f->labels);
-	free(f->series);
-	free(f->name);
-	free(f->help);
-	free(f);
+	free_array(f->series, f->nseries, series_free);
+	free_ptrs(f->labels, f->nlabels, free);
+	free_all(f->name, f->help, f);
 }
 
 void
@@ -60,11 +58,8 @@ metrics_free(struct metrics *m)
 {
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i < m->nfam; i++)
-		family_free(m->fam[i]);
-	free(m->fam);
-	free(m->text);
-	free(m);
+	free_ptrs(m->fam, m->nfam, family_free);
+	free_all(m->text, m);
 }
 
 static void

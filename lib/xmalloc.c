@@ -72,3 +72,10 @@ xasprintf(char **out, const char *fmt, ...)
 		fatalx("out of memory");
 	return n;
 }
+
+void
+free_n(void *const *ptrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ptrs[i]);
+}

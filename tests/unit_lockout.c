@@ -68,25 +68,30 @@ as_req(unsigned char *out, const long *types, size_t n, int with_padata)
 static void
 test_der(void)
 {
+	static const long ts[] = { 2 }, pac[] = { 128 }, both[] = { 128, 2 }, fast[] = { 136 },
+	    chal[] = { 138 };
+	/* one AS-REQ per padata list (cut: bytes taken off its end), and the verdict it earns */
+	static const struct {
+		const long *types;
+		size_t n, cut;
+		int with_padata, want;
+		const char *name;
+	} cases[] = {
+		{ NULL, 0, 0, 0, 0, "der: an AS-REQ without padata proves nothing" },
+		{ pac, 1, 0, 1, 0, "der: PA-PAC-REQUEST alone proves nothing" },
+		{ ts, 1, 0, 1, 1, "der: PA-ENC-TIMESTAMP counts" },
+		{ both, 2, 0, 1, 1, "der: PA-ENC-TIMESTAMP after PA-PAC-REQUEST counts" },
+		{ fast, 1, 0, 1, 1, "der: FAST (opaque) counts" },
+		{ chal, 1, 0, 1, 1, "der: an encrypted challenge counts" },
+		{ ts, 1, 3, 1, 1, "der: a truncated request counts (safe side)" },
+	};
 	unsigned char m[512];
-	size_t n;
-	long ts[] = { 2 }, pac[] = { 128 }, both[] = { 128, 2 }, fast[] = { 136 }, chal[] = { 138 };
 
-	/* one AS-REQ per padata list, alike in shape: each case a different list and verdict */
-	n = as_req(m, NULL, 0, 0);
-	check(lockout_as_req_has_preauth(m, n) == 0, "der: an AS-REQ without padata proves nothing");
-	n = as_req(m, pac, 1, 1);
-	check(lockout_as_req_has_preauth(m, n) == 0, "der: PA-PAC-REQUEST alone proves nothing");
-	n = as_req(m, ts, 1, 1);
-	check(lockout_as_req_has_preauth(m, n) == 1, "der: PA-ENC-TIMESTAMP counts");
-	n = as_req(m, both, 2, 1);
-	check(lockout_as_req_has_preauth(m, n) == 1, "der: PA-ENC-TIMESTAMP after PA-PAC-REQUEST counts");
-	n = as_req(m, fast, 1, 1);
-	check(lockout_as_req_has_preauth(m, n) == 1, "der: FAST (opaque) counts");
-	n = as_req(m, chal, 1, 1);
-	check(lockout_as_req_has_preauth(m, n) == 1, "der: an encrypted challenge counts");
-	n = as_req(m, ts, 1, 1);
-	check(lockout_as_req_has_preauth(m, n - 3) == 1, "der: a truncated request counts (safe side)");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = as_req(m, cases[i].types, cases[i].n, cases[i].with_padata);
+
+		check(lockout_as_req_has_preauth(m, n - cases[i].cut) == cases[i].want, cases[i].name);
+	}
 	check(lockout_as_req_has_preauth((const unsigned char *)"\x6c\x00", 2) == 1,
 	    "der: not an AS-REQ counts (safe side)");
 }

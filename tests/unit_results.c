@@ -28,6 +28,23 @@ extern const struct probe_ops probe_chain;
 
 static struct kwd d;
 
+/* A series /metrics must (or, absent, must not) show: one TAP line, name, per row. */
+struct series {
+	const char *has, *also;	/* also: a second needle the same line needs, or NULL */
+	int absent;
+	const char *name;
+};
+
+static void
+check_series(struct metrics *m, const struct series *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int seen = unit_rendered(m, w[i].has) && (w[i].also == NULL || unit_rendered(m, w[i].also));
+
+		check(w[i].absent ? !unit_rendered(m, w[i].has) : seen, w[i].name);
+	}
+}
+#define CHECK_SERIES(m, table) check_series((m), (table), sizeof(table) / sizeof((table)[0]))
 
 static void
 cell(struct hop_cell *c, enum kw_reason r, double s, const char *enctype, int kvno)
@@ -71,6 +88,30 @@ chain_result(struct probe_result *r, enum kw_reason service)
 static void
 chain_checks(const struct kw_config *c)
 {
+	static const struct series broken[] = {
+		{ "krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\",hop=\"service_ticket\"} 0",
+		    NULL, 0, "chain: the broken hop's krbwatch_hop_success is 0" },
+		{ "krbwatch_hop_failures_total{aws_region=\"t-1\",db_cluster=\"db-1\","
+		    "hop=\"service_ticket\",reason=\"principal_unknown\"} 1",
+		    NULL, 0, "chain: ... counted with its reason" },
+		{ "krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\",hop=\"login\"} 0",
+		    NULL, 0, "chain: a hop that never ran did not succeed either" },
+		{ "krbwatch_ticket_kvno{aws_region=\"t-1\",db_cluster=\"db-1\",hop=\"referral\"} 3",
+		    NULL, 0, "chain: the referral's kvno" },
+		{ "krbwatch_login_success{aws_region=\"t-1\",db_cluster=\"db-1\"} 0",
+		    "krbwatch_region_auth_up{aws_region=\"t-1\"} 0", 0,
+		    "chain: the cluster's login and the Region are down" },
+		{ "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 1",
+		    "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1", 0,
+		    "chain: the cluster's and the Region's alert fire (after_failures 1)" },
+	};
+	static const struct series good[] = {
+		{ "krbwatch_region_auth_up{aws_region=\"t-1\"} 1",
+		    "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 0", 0,
+		    "chain: a good run brings the Region up and resolves the alert" },
+		{ "krbwatch_login_announced_spn_info{aws_region=\"t-1\",db_cluster=\"db-1\","
+		    "spn=\"mysql/db.t.test@T.TEST\",realm=\"\"} 1", NULL, 0, "chain: the announced SPN" },
+	};
 	struct probe_job j;
 	struct probe_result r;
 	const struct probe_result *last;
@@ -80,21 +121,7 @@ chain_checks(const struct kw_config *c)
 	chain_result(&r, KW_R_PRINCIPAL_UNKNOWN);
 	probe_done(&j, &r);
 	check(!j.running, "probe_done through the sink ends the job's run");
-	check(unit_rendered(d.metrics, "krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\","
-	    "hop=\"service_ticket\"} 0"), "chain: the broken hop's krbwatch_hop_success is 0");
-	check(unit_rendered(d.metrics, "krbwatch_hop_failures_total{aws_region=\"t-1\",db_cluster=\"db-1\","
-	    "hop=\"service_ticket\",reason=\"principal_unknown\"} 1"),
-	    "chain: ... counted with its reason");
-	check(unit_rendered(d.metrics, "krbwatch_hop_success{aws_region=\"t-1\",db_cluster=\"db-1\",hop=\"login\"} 0"),
-	    "chain: a hop that never ran did not succeed either");
-	check(unit_rendered(d.metrics, "krbwatch_ticket_kvno{aws_region=\"t-1\",db_cluster=\"db-1\","
-	    "hop=\"referral\"} 3"), "chain: the referral's kvno");
-	check(unit_rendered(d.metrics, "krbwatch_login_success{aws_region=\"t-1\",db_cluster=\"db-1\"} 0") &&
-	    unit_rendered(d.metrics, "krbwatch_region_auth_up{aws_region=\"t-1\"} 0"),
-	    "chain: the cluster's login and the Region are down");
-	check(unit_rendered(d.metrics, "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 1") &&
-	    unit_rendered(d.metrics, "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1"),
-	    "chain: the cluster's and the Region's alert fire (after_failures 1)");
+	CHECK_SERIES(d.metrics, broken);
 	last = results_last(&j);
 	check(last != NULL && last != &r && last->nrows == 2 && last->rows != r.rows &&
 	    strcmp(last->rows[1].hop[KW_HOP_SERVICE_TICKET].detail, "the KDC said no") == 0,
@@ -107,11 +134,7 @@ chain_checks(const struct kw_config *c)
 	chain_result(&r, KW_OK);
 	probe_done(&j, &r);
 	probe_result_free(&r);
-	check(unit_rendered(d.metrics, "krbwatch_region_auth_up{aws_region=\"t-1\"} 1") &&
-	    unit_rendered(d.metrics, "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"db-1\"} 0"),
-	    "chain: a good run brings the Region up and resolves the alert");
-	check(unit_rendered(d.metrics, "krbwatch_login_announced_spn_info{aws_region=\"t-1\",db_cluster=\"db-1\","
-	    "spn=\"mysql/db.t.test@T.TEST\",realm=\"\"} 1"), "chain: the announced SPN");
+	CHECK_SERIES(d.metrics, good);
 	last = results_last(&j);
 	check(last != NULL && last->reason == KW_OK && last->rows[1].hop[KW_HOP_LOGIN].ran,
 	    "results_last: the last run's copy replaces the one before");
@@ -136,6 +159,24 @@ kdc_row(struct probe_result *r, const char *host, const char *proto, double seco
 static void
 kdc_dns_checks(const struct kw_config *c)
 {
+	static const struct series kdc[] = {
+		{ "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
+		    "proto=\"udp\",port=\"88\"} 1", NULL, 0, "kdc: the endpoint's krbwatch_kdc_up" },
+		{ "krbwatch_kdc_rtt_seconds{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
+		    "proto=\"udp\",port=\"88\"} 0.25", NULL, 0, "kdc: ... its round trip" },
+		{ "krbwatch_kdc_clock_skew_seconds{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\"} -2",
+		    NULL, 0, "kdc: ... its clock" },
+	}, kdc_gone[] = {
+		{ "krbwatch_kdc_up{aws_region=\"t-1\"", NULL, 1, "kdc: a run without the KDC drops it" },
+	}, dns[] = {
+		{ "krbwatch_dns_lookup_success{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
+		    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\"} 0", NULL, 0, "dns: the lookup's success" },
+		{ "krbwatch_dns_lookup_failures_total{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
+		    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\",reason=\"no_records\"} 1",
+		    NULL, 0, "dns: ... its failure with the reason" },
+		{ "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1", NULL, 1,
+		    "dns: a kind without alerts feeds no alert state" },
+	};
 	struct probe_job j;
 	struct probe_result r;
 	struct result_row *row;
@@ -146,18 +187,13 @@ kdc_dns_checks(const struct kw_config *c)
 	row->has_clock_skew = 1;
 	row->clock_skew = -2;
 	probe_done(&j, &r);
-	check(unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
-	    "proto=\"udp\",port=\"88\"} 1"), "kdc: the endpoint's krbwatch_kdc_up");
-	check(unit_rendered(d.metrics, "krbwatch_kdc_rtt_seconds{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.10\","
-	    "proto=\"udp\",port=\"88\"} 0.25"), "kdc: ... its round trip");
-	check(unit_rendered(d.metrics, "krbwatch_kdc_clock_skew_seconds{aws_region=\"t-1\",realm=\"T.TEST\","
-	    "kdc=\"10.0.1.10\"} -2"), "kdc: ... its clock");
+	CHECK_SERIES(d.metrics, kdc);
 	probe_result_free(&r);
 	/* the next run does not name it: no stale "up" */
 	j.running = 1;
 	memset(&r, 0, sizeof r);
 	probe_done(&j, &r);
-	check(!unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\""), "kdc: a run without the KDC drops it");
+	CHECK_SERIES(d.metrics, kdc_gone);
 	sched_job_release(&j);
 
 	unit_job(&j, &probe_dns, &d, c);
@@ -169,14 +205,7 @@ kdc_dns_checks(const struct kw_config *c)
 	snprintf(row->hop[KW_HOP_DNS].addr, sizeof row->hop[KW_HOP_DNS].addr, "127.0.0.1:53");
 	probe_done(&j, &r);
 	probe_result_free(&r);
-	/* checks of rendered series, alike in shape: each kind, its own series and labels */
-	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_success{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
-	    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\"} 0"), "dns: the lookup's success");
-	check(unit_rendered(d.metrics, "krbwatch_dns_lookup_failures_total{aws_region=\"t-1\",resolver=\"127.0.0.1:53\","
-	    "name=\"_kerberos._udp.t.test\",rrtype=\"SRV\",reason=\"no_records\"} 1"),
-	    "dns: ... its failure with the reason");
-	check(!unit_rendered(d.metrics, "krbwatch_alert_firing{aws_region=\"t-1\",db_cluster=\"\"} 1"),
-	    "dns: a kind without alerts feeds no alert state");
+	CHECK_SERIES(d.metrics, dns);
 	sched_job_release(&j);
 }
 
@@ -188,6 +217,12 @@ kdc_dns_checks(const struct kw_config *c)
 static void
 two_registries(const struct kw_config *c)
 {
+	static const struct series own[] = {
+		{ "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\",kdc=\"10.0.1.11\",proto=\"tcp\","
+		    "port=\"88\"} 1", NULL, 0, "two registries: the job's own registry has its KDC's series" },
+	}, not_other[] = {
+		{ "kdc=\"10.0.1.11\"", NULL, 1, "two registries: ... and the one registered last has not" },
+	};
 	struct kwd other = { 0 };
 	struct probe_job j;
 	struct probe_result r;
@@ -200,11 +235,8 @@ two_registries(const struct kw_config *c)
 	kdc_row(&r, "10.0.1.11", "tcp", 0.1);
 	probe_done(&j, &r);
 	probe_result_free(&r);
-	check(unit_rendered(d.metrics, "krbwatch_kdc_up{aws_region=\"t-1\",realm=\"T.TEST\","
-	    "kdc=\"10.0.1.11\",proto=\"tcp\",port=\"88\"} 1"),
-	    "two registries: the job's own registry has its KDC's series");
-	check(!unit_rendered(other.metrics, "kdc=\"10.0.1.11\""),
-	    "two registries: ... and the one registered last has not");
+	CHECK_SERIES(d.metrics, own);
+	CHECK_SERIES(other.metrics, not_other);
 	sched_job_release(&j);
 	metrics_free(other.metrics);
 }

@@ -155,21 +155,94 @@ test_history(void)
 	history_free(h);
 }
 
-/* /status.json of the same model: the same rows, the escaper, the history, the words */
-static void
-json_checks(const char *json)
+/* The model of f's jobs at now (with h's history, when any), and its page. */
+static char *
+page_of(struct status_model *m, struct fixture *f, struct history *h, time_t now,
+    const char *summary)
 {
-	check(has(json, "\"name\":\"mariadb-usw2\"") && has(json, "\"service_ticket\":{\"state\":\"failing\""),
-	    "json: the same rows and cells");
-	check(has(json, "\\\"x\\\"") && has(json, "\\n\\u0001"), "json: a server's text through the one escaper");
-	check(has(json, "\"state_since\":1796284770") && has(json, "\"last_ok\":1796284740"),
-	    "json: the history's times");
-	check(has(json, "\"means\":\"the Region's KDC cannot decrypt"), "json: the words");
+	status_model_build(m, &f->conf, f->jobs, 5, h, now);
+	m->version = "0-unit";
+	m->config = cfg;
+	snprintf(m->summary, sizeof m->summary, "%s", summary);
+	return render(m, status_page_write);
 }
+
+/*
+ * What a rendered text must say: each of in[] stands in it and none of out[]; with times, in[0]
+ * stands exactly that many times.  One TAP line, name, per case.
+ */
+struct text_case {
+	const char *in[2], *out[3];
+	size_t times;
+	const char *name;
+};
+
+static void
+check_text(const char *text, const struct text_case *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int ok = w[i].times == 0 || count(text, w[i].in[0]) == w[i].times;
+
+		for (size_t k = 0; k < 2 && w[i].times == 0; k++)
+			ok &= w[i].in[k] == NULL || has(text, w[i].in[k]);
+		for (size_t k = 0; k < 3; k++)
+			ok &= w[i].out[k] == NULL || !has(text, w[i].out[k]);
+		check(ok, w[i].name);
+	}
+}
+#define CHECK_TEXT(text, table) check_text((text), (table), sizeof(table) / sizeof((table)[0]))
+
+/* /status.json of the same model: the same rows, the escaper, the history, the words */
+static const struct text_case json_cases[] = {
+	{ .in = { "\"name\":\"mariadb-usw2\"", "\"service_ticket\":{\"state\":\"failing\"" },
+	    .name = "json: the same rows and cells" },
+	{ .in = { "\\\"x\\\"", "\\n\\u0001" }, .name = "json: a server's text through the one escaper" },
+	{ .in = { "\"state_since\":1796284770", "\"last_ok\":1796284740" },
+	    .name = "json: the history's times" },
+	{ .in = { "\"means\":\"the Region's KDC cannot decrypt" }, .name = "json: the words" },
+};
 
 static void
 test_page(void)
 {
+	/* the page of two Regions, us-west-2's three clusters failing with trust_key */
+	static const struct text_case page_cases[] = {
+		{ .in = { "<meta http-equiv=\"refresh\" content=\"60\">" }, .name = "page: refreshes itself" },
+		{ .in = { "<title>&#10007; us-west-2 failing &#183; krbwatch</title>" },
+		    .name = "page: the title names the failing Region (a browser tab)" },
+		{ .in = { "prefers-color-scheme:dark", "name=\"viewport\"" },
+		    .name = "page: dark scheme and a phone's viewport" },
+		{ .out = { "<script", "src=", "<link" }, .name = "page: no script, no external asset" },
+		{ .in = { "data-kind=\"cluster\" data-state=\"failing\"" }, .times = 3,
+		    .name = "page: three failing cluster rows" },
+		{ .in = { "data-hop=\"service_ticket\" data-state=\"failing\" data-reason=\"trust_key\"" },
+		    .times = 3, .name = "page: their service_ticket cells fail with trust_key" },
+		{ .in = { "data-hop=\"login\" data-state=\"not_reached\"" }, .times = 3,
+		    .name = "page: their login is not reached" },
+		{ .in = { "<tr data-row=\"mariadb-use1 reader\" data-kind=\"endpoint\" data-state=\"ok\">" },
+		    .name = "page: an endpoint row is a row like a cluster's" },
+		{ .in = { "<small>endpoint of mariadb-use1 &#183; reader.mariadb-use1.example</small>" },
+		    .name = "page: ... saying whose endpoint it is" },
+		{ .in = { "data-hop=\"dns\" data-state=\"ok\">\u2713 ok<small>Region</small>" },
+		    .name = "page: a cluster row shows the Region's DNS verdict, marked as shared" },
+		{ .in = { "data-hop=\"kdc\" data-state=\"pending\"" },
+		    .name = "page: a kind without a run yet is pending" },
+		{ .in = { "trust_key: the Region's KDC cannot decrypt the referral",
+		    "check: the trust in that Region's directory" },
+		    .name = "page: the diagnosis words and the check line of krbwatch probe" },
+		{ .in = { "<div class=\"diag\"" }, .times = 1, .name = "page: one diagnosis for the three cells" },
+		{ .in = { "<li><b>mariadb-usw2</b>, <b>postgres-usw2</b>, <b>mysql-usw2</b>: KDC returned" },
+		    .name = "page: rows with the same detail share one item" },
+		{ .in = { "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;", "failing &lt;b&gt;" },
+		    .out = { "<script>alert", "\x01" }, .name = "page: a server's text and the summary are escaped" },
+		{ .in = { "data-verdict=\"failing\">&#10007; FAILING: 3 of 3 login paths" },
+		    .name = "page: us-west-2's verdict on top, in words" },
+		{ .in = { "data-verdict=\"ok\">&#10003; OK: 4 login paths" }, .name = "page: us-east-1's verdict" },
+		{ .in = { "aria-label=\"last 4 runs, oldest first: 2 ok, 2 failing\"" },
+		    .name = "page: the recent runs, in words for a screen reader" },
+		{ .in = { "failing since 07:59:30 UTC (35s ago) &#183; last success 07:59:00 UTC (65s ago)" },
+		    .name = "page: when the failing began" },
+	};
 	struct fixture f;
 	struct status_model m = { 0 };
 	char *page = NULL, *json = NULL;
@@ -182,11 +255,7 @@ test_page(void)
 	fixture(&f, 1);
 	history_record(h, region_w, "chain", NULL, &f.chain_w, T0 - 30);
 	history_record(h, region_w, "chain", NULL, &f.chain_w, T0);
-	status_model_build(&m, &f.conf, f.jobs, 5, h, T0 + 5);
-	m.version = "0-unit";
-	m.config = cfg;
-	snprintf(m.summary, sizeof m.summary, "us-east-1: ok; us-west-2: failing <b>");
-	page = render(&m, status_page_write);
+	page = page_of(&m, &f, h, T0 + 5, "us-east-1: ok; us-west-2: failing <b>");
 	json = render(&m, status_json_write);
 
 	check(m.regions[0].state == ST_OK && m.regions[1].state == ST_FAILING,
@@ -195,44 +264,8 @@ test_page(void)
 	    "model: 3 of 3 us-west-2 clusters failing");
 	check(m.regions[1].since == T0 - 30 && m.regions[1].last_ok == T0 - 60,
 	    "model: failing since the first failed run, last success the run before");
-	check(has(page, "<meta http-equiv=\"refresh\" content=\"60\">"), "page: refreshes itself");
-	check(has(page, "<title>&#10007; us-west-2 failing &#183; krbwatch</title>"),
-	    "page: the title names the failing Region (a browser tab)");
-	check(has(page, "prefers-color-scheme:dark") && has(page, "name=\"viewport\""),
-	    "page: dark scheme and a phone's viewport");
-	check(!has(page, "<script") && !has(page, "src=") && !has(page, "<link"),
-	    "page: no script, no external asset");
-	check(count(page, "data-kind=\"cluster\" data-state=\"failing\"") == 3,
-	    "page: three failing cluster rows");
-	check(count(page, "data-hop=\"service_ticket\" data-state=\"failing\" data-reason=\"trust_key\"") == 3,
-	    "page: their service_ticket cells fail with trust_key");
-	check(count(page, "data-hop=\"login\" data-state=\"not_reached\"") == 3,
-	    "page: their login is not reached");
-	check(has(page, "<tr data-row=\"mariadb-use1 reader\" data-kind=\"endpoint\" data-state=\"ok\">"),
-	    "page: an endpoint row is a row like a cluster's");
-	check(has(page, "<small>endpoint of mariadb-use1 &#183; reader.mariadb-use1.example</small>"),
-	    "page: ... saying whose endpoint it is");
-	check(has(page, "data-hop=\"dns\" data-state=\"ok\">\u2713 ok<small>Region</small>"),
-	    "page: a cluster row shows the Region's DNS verdict, marked as shared");
-	check(has(page, "data-hop=\"kdc\" data-state=\"pending\""),
-	    "page: a kind without a run yet is pending");
-	check(has(page, "trust_key: the Region's KDC cannot decrypt the referral") &&
-	    has(page, "check: the trust in that Region's directory"),
-	    "page: the diagnosis words and the check line of krbwatch probe");
-	check(count(page, "<div class=\"diag\"") == 1, "page: one diagnosis for the three cells");
-	check(has(page, "<li><b>mariadb-usw2</b>, <b>postgres-usw2</b>, <b>mysql-usw2</b>: KDC returned"),
-	    "page: rows with the same detail share one item");
-	check(!has(page, "<script>alert") && has(page, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp;")
-	    && !has(page, "\x01") && has(page, "failing &lt;b&gt;"),
-	    "page: a server's text and the summary are escaped");
-	check(has(page, "data-verdict=\"failing\">&#10007; FAILING: 3 of 3 login paths"),
-	    "page: us-west-2's verdict on top, in words");
-	check(has(page, "data-verdict=\"ok\">&#10003; OK: 4 login paths"), "page: us-east-1's verdict");
-	check(has(page, "aria-label=\"last 4 runs, oldest first: 2 ok, 2 failing\""),
-	    "page: the recent runs, in words for a screen reader");
-	check(has(page, "failing since 07:59:30 UTC (35s ago) &#183; last success 07:59:00 UTC (65s ago)"),
-	    "page: when the failing began");
-	json_checks(json);
+	CHECK_TEXT(page, page_cases);
+	CHECK_TEXT(json, json_cases);
 	/* to look at it in a browser */
 	if (getenv("KW_UNIT_STATUS_PAGE") != NULL) {
 		FILE *fp = fopen(getenv("KW_UNIT_STATUS_PAGE"), "w");
@@ -251,6 +284,19 @@ test_page(void)
 static void
 test_shared_row(void)
 {
+	/* us-east-1's page with one of its KDCs refused */
+	static const struct text_case kdc_cases[] = {
+		{ .in = { "<tr data-row=\"10.211.0.12 udp/88\" data-kind=\"kdc\" data-state=\"failing\">" },
+		    .out = { "data-row=\"10.211.0.11 udp/88\"" },
+		    .name = "page: the failing KDC has a row, the other not" },
+		{ .in = { "data-hop=\"tgt\" data-state=\"none\"" }, .times = 1,
+		    .name = "page: a KDC's row has no later hops (none, not 'not reached')" },
+		{ .in = { "data-hop=\"kdc\" data-state=\"failing\" data-reason=\"refused\">\u2717 <b>refused</b>"
+		    "<small>Region</small>" }, .times = 4,
+		    .name = "page: us-east-1's login rows show the Region's KDC failing" },
+		{ .in = { "data-verdict=\"failing\">&#10007; FAILING: 10.211.0.12 udp/88" },
+		    .name = "page: with every login path fine, the verdict names what fails" },
+	};
 	struct fixture f;
 	struct status_model m = { 0 };
 	struct result_row kdc_rows[2];
@@ -269,18 +315,8 @@ test_shared_row(void)
 	    "refused");
 	kdc = (struct probe_result){ .reason = KW_R_REFUSED, .rows = kdc_rows, .nrows = 2 };
 	f.jobs[4] = (struct status_job){ region_e, "kdc", NULL, &kdc, T0 };
-	status_model_build(&m, &f.conf, f.jobs, 5, NULL, T0);
-	m.version = "0-unit";
-	m.config = cfg;
-	page = render(&m, status_page_write);
-	check(has(page, "<tr data-row=\"10.211.0.12 udp/88\" data-kind=\"kdc\" data-state=\"failing\">")
-	    && !has(page, "data-row=\"10.211.0.11 udp/88\""), "page: the failing KDC has a row, the other not");
-	check(count(page, "data-hop=\"tgt\" data-state=\"none\"") == 1,
-	    "page: a KDC's row has no later hops (none, not 'not reached')");
-	check(count(page, "data-hop=\"kdc\" data-state=\"failing\" data-reason=\"refused\">\u2717 <b>refused</b><small>Region</small>") == 4,
-	    "page: us-east-1's login rows show the Region's KDC failing");
-	check(has(page, "data-verdict=\"failing\">&#10007; FAILING: 10.211.0.12 udp/88"),
-	    "page: with every login path fine, the verdict names what fails");
+	page = page_of(&m, &f, NULL, T0, "");
+	CHECK_TEXT(page, kdc_cases);
 	check(m.regions[0].state == ST_FAILING && m.regions[0].nfailing == 0 &&
 	    m.regions[1].state == ST_OK, "model: us-east-1 failing (a KDC), no login path; us-west-2 ok");
 	free(page);
