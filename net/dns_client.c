@@ -343,9 +343,8 @@ fail:
 	return NULL;
 }
 
-/* dns_client_new_list's, with extra ARES_FLAG_* (the shared clients keep their sockets open) */
-static struct dns_client *
-client_new_list(struct event_base *base, const char *servers, unsigned timeout_ms, int flags,
+struct dns_client *
+dns_client_new_list(struct event_base *base, const char *servers, unsigned timeout_ms,
     char *why, size_t whylen)
 {
 	struct dns_client *c;
@@ -363,7 +362,7 @@ client_new_list(struct event_base *base, const char *servers, unsigned timeout_m
 	snprintf(c->label, sizeof c->label, "%.63s", servers != NULL ? servers : "system");
 	memset(&o, 0, sizeof o);
 	/* NOCHECKRESP: a SERVFAIL or REFUSED answer is reported as such (see dns_client_new) */
-	o.flags = ARES_FLAG_NOCHECKRESP | flags;
+	o.flags = ARES_FLAG_NOCHECKRESP;
 	/* two tries per server, the second with the double: a lookup ends within timeout_ms */
 	o.timeout = timeout_ms / (3 * n) > 0 ? (int)(timeout_ms / (3 * n)) : 1;
 	o.tries = 2;
@@ -382,13 +381,6 @@ client_new_list(struct event_base *base, const char *servers, unsigned timeout_m
 		return NULL;
 	}
 	return c;
-}
-
-struct dns_client *
-dns_client_new_list(struct event_base *base, const char *servers, unsigned timeout_ms,
-    char *why, size_t whylen)
-{
-	return client_new_list(base, servers, timeout_ms, 0, why, whylen);
 }
 
 /*
@@ -466,8 +458,11 @@ shared_client(struct event_base *base, const char *servers, unsigned timeout_ms,
 		if (shared[i].base == base && shared[i].ms == ms && (shared[i].servers == NULL) ==
 		    (servers == NULL) && (servers == NULL || strcmp(shared[i].servers, servers) == 0))
 			return shared[i].c;
-	/* STAYOPEN: a socket per resolver kept, not one per lookup (c-ares matches id and question) */
-	if ((c = client_new_list(base, servers, ms, ARES_FLAG_STAYOPEN, why, whylen)) == NULL)
+	/*
+	 * Not ARES_FLAG_STAYOPEN: c-ares closes its sockets when no lookup is left, so a login that
+	 * ended leaves no event behind (tests/login_main.c checks it)
+	 */
+	if ((c = dns_client_new_list(base, servers, ms, why, whylen)) == NULL)
 		return NULL;
 	shared = xreallocarray(shared, nshared + 1, sizeof *shared);
 	shared[nshared].base = base;
