@@ -403,7 +403,9 @@ run_timeout(void *arg)
 	struct kdc_run *run = arg;
 	struct probe_job *job = run->job;
 	unsigned ms = (unsigned)job->conf->timeout_ms;
+	char why[64];
 
+	snprintf(why, sizeof why, "no answer within the %u ms deadline", ms);
 	run->ending = 1;		/* kdc_target_end and kdc_lookup_end no longer fire the finish */
 	for (size_t i = 0; i < run->nt; i++) {
 		struct target *t = run->t[i];
@@ -418,14 +420,13 @@ run_timeout(void *arg)
 			kdc_target_end(t, KW_R_TIMEOUT, "%s not resolved within the %u ms deadline",
 			    t->host, ms);
 		else
-			kdc_target_end(t, KW_R_TIMEOUT, "no answer within the %u ms deadline", ms);
+			kdc_target_end(t, KW_R_TIMEOUT, "%s", why);
 	}
 	for (size_t i = 0; i < run->nlk; i++) {
 		struct lookup *lk = run->lk[i];
 
 		if (!lk->done && lk->kind == LK_SRV)
-			kdc_realm_fail(run, KW_R_TIMEOUT, "realm %s in %s: SRV %s: no answer within the "
-			    "%u ms deadline", lk->realm->name, job->region->name, lk->name, ms);
+			kdc_realm_fail(lk, KW_R_TIMEOUT, why);
 		lk->done = 1;
 	}
 }

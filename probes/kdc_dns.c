@@ -6,7 +6,6 @@
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,18 +45,17 @@ kdc_lookup_end(struct lookup *lk)
 	kdc_run_check_done(lk->run);
 }
 
-/* shaped as gss_token.c's and login_base.c's setters: a realm's first reason, in the run */
+/* A realm's SRV lookup failed (what: why): the run's first such failure is its verdict. */
 void
-kdc_realm_fail(struct kdc_run *run, enum kw_reason r, const char *fmt, ...)
+kdc_realm_fail(struct lookup *lk, enum kw_reason r, const char *what)
 {
-	va_list ap;
+	struct kdc_run *run = lk->run;
 
 	if (run->realm_reason != KW_OK)
 		return;
 	run->realm_reason = r;
-	va_start(ap, fmt);
-	vsnprintf(run->realm_why, sizeof run->realm_why, fmt, ap);
-	va_end(ap);
+	snprintf(run->realm_why, sizeof run->realm_why, "realm %s in %s: SRV %s: %s",
+	    lk->realm->name, run->job->region->name, lk->name, what);
 }
 
 /* Returns 1: the lookup has ended (a lookup that asks again returns 0). */
@@ -69,9 +67,8 @@ lookup_srv_answer(struct lookup *lk, int status, const struct dns_srv *srv, size
 	if (status != ARES_SUCCESS) {
 		/* a realm that publishes no kpasswd has none probed; no KDC at all is a failure */
 		if (!(lk->kpasswd && (status == ARES_ENODATA || status == ARES_ENOTFOUND)))
-			kdc_realm_fail(run, dns_reason(status) == KW_OK ? KW_R_PROTOCOL : dns_reason(status),
-			    "realm %s in %s: SRV %s: %s", lk->realm->name, run->job->region->name,
-			    lk->name, ares_strerror(status));
+			kdc_realm_fail(lk, dns_reason(status) == KW_OK ? KW_R_PROTOCOL : dns_reason(status),
+			    ares_strerror(status));
 		return 1;
 	}
 	if (n > KDC_MAX_SRV_TARGETS)
@@ -198,8 +195,7 @@ kdc_lookup_send(struct lookup *lk)
 	if (dc == NULL) {
 		/* no resolver (or none usable): nothing can be found; fail what waits on it */
 		if (lk->kind == LK_SRV)
-			kdc_realm_fail(run, KW_R_INTERNAL, "realm %s in %s: no resolver to ask for %s",
-			    lk->realm->name, run->job->region->name, lk->name);
+			kdc_realm_fail(lk, KW_R_INTERNAL, "no resolver to ask");
 		else
 			for (size_t i = 0; i < run->nt; i++)
 				if (run->t[i]->lk == lk && run->t[i]->state == T_RESOLVING)

@@ -107,8 +107,7 @@ void kdc_target_end(struct target *, enum kw_reason, const char *fmt, ...)
 struct lookup *kdc_lookup_new(struct kdc_run *, enum lk_kind, const char *name, int rrtype);
 void kdc_lookup_send(struct lookup *);
 void kdc_lookup_end(struct lookup *);
-void kdc_realm_fail(struct kdc_run *, enum kw_reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void kdc_realm_fail(struct lookup *, enum kw_reason, const char *what);
 void kdc_srv_discover(struct kdc_run *, const struct kw_realm *);
 
 #endif
