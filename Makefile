@@ -72,6 +72,7 @@ LIB_SRCS := \
 	conf/config_web.c \
 	net/dns_answer.c \
 	net/dns_client.c \
+	net/dns_records.c \
 	net/gss_token.c \
 	net/kdc_locate.c \
 	net/kdc_transport.c \

@@ -211,36 +211,40 @@ load_webhook(struct loader *l, const yaml_node_t *n, size_t idx, struct kw_webho
 	free(where);
 }
 
-/* a loader's head, as every cs_load_*: its own keys and fields */
-void
-cs_load_alerts(struct loader *l, const yaml_node_t *n)
+static void
+load_after_failures(struct loader *l, const yaml_node_t *n)
 {
-	static const char *const keys[] = { "after_failures", "webhooks" };
-	struct kw_config *c = l->conf;
-	struct field f[NELEM(keys)];
 	const char *s;
 	uint64_t v;
 
-	if (cs_fields(l, n, "a mapping with after_failures and webhooks", "alerts", keys,
-	    NELEM(keys), f) == -1)
+	if ((s = cs_text(l, n, "a number", "after_failures")) == NULL)
 		return;
-	if (f[0].val != NULL && (s = cs_text(l, f[0].val, "a number", "after_failures")) != NULL) {
-		if (cp_uint(s, UINT_MAX, &v) == -1 || v == 0)
-			cl_error(l, f[0].val->start_mark, "bad after_failures \"%s\", expected a "
-			    "whole number from 1 to %u", s, UINT_MAX);
-		else
-			c->after_failures = (unsigned)v;
-	}
-	if (f[1].val != NULL) {
-		yaml_node_t *w = f[1].val;
-
-		if (w->type != YAML_SEQUENCE_NODE) {
-			cs_type_error(l, w, "a sequence (an item per webhook)", "webhooks");
-			return;
-		}
-		c->webhooks = xcalloc(cs_nitems(w), sizeof(*c->webhooks));
-		for (size_t i = 0; i < cs_nitems(w) && l->budget > 0; i++)
-			load_webhook(l, cs_node_at(l, w->data.sequence.items.start[i]), i,
-			    &c->webhooks[c->nwebhooks++]);
-	}
+	if (cp_uint(s, UINT_MAX, &v) == -1 || v == 0)
+		cl_error(l, n->start_mark, "bad after_failures \"%s\", expected a whole number from 1 "
+		    "to %u", s, UINT_MAX);
+	else
+		l->conf->after_failures = (unsigned)v;
 }
+
+static void
+load_webhooks(struct loader *l, const yaml_node_t *n)
+{
+	struct kw_config *c = l->conf;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		cs_type_error(l, n, "a sequence (an item per webhook)", "webhooks");
+		return;
+	}
+	c->webhooks = xcalloc(cs_nitems(n), sizeof(*c->webhooks));
+	for (struct cs_walk w = { 0 }; cs_next_item(l, n, CS_OWN_VISIT, &w);)
+		load_webhook(l, w.val, w.i, &c->webhooks[c->nwebhooks++]);
+}
+
+static const struct cs_key keys[] = {
+	{ "after_failures", load_after_failures },
+	{ "webhooks", load_webhooks },
+};
+
+const struct cs_section cs_alerts = {
+	"alerts", "a mapping with after_failures and webhooks", keys, NELEM(keys)
+};

@@ -45,20 +45,15 @@ load_instances(struct loader *l, const yaml_node_t *n, const char *where, struct
 {
 	struct kw_endpoints *e = &c->endpoints;
 
-	if (n->type != YAML_SEQUENCE_NODE || cs_nitems(n) == 0) {
-		cs_type_error(l, n, "a sequence of instance endpoint names", "instances");
+	if (cs_want_filled(l, n, YAML_SEQUENCE_NODE, "a sequence of instance endpoint names",
+	    "instances") == -1)
 		return;
-	}
-	/* the walk over a sequence, as the global members below: other items, other checks */
 	e->instances = xcalloc(cs_nitems(n), sizeof(*e->instances));
-	for (size_t i = 0; i < cs_nitems(n) && l->budget > 0; i++) {
-		yaml_node_t *v = cs_node_at(l, n->data.sequence.items.start[i]);
-		const char *s;
+	for (struct cs_walk w = { 0 }; cs_next_item(l, n, CS_VISIT, &w);) {
+		const char *s = endpoint_name(l, w.val, "instance endpoint", where);
 
-		if (cs_visit(l, v) == -1)
-			break;
-		if ((s = endpoint_name(l, v, "instance endpoint", where)) != NULL)
-			name_set(&e->instances[e->ninstances++], s, v);
+		if (s != NULL)
+			name_set(&e->instances[e->ninstances++], s, w.val);
 	}
 }
 
@@ -151,19 +146,16 @@ load_members(struct loader *l, const yaml_node_t *n, const char *where, struct k
 {
 	const struct kw_config *conf = l->conf;
 
-	if (n->type != YAML_SEQUENCE_NODE || cs_nitems(n) == 0) {
-		cs_type_error(l, n, "a sequence of cluster names (one per Region)", "clusters");
+	if (cs_want_filled(l, n, YAML_SEQUENCE_NODE, "a sequence of cluster names (one per Region)",
+	    "clusters") == -1)
 		return;
-	}
 	g->members = xcalloc(cs_nitems(n), sizeof(*g->members));
-	for (size_t i = 0; i < cs_nitems(n) && l->budget > 0; i++) {
-		yaml_node_t *v = cs_node_at(l, n->data.sequence.items.start[i]);
+	for (struct cs_walk w = { 0 }; cs_next_item(l, n, CS_VISIT, &w);) {
+		yaml_node_t *v = w.val;
 		struct kw_global_member *m;
 		const char *s;
 		size_t r, c, j;
 
-		if (cs_visit(l, v) == -1)
-			break;
 		if ((s = cs_text(l, v, "a cluster name", "clusters")) == NULL)
 			continue;
 		if (find_cluster(conf, s, &r, &c) == -1) {
@@ -321,10 +313,9 @@ ce_load_globals(struct loader *l, const yaml_node_t *n)
 			cs_type_error(l, n, "a sequence (an item per global database)",
 			    "global_databases");
 		} else {
-			conf->globals = xcalloc(cs_nitems(n) ? cs_nitems(n) : 1, sizeof(*conf->globals));
-			for (size_t i = 0; i < cs_nitems(n) && l->budget > 0; i++)
-				load_global(l, cs_node_at(l, n->data.sequence.items.start[i]), i,
-				    &conf->globals[conf->nglobals++]);
+			conf->globals = xcalloc(cs_nitems(n), sizeof(*conf->globals));
+			for (struct cs_walk w = { 0 }; cs_next_item(l, n, CS_OWN_VISIT, &w);)
+				load_global(l, w.val, w.i, &conf->globals[conf->nglobals++]);
 		}
 	}
 	check_duplicates(l);

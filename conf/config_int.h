@@ -72,6 +72,45 @@ int cs_fields(struct loader *l, const yaml_node_t *n, const char *expected, cons
 int cs_need(struct loader *l, const yaml_node_t *map, const struct field *f, const char *key,
     const char *where);
 const char *cs_entry_name(struct loader *l, const yaml_node_t *map, size_t i, const char *what);
+/* 0: n is a node of type with at least one item or pair; -1 after a type error. */
+int cs_want_filled(struct loader *l, const yaml_node_t *n, yaml_node_type_t type,
+    const char *expected, const char *what);
+
+/*
+ * The walks over a sequence's items and over a mapping's entries, in order while the visit
+ * budget lasts:  for (struct cs_walk w = { 0 }; cs_next_item(l, seq, CS_VISIT, &w);) ...
+ * With CS_VISIT each item (an entry's value) counts one visit first and the walk ends once
+ * the budget is spent; with CS_OWN_VISIT the item's loader counts it (cs_fields does).
+ * cs_next_entry passes over, after its message, an entry whose key is not a name or is
+ * written again (cs_entry_name, what: "realm").
+ */
+enum cs_visit { CS_OWN_VISIT, CS_VISIT };
+struct cs_walk {
+	size_t i;               /* the place of the item or entry */
+	yaml_node_t *key, *val; /* an entry's key (cs_next_entry), the item or the entry's value */
+	const char *name;       /* an entry's name */
+	size_t next;
+};
+int cs_next_item(struct loader *l, const yaml_node_t *seq, enum cs_visit visit,
+    struct cs_walk *w);
+int cs_next_entry(struct loader *l, const yaml_node_t *map, const char *what,
+    enum cs_visit visit, struct cs_walk *w);
+
+/*
+ * A mapping whose keys load on their own (alerts, web): its known keys, each with its loader.
+ * cs_load_section checks them (cs_fields), then calls load(l, value) of each key written, in
+ * the table's order.
+ */
+struct cs_key {
+	const char *name;
+	void (*load)(struct loader *, const yaml_node_t *value);
+};
+struct cs_section {
+	const char *where, *expected;
+	const struct cs_key *keys;
+	size_t nkeys;
+};
+void cs_load_section(struct loader *l, const yaml_node_t *n, const struct cs_section *s);
 int cs_is_label_name(const char *s);
 int cs_is_word(const char *s, const char *also_bad);
 int cs_duration(struct loader *l, const yaml_node_t *n, const char *key, uint64_t *ms);
@@ -95,7 +134,7 @@ void cs_load_state_directory(struct loader *l, const yaml_node_t *n);
 void cs_check_database_realm(struct loader *l);
 
 /* config_alerts.c */
-void cs_load_alerts(struct loader *l, const yaml_node_t *n);
+extern const struct cs_section cs_alerts;
 
 /* config_endpoints.c: a cluster's endpoints; global_databases after the regions */
 void ce_load_endpoints(struct loader *l, const yaml_node_t *n, const yaml_node_t *host_key,
@@ -105,7 +144,7 @@ void ce_free_endpoints(struct kw_endpoints *e);
 void ce_free_globals(struct kw_config *c);
 
 /* config_web.c */
-void cs_load_web(struct loader *l, const yaml_node_t *n);
+extern const struct cs_section cs_web;
 
 /* config_parse.c */
 enum cp_addr_kind { CP_ADDR_V4, CP_ADDR_V6, CP_ADDR_NAME };

@@ -50,24 +50,21 @@ cs_load_realms(struct loader *l, const yaml_node_t *n)
 	    "realm") == -1)
 		return;
 	c->realms = xcalloc(cs_npairs(n), sizeof(*c->realms));
-	for (size_t i = 0; i < cs_npairs(n) && l->budget > 0; i++) {
-		yaml_node_t *k = cs_node_at(l, n->data.mapping.pairs.start[i].key);
-		yaml_node_t *v = cs_node_at(l, n->data.mapping.pairs.start[i].value);
-		const char *name, *s;
+	for (struct cs_walk w = { 0 }; cs_next_entry(l, n, "realm", CS_OWN_VISIT, &w);) {
+		const char *name = w.name, *s;
 		struct kw_realm *r;
 		char *where;
 
-		if ((name = cs_entry_name(l, n, i, "realm")) == NULL)
-			continue;
 		if (!cs_is_word(name, "@/\\:"))
-			cl_error(l, k->start_mark, "bad realm name \"%s\", expected a name like "
+			cl_error(l, w.key->start_mark, "bad realm name \"%s\", expected a name like "
 			    "ONPREM.EXAMPLE.COM (no space, \"@\", \"/\", \"\\\" or \":\")", name);
 		r = &c->realms[c->nrealms++];
 		r->name = xstrdup(name);
 		r->kdcs.from_dns = 1;
 		xasprintf(&where, "realm \"%s\"", name);
-		if (cs_fields(l, v, "a mapping with domain and kdcs", where, keys, NELEM(keys), f) == 0) {
-			if (cs_need(l, v, &f[0], "domain", where) == 0 &&
+		if (cs_fields(l, w.val, "a mapping with domain and kdcs", where, keys, NELEM(keys),
+		    f) == 0) {
+			if (cs_need(l, w.val, &f[0], "domain", where) == 0 &&
 			    (s = cs_text(l, f[0].val, "a DNS domain", "domain")) != NULL) {
 				if (cp_hostname(s) == -1)
 					cl_error(l, f[0].val->start_mark, "bad domain \"%s\" in %s, "
@@ -263,24 +260,19 @@ load_region_kdcs(struct loader *l, const yaml_node_t *n, const char *where, stru
 		return;
 	}
 	r->kdcs = xcalloc(cs_npairs(n), sizeof(*r->kdcs));
-	for (size_t i = 0; i < cs_npairs(n) && l->budget > 0; i++) {
-		yaml_node_t *k = cs_node_at(l, n->data.mapping.pairs.start[i].key);
-		yaml_node_t *v = cs_node_at(l, n->data.mapping.pairs.start[i].value);
+	for (struct cs_walk w = { 0 }; cs_next_entry(l, n, "realm", CS_OWN_VISIT, &w);) {
 		struct kw_region_kdcs *rk;
-		const char *realm;
 		char *what, *context;
 
-		if ((realm = cs_entry_name(l, n, i, "realm")) == NULL)
-			continue;
-		if (l->realms_ok && config_realm(l->conf, realm) == NULL) {
+		if (l->realms_ok && config_realm(l->conf, w.name) == NULL) {
 			xasprintf(&context, "in the kdcs of %s", where);
-			cs_unknown_realm(l, k->start_mark, realm, context);
+			cs_unknown_realm(l, w.key->start_mark, w.name, context);
 			free(context);
 		}
 		rk = &r->kdcs[r->nkdcs++];
-		rk->realm = xstrdup(realm);
-		xasprintf(&what, "the kdcs of %s in %s", realm, where);
-		cs_kdcs_value(l, v, what, &rk->kdcs);
+		rk->realm = xstrdup(w.name);
+		xasprintf(&what, "the kdcs of %s in %s", w.name, where);
+		cs_kdcs_value(l, w.val, what, &rk->kdcs);
 		free(what);
 	}
 }
@@ -319,9 +311,8 @@ load_region(struct loader *l, const char *name, const yaml_node_t *k, const yaml
 	if (cs_need(l, n, &f[RESOLVERS], "resolvers", where) == 0) {
 		yaml_node_t *v = f[RESOLVERS].val;
 
-		if (v->type != YAML_SEQUENCE_NODE || cs_nitems(v) == 0)
-			cs_type_error(l, v, "a sequence of IP addresses", "resolvers");
-		else
+		if (cs_want_filled(l, v, YAML_SEQUENCE_NODE, "a sequence of IP addresses",
+		    "resolvers") == 0)
 			cs_addr_list(l, v, "resolvers", 53, 1, &r->resolvers, &r->nresolvers);
 	}
 	if (f[KDCS].val != NULL)
@@ -333,9 +324,8 @@ load_region(struct loader *l, const char *name, const yaml_node_t *k, const yaml
 			cs_type_error(l, v, "a sequence (an item per cluster)", "clusters");
 		} else {
 			r->clusters = xcalloc(cs_nitems(v), sizeof(*r->clusters));
-			for (size_t i = 0; i < cs_nitems(v) && l->budget > 0; i++)
-				load_cluster(l, cs_node_at(l, v->data.sequence.items.start[i]), name, i,
-				    &r->clusters[r->nclusters++]);
+			for (struct cs_walk w = { 0 }; cs_next_item(l, v, CS_OWN_VISIT, &w);)
+				load_cluster(l, w.val, name, w.i, &r->clusters[r->nclusters++]);
 		}
 	}
 	free(where);
@@ -350,12 +340,6 @@ cs_load_regions(struct loader *l, const yaml_node_t *n)
 	    "Region") == -1)
 		return;
 	c->regions = xcalloc(cs_npairs(n), sizeof(*c->regions));
-	for (size_t i = 0; i < cs_npairs(n) && l->budget > 0; i++) {
-		const char *name;
-
-		if ((name = cs_entry_name(l, n, i, "Region")) == NULL)
-			continue;
-		load_region(l, name, cs_node_at(l, n->data.mapping.pairs.start[i].key),
-		    cs_node_at(l, n->data.mapping.pairs.start[i].value), &c->regions[c->nregions++]);
-	}
+	for (struct cs_walk w = { 0 }; cs_next_entry(l, n, "Region", CS_OWN_VISIT, &w);)
+		load_region(l, w.name, w.key, w.val, &c->regions[c->nregions++]);
 }

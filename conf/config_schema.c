@@ -249,6 +249,61 @@ cs_entry_name(struct loader *l, const yaml_node_t *map, size_t i, const char *wh
 	return cs_sval(k);
 }
 
+int
+cs_want_filled(struct loader *l, const yaml_node_t *n, yaml_node_type_t type,
+    const char *expected, const char *what)
+{
+	size_t count = type == YAML_SEQUENCE_NODE ? cs_nitems(n) : cs_npairs(n);
+
+	if (n->type == type && count > 0)
+		return 0;
+	cs_type_error(l, n, expected, what);
+	return -1;
+}
+
+int
+cs_next_item(struct loader *l, const yaml_node_t *seq, enum cs_visit visit, struct cs_walk *w)
+{
+	if (w->next >= cs_nitems(seq) || l->budget == 0)
+		return 0;
+	w->i = w->next++;
+	w->val = cs_node_at(l, seq->data.sequence.items.start[w->i]);
+	return visit == CS_OWN_VISIT || cs_visit(l, w->val) == 0;
+}
+
+int
+cs_next_entry(struct loader *l, const yaml_node_t *map, const char *what, enum cs_visit visit,
+    struct cs_walk *w)
+{
+	while (w->next < cs_npairs(map) && l->budget > 0) {
+		w->i = w->next++;
+		w->key = cs_node_at(l, map->data.mapping.pairs.start[w->i].key);
+		w->val = cs_node_at(l, map->data.mapping.pairs.start[w->i].value);
+		if (visit == CS_VISIT && cs_visit(l, w->val) == -1)
+			return 0;
+		if ((w->name = cs_entry_name(l, map, w->i, what)) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+void
+cs_load_section(struct loader *l, const yaml_node_t *n, const struct cs_section *s)
+{
+	const char *names[8] = { NULL };
+	struct field f[NELEM(names)];
+
+	if (s->nkeys > NELEM(names))
+		abort();
+	for (size_t i = 0; i < s->nkeys; i++)
+		names[i] = s->keys[i].name;
+	if (cs_fields(l, n, s->expected, s->where, names, s->nkeys, f) == -1)
+		return;
+	for (size_t i = 0; i < s->nkeys; i++)
+		if (f[i].val != NULL)
+			s->keys[i].load(l, f[i].val);
+}
+
 /* Names that end up in metric labels, alert names and status lines: no surprises there. */
 int
 cs_is_label_name(const char *s)
@@ -327,16 +382,14 @@ cs_addr_list(struct loader *l, const yaml_node_t *seq, const char *what, uint16_
 {
 	*out = xcalloc(cs_nitems(seq), sizeof(**out));
 	*n = 0;
-	for (size_t i = 0; i < cs_nitems(seq); i++) {
-		yaml_node_t *it = cs_node_at(l, seq->data.sequence.items.start[i]);
+	for (struct cs_walk w = { 0 }; cs_next_item(l, seq, CS_VISIT, &w);) {
+		yaml_node_t *it = w.val;
 		struct kw_addr a = { 0 };
 		enum cp_addr_kind kind;
 		const char *s, *why;
 		size_t j;
 		int has_port;
 
-		if (cs_visit(l, it) == -1)
-			break;
 		if ((s = cs_text(l, it, "an address", what)) == NULL)
 			continue;
 		if (cp_addr(s, port, &a, &has_port, &kind, &why) == -1) {
@@ -518,9 +571,9 @@ cs_load(struct loader *l, yaml_node_t *root)
 		cs_load_identity(l, f[IDENTITY].val);
 	cs_check_database_realm(l);
 	if (f[ALERTS].val != NULL)
-		cs_load_alerts(l, f[ALERTS].val);
+		cs_load_section(l, f[ALERTS].val, &cs_alerts);
 	if (f[WEB].val != NULL)
-		cs_load_web(l, f[WEB].val);
+		cs_load_section(l, f[WEB].val, &cs_web);
 	cs_load_state_directory(l, f[STATE_DIR].val);
 	ce_load_globals(l, f[GLOBALS].val);	/* after the regions: members name their clusters */
 }

@@ -104,32 +104,24 @@ load_web_users(struct loader *l, const yaml_node_t *n)
 {
 	struct kw_web *w = &l->conf->web;
 
-	if (n->type != YAML_MAPPING_NODE || cs_npairs(n) == 0) {
-		cs_type_error(l, n, "a mapping of user names to bcrypt hashes", "basic_auth_users");
+	if (cs_want_filled(l, n, YAML_MAPPING_NODE, "a mapping of user names to bcrypt hashes",
+	    "basic_auth_users") == -1)
 		return;
-	}
-	/* the walk over a mapping, as config_regions.c's: other entries, other checks */
 	w->users = xcalloc(cs_npairs(n), sizeof(*w->users));
-	for (size_t i = 0; i < cs_npairs(n) && l->budget > 0; i++) {
-		yaml_node_t *k = cs_node_at(l, n->data.mapping.pairs.start[i].key);
-		yaml_node_t *v = cs_node_at(l, n->data.mapping.pairs.start[i].value);
-		const char *name, *hash;
+	for (struct cs_walk e = { 0 }; cs_next_entry(l, n, "user", CS_VISIT, &e);) {
+		const char *name = e.name, *hash;
 
-		if (cs_visit(l, v) == -1)
-			break;
-		if ((name = cs_entry_name(l, n, i, "user")) == NULL)
-			continue;
 		/* Basic credentials are "user:password": a colon cannot be in a user name */
 		if (!cs_is_word(name, ":")) {
-			cl_error(l, k->start_mark, "bad user name \"%s\" in basic_auth_users, expected "
-			    "no space, control character or \":\"", name);
+			cl_error(l, e.key->start_mark, "bad user name \"%s\" in basic_auth_users, "
+			    "expected no space, control character or \":\"", name);
 			continue;
 		}
-		if ((hash = cs_text(l, v, "a bcrypt hash", "a user of basic_auth_users")) == NULL)
+		if ((hash = cs_text(l, e.val, "a bcrypt hash", "a user of basic_auth_users")) == NULL)
 			continue;
 		/* the value is not repeated: it might be a password written there by mistake */
 		if (!is_bcrypt(hash)) {
-			cl_error(l, v->start_mark, "bad password hash for user \"%s\", expected a "
+			cl_error(l, e.val->start_mark, "bad password hash for user \"%s\", expected a "
 			    "bcrypt hash like $2y$10$... (htpasswd -nBC 10 %s)", name, name);
 			continue;
 		}
@@ -139,18 +131,12 @@ load_web_users(struct loader *l, const yaml_node_t *n)
 	}
 }
 
-/* web: the HTTP listener's TLS and basic authentication, as in exporter-toolkit's web config. */
-void
-cs_load_web(struct loader *l, const yaml_node_t *n)
-{
-	static const char *const keys[] = { "tls_server_config", "basic_auth_users" };
-	struct field f[NELEM(keys)];
+static const struct cs_key keys[] = {
+	{ "tls_server_config", load_web_tls },
+	{ "basic_auth_users", load_web_users },
+};
 
-	if (cs_fields(l, n, "a mapping with tls_server_config and basic_auth_users", "web", keys,
-	    NELEM(keys), f) == -1)
-		return;
-	if (f[0].val != NULL)
-		load_web_tls(l, f[0].val);
-	if (f[1].val != NULL)
-		load_web_users(l, f[1].val);
-}
+/* web: the HTTP listener's TLS and basic authentication, as in exporter-toolkit's web config. */
+const struct cs_section cs_web = {
+	"web", "a mapping with tls_server_config and basic_auth_users", keys, NELEM(keys)
+};
