@@ -73,6 +73,7 @@ LIB_SRCS := \
 	conf/config_web.c \
 	net/dns_answer.c \
 	net/dns_client.c \
+	net/dns_records.c \
 	net/gss_token.c \
 	net/kdc_locate.c \
 	net/kdc_transport.c \
@@ -136,6 +137,7 @@ UNIT_TESTS += unit_endpoints
 UNIT_TESTS += unit_results
 UNIT_TESTS += unit_status
 UNIT_TESTS += unit_probe_steps
+UNIT_TESTS += unit_kdc_transport
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main
 TEST_DRIVERS += alert_main

@@ -35,6 +35,7 @@ struct dns_pending {
 	int alen;
 	struct sockaddr_storage ss;	/* dns_getaddr: the first address */
 	socklen_t sslen;
+	int forgotten;			/* dns_forget: its answer is dropped, no callback */
 	struct dns_pending *next; /* on the done queue */
 };
 
@@ -193,9 +194,8 @@ addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
 }
 
 static void
-run_one(struct dns_client *c, struct dns_pending *p, int destroyed)
+tell(struct dns_pending *p, int destroyed)
 {
-	c->pending--;
 	if (p->acb != NULL)
 		p->acb(p->arg, destroyed ? ARES_EDESTRUCTION : p->status,
 		    destroyed || p->sslen == 0 ? NULL : (const struct sockaddr *)&p->ss, (unsigned)p->sslen);
@@ -203,6 +203,14 @@ run_one(struct dns_client *c, struct dns_pending *p, int destroyed)
 		p->cb(p->arg, ARES_EDESTRUCTION, p->timeouts, NULL, 0);
 	else
 		p->cb(p->arg, p->status, p->timeouts, p->abuf, p->alen);
+}
+
+static void
+run_one(struct dns_client *c, struct dns_pending *p, int destroyed)
+{
+	c->pending--;
+	if (!p->forgotten)	/* dns_forget: nobody to tell */
+		tell(p, destroyed);
 	free(p->abuf);
 	free(p);
 }
@@ -397,19 +405,87 @@ pending_new(struct dns_client *c, dns_cb *cb, dns_addr_cb *acb, void *arg)
 	return p;
 }
 
-void
-dns_getaddr(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
+static struct dns_pending *
+getaddr_start(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
 {
 	struct dns_pending *p = pending_new(c, NULL, cb, arg);
 	struct ares_addrinfo_hints h;
 
 	if (p == NULL)
-		return;
+		return NULL;
 	memset(&h, 0, sizeof h);
 	h.ai_family = AF_UNSPEC;
 	h.ai_socktype = SOCK_STREAM;
 	ares_getaddrinfo(c->channel, host, NULL, &h, addrinfo_cb, p);
 	rearm(c);
+	return p;
+}
+
+void
+dns_getaddr(struct dns_client *c, const char *host, dns_addr_cb *cb, void *arg)
+{
+	(void)getaddr_start(c, host, cb, arg);
+}
+
+/*
+ * The shared clients: one per base, resolver list and timeout step, never freed (a handful
+ * per configuration; a reload that changes a list leaves an idle channel with no socket).
+ */
+#define SHARED_STEP_MS 500
+static struct shared {
+	struct event_base *base;
+	char *servers;			/* NULL: the system's */
+	unsigned ms;
+	struct dns_client *c;
+} *shared;
+static size_t nshared;
+
+/* A timeout_ms rounded down to its step, so that the Region's logins share few channels. */
+static unsigned
+shared_ms(unsigned timeout_ms)
+{
+	return timeout_ms < SHARED_STEP_MS ? timeout_ms : timeout_ms / SHARED_STEP_MS * SHARED_STEP_MS;
+}
+
+static struct dns_client *
+shared_client(struct event_base *base, const char *servers, unsigned timeout_ms, char *why,
+    size_t whylen)
+{
+	unsigned ms = shared_ms(timeout_ms ? timeout_ms : 1);
+	struct dns_client *c;
+
+	for (size_t i = 0; i < nshared; i++)
+		if (shared[i].base == base && shared[i].ms == ms && (shared[i].servers == NULL) ==
+		    (servers == NULL) && (servers == NULL || strcmp(shared[i].servers, servers) == 0))
+			return shared[i].c;
+	/*
+	 * Not ARES_FLAG_STAYOPEN: c-ares closes its sockets when no lookup is left, so a login that
+	 * ended leaves no event behind (tests/login_main.c checks it)
+	 */
+	if ((c = dns_client_new_list(base, servers, ms, why, whylen)) == NULL)
+		return NULL;
+	shared = xreallocarray(shared, nshared + 1, sizeof *shared);
+	shared[nshared].base = base;
+	shared[nshared].servers = servers != NULL ? xstrdup(servers) : NULL;
+	shared[nshared].ms = ms;
+	shared[nshared++].c = c;
+	return c;
+}
+
+struct dns_pending *
+dns_getaddr_shared(struct event_base *base, const char *servers, unsigned timeout_ms,
+    const char *host, dns_addr_cb *cb, void *arg, char *why, size_t whylen)
+{
+	struct dns_client *c = shared_client(base, servers, timeout_ms, why, whylen);
+
+	return c != NULL ? getaddr_start(c, host, cb, arg) : NULL;
+}
+
+void
+dns_forget(struct dns_pending *p)
+{
+	if (p != NULL)
+		p->forgotten = 1;
 }
 
 void

@@ -16,10 +16,27 @@
 
 struct gss_token {
 	gss_cred_id_t cred;
+	struct shared_cred *shared;	/* cred is that slot's (borrowed), or NULL: cred is ours */
 	gss_name_t target;
 	gss_ctx_id_t ctx;
 	int complete;
 };
+
+/*
+ * One credential per cache name, shared by the logins of a run (they all use its cache), not
+ * acquired per login: gss_init_sec_context reads the cache on each call, so the service
+ * tickets stored after the credential was acquired are seen.  A run's cache has a name of its
+ * own (never reused), so a slot is never stale; the least recently used free one goes first.
+ * Every slot busy: the login acquires its own.
+ */
+#define SHARED_CREDS 16
+static struct shared_cred {
+	char *ccache;
+	gss_cred_id_t cred;
+	unsigned refs;			/* tokens using it */
+	unsigned long used;		/* when last taken, for the choice of a slot */
+} shared_creds[SHARED_CREDS];
+static unsigned long creds_clock;
 
 static void
 set_err(struct gss_token_err *err, enum kw_reason r, const char *fmt, ...)
@@ -251,25 +268,68 @@ out:
 	return have;
 }
 
+static OM_uint32
+cred_acquire(const char *ccache, gss_cred_id_t *cred, struct gss_token_err *err)
+{
+	gss_key_value_element_desc el = { "ccache", ccache };
+	gss_key_value_set_desc store = { 1, &el };
+	gss_OID_set_desc mechs = { 1, (gss_OID)gss_mech_krb5 };
+	OM_uint32 major, minor;
+
+	major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs,
+	    GSS_C_INITIATE, &store, cred, NULL, NULL);
+	if (GSS_ERROR(major))
+		set_gss_err(err, "gss_acquire_cred_from", major, minor);
+	return major;
+}
+
+/* t's credential for ccache: the shared slot's, a new one in a free slot, or its own. */
+static int
+cred_take(struct gss_token *t, const char *ccache, struct gss_token_err *err)
+{
+	struct shared_cred *slot = NULL;
+	OM_uint32 minor;
+
+	for (size_t i = 0; i < SHARED_CREDS; i++) {
+		struct shared_cred *c = &shared_creds[i];
+
+		if (c->ccache != NULL && strcmp(c->ccache, ccache) == 0) {
+			slot = c;
+			break;
+		}
+		if (c->refs == 0 && (slot == NULL || c->used < slot->used))
+			slot = c;
+	}
+	if (slot == NULL)	/* every slot in use by other caches' logins */
+		return GSS_ERROR(cred_acquire(ccache, &t->cred, err)) ? -1 : 0;
+	if (slot->ccache == NULL || strcmp(slot->ccache, ccache) != 0) {
+		if (slot->cred != GSS_C_NO_CREDENTIAL)
+			gss_release_cred(&minor, &slot->cred);
+		free(slot->ccache);
+		slot->ccache = NULL;
+		if (GSS_ERROR(cred_acquire(ccache, &slot->cred, err)))
+			return -1;
+		slot->ccache = xstrdup(ccache);
+	}
+	slot->refs++;
+	slot->used = ++creds_clock;
+	t->shared = slot;
+	t->cred = slot->cred;
+	return 0;
+}
+
 struct gss_token *
 gss_token_new(const char *ccache, const char *spn, struct gss_token_err *err)
 {
 	struct gss_token *t = xcalloc(1, sizeof *t);
-	gss_key_value_element_desc el = { "ccache", ccache };
-	gss_key_value_set_desc store = { 1, &el };
-	gss_OID_set_desc mechs = { 1, (gss_OID)gss_mech_krb5 };
 	gss_buffer_desc name;
 	OM_uint32 major, minor;
 
 	t->cred = GSS_C_NO_CREDENTIAL;
 	t->target = GSS_C_NO_NAME;
 	t->ctx = GSS_C_NO_CONTEXT;
-	major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, &mechs,
-	    GSS_C_INITIATE, &store, &t->cred, NULL, NULL);
-	if (GSS_ERROR(major)) {
-		set_gss_err(err, "gss_acquire_cred_from", major, minor);
+	if (cred_take(t, ccache, err) == -1)
 		goto fail;
-	}
 	name.value = (void *)(uintptr_t)spn;
 	name.length = strlen(spn);
 	major = gss_import_name(&minor, &name, (gss_OID)GSS_KRB5_NT_PRINCIPAL_NAME, &t->target);
@@ -359,7 +419,9 @@ gss_token_free(struct gss_token *t)
 		gss_delete_sec_context(&minor, &t->ctx, GSS_C_NO_BUFFER);
 	if (t->target != GSS_C_NO_NAME)
 		gss_release_name(&minor, &t->target);
-	if (t->cred != GSS_C_NO_CREDENTIAL)
+	if (t->shared != NULL)
+		t->shared->refs--;	/* the slot keeps it for the run's next login */
+	else if (t->cred != GSS_C_NO_CREDENTIAL)
 		gss_release_cred(&minor, &t->cred);
 	free(t);
 }

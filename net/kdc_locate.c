@@ -17,6 +17,7 @@
 #include "../lib/log.h"
 #include "../lib/xmalloc.h"
 #include "dns_client.h"
+#include "dns_records.h"
 #include "kdc_locate.h"
 
 /*
@@ -71,7 +72,7 @@ kdc_list_clear(struct kw_kdcs *k)
 	memset(k, 0, sizeof *k);
 }
 
-static void ask(struct kdc_locate *);
+static void ask(void *);
 
 static void
 finish(struct kdc_locate *lo, enum kw_reason r, const char *fmt, ...)
@@ -134,54 +135,36 @@ next_host(struct kdc_locate *lo)
 static int
 settled_elsewhere(struct kdc_locate *lo, int status)
 {
-	if (lo->ended || status == ARES_EDESTRUCTION)
-		return 1;
-	if (dns_resolver_failed(status) && lo->resolver + 1 < lo->region->nresolvers) {
-		lo->resolver++;
-		ask(lo);
-		return 1;
-	}
-	return 0;
+	return lo->ended || status == ARES_EDESTRUCTION ||
+	    dns_failover(status, &lo->resolver, lo->region->nresolvers, ask, lo);
 }
 
 static void
-addr_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+addr_answer(void *arg, int status, const struct dns_addr *a, size_t n)
 {
 	struct kdc_locate *lo = arg;
-	struct dns_addr *a = NULL;
-	size_t n = 0;
 	char text[INET6_ADDRSTRLEN];
 
-	(void)timeouts;
 	if (settled_elsewhere(lo, status))
 		return;
-	if (status == ARES_SUCCESS)
-		status = dns_parse_addrs(abuf, alen, lo->aaaa ? ns_t_aaaa : ns_t_a, &a, &n);
 	if (status == ARES_ENODATA && !lo->aaaa) {
 		lo->aaaa = 1;
 		ask(lo);
 		return;
 	}
-	for (size_t i = 0; status == ARES_SUCCESS && i < n && i < LOCATE_MAX_ADDRS &&
-	    lo->found.n < LOCATE_MAX_FOUND; i++)
+	for (size_t i = 0; i < n && i < LOCATE_MAX_ADDRS && lo->found.n < LOCATE_MAX_FOUND; i++)
 		if (inet_ntop(a[i].family, a[i].addr, text, sizeof text) != NULL)
 			add_found(lo, text, lo->ports[lo->next]);
-	free(a);
 	next_host(lo);
 }
 
 static void
-srv_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+srv_answer(void *arg, int status, const struct dns_srv *srv, size_t n)
 {
 	struct kdc_locate *lo = arg;
-	struct dns_srv *srv = NULL;
-	size_t n = 0;
 
-	(void)timeouts;
 	if (settled_elsewhere(lo, status))
 		return;
-	if (status == ARES_SUCCESS)
-		status = dns_parse_srv(abuf, alen, &srv, &n);
 	if (status != ARES_SUCCESS) {
 		enum kw_reason r = dns_reason(status);
 		finish(lo, r == KW_OK ? KW_R_PROTOCOL : r, "realm %s: SRV _kerberos._udp.%s: %s",
@@ -203,7 +186,6 @@ srv_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int a
 		lo->hosts[lo->nhosts] = xstrndup(srv[i].target, hl);
 		lo->ports[lo->nhosts++] = srv[i].port ? srv[i].port : 88;
 	}
-	dns_srv_free(srv, n);
 	if (lo->nhosts == 0) {
 		finish(lo, KW_R_NO_RECORDS, "realm %s: SRV _kerberos._udp.%s names no KDC",
 		    lo->realm->name, lo->realm->domain);
@@ -215,8 +197,9 @@ srv_answer(void *arg, int status, int timeouts, const unsigned char *abuf, int a
 }
 
 static void
-ask(struct kdc_locate *lo)
+ask(void *arg)
 {
+	struct kdc_locate *lo = arg;
 	unsigned char buf[16];
 	char name[300];
 
@@ -230,7 +213,7 @@ ask(struct kdc_locate *lo)
 		    lo->timeout_ms);
 	if (lo->hosts == NULL) {
 		snprintf(name, sizeof name, "_kerberos._udp.%s", lo->realm->domain);
-		dns_query(lo->dc[lo->resolver], name, ns_c_in, ns_t_srv, srv_answer, lo);
+		dns_query_srv(lo->dc[lo->resolver], name, srv_answer, lo);
 		return;
 	}
 	/* a configured address needs no question */
@@ -244,7 +227,7 @@ ask(struct kdc_locate *lo)
 		next_host(lo);
 		return;
 	}
-	dns_query(lo->dc[lo->resolver], lo->hosts[lo->next], ns_c_in, lo->aaaa ? ns_t_aaaa : ns_t_a,
+	dns_query_addrs(lo->dc[lo->resolver], lo->hosts[lo->next], lo->aaaa ? ns_t_aaaa : ns_t_a,
 	    addr_answer, lo);
 }
 
@@ -284,13 +267,9 @@ kdc_locate_cancel(struct kdc_locate *lo)
 	lo->ended = 1;
 	/* pending callbacks run inside dns_client_free with ARES_EDESTRUCTION: ignored */
 	for (size_t i = 0; i < lo->region->nresolvers; i++)
-		if (lo->dc[i] != NULL)
-			dns_client_free(lo->dc[i]);
+		dns_client_free(lo->dc[i]);
 	free(lo->dc);
-	for (size_t i = 0; i < lo->nhosts; i++)
-		free(lo->hosts[i]);
-	free(lo->hosts);
-	free(lo->ports);
+	free_ptrs(lo->hosts, lo->nhosts, free);
 	kdc_list_clear(&lo->found);
-	free(lo);
+	free_all(lo->ports, lo);
 }

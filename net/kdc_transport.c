@@ -3,10 +3,12 @@
  * UDP, one resend timer.  See kdc_transport.h for the contract.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -17,6 +19,29 @@
 
 #define UDP_FIRST_RESEND_MS 1000	/* MIT's client waits 1 s per KDC before the next try */
 #define UDP_MAX_DGRAM 65535
+/*
+ * Connected UDP sockets kept between requests to the same KDC: a socket made, registered with
+ * epoll and closed per request cost more than the exchange's own crypto (bench/RESULTS.md 4b).
+ * A socket goes back to the pool only after a request that got its reply to a single send, so
+ * no other reply to it is on the way (save one the network duplicated); after a timeout, a
+ * resend, an error or a cancel it is closed.  Anything arriving on an idle socket closes it, a
+ * socket taken is drained before its send, and a stray reply that still slipped through fails
+ * MIT's nonce check (krb5_*_step): it is never taken as the answer to a later request.
+ */
+#define UDP_POOL_PER_KDC 8
+#define UDP_POOL_IDLE_S 10
+
+struct udp_sock {
+	int fd;
+	struct event_base *base;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	struct event *ev;		/* read, for as long as the socket lives: one epoll entry */
+	struct kdc_req *req;		/* the request using it, NULL while in the pool */
+	time_t idle_since;
+	struct udp_sock *next;		/* in the pool */
+};
+static struct udp_sock *pool;
 
 enum kr_state { KR_CONNECTING, KR_SENDING, KR_READING };
 
@@ -30,6 +55,9 @@ struct kdc_req {
 	struct event *timer;		/* the deadline; made active at once for an early failure */
 	struct event *resend;		/* UDP only */
 	unsigned resend_ms;
+	struct udp_sock *us;		/* UDP: the socket, from the pool or new */
+	int sends;			/* UDP: datagrams sent */
+	int reuse;			/* UDP: answered to its one send, the socket may go back */
 	enum kw_reason early;		/* a failure kdc_send found, reported from the loop */
 
 	unsigned char *out;		/* TCP: with its length prefix */
@@ -70,9 +98,149 @@ kdc_errno_reason(int err)
 	}
 }
 
+static time_t
+mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static int
+sa_same(const struct sockaddr_storage *a, const struct sockaddr *b, socklen_t blen)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a, *b4 = (const struct sockaddr_in *)b;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a, *b6 = (const struct sockaddr_in6 *)b;
+
+	if (a->ss_family != b->sa_family)
+		return 0;
+	if (b->sa_family == AF_INET)
+		return blen >= sizeof *b4 && a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (b->sa_family == AF_INET6)
+		return blen >= sizeof *b6 && a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof a6->sin6_addr) == 0 &&
+		    a6->sin6_scope_id == b6->sin6_scope_id;
+	return 0;
+}
+
+static void
+us_close(struct udp_sock *us)
+{
+	event_free(us->ev);
+	close(us->fd);
+	free(us);
+}
+
+static void
+us_unlink(struct udp_sock *us)
+{
+	for (struct udp_sock **pp = &pool; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == us) {
+			*pp = us->next;
+			return;
+		}
+}
+
+static void kr_udp_read(struct kdc_req *);
+
+/* A reply for the request using the socket; on an idle one, whatever came ends the socket. */
+static void
+us_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct udp_sock *us = arg;
+
+	(void)fd;
+	(void)what;
+	if (us->req != NULL) {
+		kr_udp_read(us->req);
+		return;
+	}
+	us_unlink(us);
+	us_close(us);
+}
+
+/* Nothing may wait on a socket taken from the pool: it would be read as the new reply. */
+static int
+us_drained(struct udp_sock *us)
+{
+	unsigned char b[1];
+
+	for (;;) {
+		if (recv(us->fd, b, sizeof b, MSG_DONTWAIT) >= 0)
+			continue;
+		return errno == EAGAIN || errno == EWOULDBLOCK;
+	}
+}
+
+/* An idle socket to addr on base, drained; the expired ones closed on the way. */
+static struct udp_sock *
+pool_take(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen)
+{
+	time_t now = mono_s();
+	struct udp_sock **pp = &pool, *us;
+
+	while ((us = *pp) != NULL) {
+		int expired = now - us->idle_since > UDP_POOL_IDLE_S;
+
+		if (!expired && (us->base != base || !sa_same(&us->addr, addr, addrlen))) {
+			pp = &us->next;
+			continue;
+		}
+		*pp = us->next;
+		if (!expired && us_drained(us))
+			return us;
+		us_close(us);
+	}
+	return NULL;
+}
+
+/* The socket of an ended request: back to the pool when it is clean, else closed. */
+static void
+pool_put(struct udp_sock *us, int reuse)
+{
+	size_t same = 0;
+
+	us->req = NULL;
+	for (struct udp_sock *p = pool; p != NULL && reuse; p = p->next)
+		same += p->base == us->base && sa_same(&p->addr, (struct sockaddr *)&us->addr, us->addrlen);
+	if (!reuse || same >= UDP_POOL_PER_KDC) {
+		us_close(us);
+		return;
+	}
+	us->idle_since = mono_s();
+	us->next = pool;
+	pool = us;
+}
+
+/* A new pool socket around fd (connected to addr), or NULL (fd left to the caller). */
+static struct udp_sock *
+us_new(struct event_base *base, int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct udp_sock *us = xcalloc(1, sizeof *us);
+
+	us->fd = fd;
+	us->base = base;
+	memcpy(&us->addr, addr, addrlen);
+	us->addrlen = addrlen;
+	us->ev = event_new(base, fd, EV_READ | EV_PERSIST, us_cb, us);
+	if (us->ev == NULL || event_add(us->ev, NULL) == -1) {
+		if (us->ev != NULL)
+			event_free(us->ev);
+		free(us);
+		return NULL;
+	}
+	return us;
+}
+
 static void
 kr_free(struct kdc_req *req)
 {
+	if (req->us != NULL) {
+		pool_put(req->us, req->reuse);
+		req->fd = -1;
+	}
 	if (req->rd != NULL)
 		event_free(req->rd);
 	if (req->wr != NULL)
@@ -137,6 +305,7 @@ kr_resend_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	req->sends++;
 	if (send(req->fd, req->out, req->outlen, MSG_NOSIGNAL) == -1 && errno != EAGAIN &&
 	    errno != EWOULDBLOCK && errno != ENOBUFS) {
 		kr_finish(req, kdc_errno_reason(errno), NULL, 0);
@@ -166,6 +335,7 @@ kr_udp_read(struct kdc_req *req)
 		kr_finish(req, KW_R_PROTOCOL, NULL, 0);
 		return;
 	}
+	req->reuse = req->sends == 1;
 	kr_finish(req, KW_OK, buf, (size_t)n);
 }
 
@@ -245,10 +415,6 @@ kr_io_cb(evutil_socket_t fd, short what, void *arg)
 	socklen_t errlen = sizeof err;
 
 	(void)what;
-	if (!req->tcp) {
-		kr_udp_read(req);
-		return;
-	}
 	switch (req->state) {
 	case KR_CONNECTING:
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &errlen) == -1)
@@ -288,33 +454,61 @@ kr_frame(struct kdc_req *req, const void *msg, size_t len)
 }
 
 /*
- * The socket, connected (even for UDP: then an ICMP port unreachable reaches us as
- * ECONNREFUSED), and a UDP request sent.  A refusal now is req->early, reported from the loop.
+ * The TCP socket, its connect begun.  A refusal now is req->early, reported from the loop.
  * -1 when no socket could be had.
  */
 static int
-kr_open(struct kdc_req *req, const struct sockaddr *addr, socklen_t addrlen)
+kr_open_tcp(struct kdc_req *req, const struct sockaddr *addr, socklen_t addrlen)
 {
-	req->fd = socket(addr->sa_family, (req->tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0);
+	req->fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (req->fd == -1) {
 		/* the caller counts these and logs one line per run: EMFILE must not flood the log */
 		log_debug("kdc transport: socket: %s", strerror(errno));
 		return -1;
 	}
-	if (connect(req->fd, addr, addrlen) == -1) {
-		if (req->tcp && errno == EINPROGRESS)
-			req->state = KR_CONNECTING;
-		else
-			req->early = kdc_errno_reason(errno);
-	} else
-		req->state = req->tcp ? KR_SENDING : KR_READING;
+	if (connect(req->fd, addr, addrlen) == 0)
+		req->state = KR_SENDING;
+	else if (errno == EINPROGRESS)
+		req->state = KR_CONNECTING;
+	else
+		req->early = kdc_errno_reason(errno);
+	return 0;
+}
 
-	if (req->early == KW_OK && !req->tcp) {
-		if (send(req->fd, req->out, req->outlen, MSG_NOSIGNAL) == -1 && errno != EAGAIN &&
-		    errno != EWOULDBLOCK && errno != ENOBUFS)
+/*
+ * A connected UDP socket (then an ICMP port unreachable reaches us as ECONNREFUSED), from the
+ * pool or new, and the request sent.  A refusal now is req->early.  -1 when no socket.
+ */
+static int
+kr_open_udp(struct kdc_req *req, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct udp_sock *us = pool_take(req->base, addr, addrlen);
+
+	if (us == NULL) {
+		int fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd == -1) {
+			log_debug("kdc transport: socket: %s", strerror(errno));
+			return -1;
+		}
+		if (connect(fd, addr, addrlen) == -1) {
 			req->early = kdc_errno_reason(errno);
+			req->fd = fd;
+			return 0;
+		}
+		if ((us = us_new(req->base, fd, addr, addrlen)) == NULL) {
+			close(fd);
+			return -1;
+		}
 	}
+	us->req = req;
+	req->us = us;
+	req->fd = us->fd;
+	req->state = KR_READING;
+	req->sends = 1;
+	if (send(req->fd, req->out, req->outlen, MSG_NOSIGNAL) == -1 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != ENOBUFS)
+		req->early = kdc_errno_reason(errno);
 	return 0;
 }
 
@@ -326,8 +520,8 @@ kr_tv(unsigned ms)
 }
 
 /*
- * Longer than most: the socket's whole set-up (copy, socket, connect, the first UDP send,
- * events), every failure through the one `fail:` label.
+ * The request's whole set-up (copy, socket, the first UDP send, events), every failure
+ * through the one `fail:` label.
  */
 struct kdc_req *
 kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen, int flags,
@@ -348,7 +542,7 @@ kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen
 	req->early = KW_OK;
 	kr_frame(req, msg, len);
 	if ((req->timer = evtimer_new(base, kr_timer_cb, req)) == NULL ||
-	    kr_open(req, addr, addrlen) == -1)
+	    (req->tcp ? kr_open_tcp : kr_open_udp)(req, addr, addrlen) == -1)
 		goto fail;
 	if (req->early != KW_OK) {
 		/* reported from the loop, never from inside kdc_send */
@@ -356,12 +550,10 @@ kdc_send(struct event_base *base, const struct sockaddr *addr, socklen_t addrlen
 		return req;
 	}
 
-	req->rd = event_new(base, req->fd, EV_READ | EV_PERSIST, kr_io_cb, req);
-	if (req->rd == NULL)
-		goto fail;
-	if (req->tcp && (req->wr = event_new(base, req->fd, EV_WRITE | EV_PERSIST, kr_io_cb, req)) == NULL)
-		goto fail;
-	if (kr_wait(req, req->tcp ? EV_WRITE : EV_READ) == -1)
+	/* a UDP reply comes through its pool socket's event (us_cb) */
+	if (req->tcp && ((req->rd = event_new(base, req->fd, EV_READ | EV_PERSIST, kr_io_cb, req)) == NULL ||
+	    (req->wr = event_new(base, req->fd, EV_WRITE | EV_PERSIST, kr_io_cb, req)) == NULL ||
+	    kr_wait(req, EV_WRITE) == -1))
 		goto fail;
 	if (!req->tcp && !(flags & KDC_SEND_ONCE)) {
 		req->resend_ms = UDP_FIRST_RESEND_MS;

@@ -24,7 +24,7 @@ struct tcp_dial {
 	unsigned dns_timeout_ms;
 	tcp_dial_cb *cb;
 	void *arg;
-	struct dns_client *dns;
+	struct dns_pending *lookup;	/* on the Region's shared channel (dns_getaddr_shared) */
 	struct bufferevent *bev;
 	struct event *kick;		/* the first step, and a result known early, from the loop */
 	enum kw_reason r;
@@ -38,16 +38,18 @@ struct tcp_dial {
 static void
 dial_stop(struct tcp_dial *d)
 {
-	dns_client_free(d->dns);	/* its callback, if still due, runs now as EDESTRUCTION */
-	d->dns = NULL;
+	dns_forget(d->lookup);		/* its callback, if still due, never runs */
+	d->lookup = NULL;
 	if (d->bev != NULL)
 		bufferevent_free(d->bev);
 	d->bev = NULL;
 }
 
+/* The dial released: its lookup and connection first (dial_stop again is a no-op). */
 static void
 dial_free(struct tcp_dial *d)
 {
+	dial_stop(d);
 	event_free(d->kick);
 	free(d->host);
 	free(d->dns_servers);
@@ -152,10 +154,9 @@ resolved(void *arg, int status, const struct sockaddr *sa, unsigned salen)
 	struct tcp_dial *d = arg;
 	char why[200];
 
+	d->lookup = NULL;
 	if (status == ARES_EDESTRUCTION || d->ended)
 		return;
-	dns_client_free(d->dns);	/* from its own callback: allowed (dns_client.h) */
-	d->dns = NULL;
 	if (status == ARES_SUCCESS && (sa == NULL || salen > sizeof(struct sockaddr_storage)))
 		status = ARES_ENODATA;
 	if (status != ARES_SUCCESS) {
@@ -182,14 +183,13 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 		dial_address(d, (struct sockaddr *)&s4, sizeof s4);
 	else if (evutil_inet_pton(AF_INET6, d->host, &s6.sin6_addr) == 1)
 		dial_address(d, (struct sockaddr *)&s6, sizeof s6);
-	else if ((d->dns = dns_client_new_list(d->base, d->dns_servers, d->dns_timeout_ms, why,
-	    sizeof why)) == NULL) {
+	else if ((d->lookup = dns_getaddr_shared(d->base, d->dns_servers, d->dns_timeout_ms, d->host,
+	    resolved, d, why, sizeof why)) == NULL) {
 		char w[200];
 
 		snprintf(w, sizeof w, "resolving %.30s: %.150s", d->host, why);
 		dial_fail(d, KW_R_INTERNAL, w);
-	} else
-		dns_getaddr(d->dns, d->host, resolved, d);
+	}
 }
 
 struct tcp_dial *
@@ -219,14 +219,11 @@ tcp_dial_connect(struct tcp_dial *d)
 		dial_connect(d);
 }
 
-/* the NULL-safe stop-and-free shape of sched_free: another object */
 void
 tcp_dial_cancel(struct tcp_dial *d)
 {
-	if (d == NULL)
-		return;
-	dial_stop(d);
-	dial_free(d);
+	if (d != NULL)
+		dial_free(d);
 }
 
 const char *

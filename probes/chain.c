@@ -41,8 +41,6 @@
 
 static unsigned run_counter;
 
-static void chain_end(struct chain *);
-
 double
 chain_since(const struct timespec *t0)
 {
@@ -87,30 +85,63 @@ dns_servers_csv(const struct kw_region *r, char *buf, size_t len)
 	}
 }
 
-/* as tgt_done: a hop's end; each reads other creds (tkt vs init) into its own hop */
+static void referral_start(struct chain *);
+
+/*
+ * The ticket of the chain's own exchange (the TGT's AS, the referral's TGS) into its hop.  The
+ * TGT goes into the run's cache, initialised after the exchange so that the cache records
+ * MIT's clock correction.
+ */
+static enum kw_reason
+hop_ticket(struct chain *ch, struct stepper *st, struct hop_result *h)
+{
+	krb5_creds creds;
+	enum kw_reason r = KW_OK;
+
+	if (st->kind == KRB5_HOP_AS ? krb5_init_creds_get_creds(ch->ctx, st->icc, &creds) != 0 :
+	    krb5_tkt_creds_get_creds(ch->ctx, st->tcc, &creds) != 0)
+		return KW_R_PROTOCOL;
+	if (st->kind == KRB5_HOP_AS && (krb5_cc_initialize(ch->ctx, ch->cc, ch->me) != 0 ||
+	    krb5_cc_store_cred(ch->ctx, ch->cc, &creds) != 0))
+		r = KW_R_INTERNAL;
+	ticket_info(ch->ctx, &creds, h);
+	krb5_free_cred_contents(ch->ctx, &creds);
+	return r;
+}
+
+/* The end of the TGT's or the referral's exchange: the next hop, or the end of the run. */
 static void
-referral_done(struct stepper *st, krb5_error_code code, enum kw_reason r, const char *detail)
+chain_hop_done(struct stepper *st, krb5_error_code code, enum kw_reason r, const char *detail)
 {
 	struct chain *ch = st->arg;
-	struct hop_result *h = &ch->hops[HOP_REFERRAL];
-	krb5_creds creds;
+	int tgt = ch->state == CH_TGT;
+	struct hop_result *h = &ch->hops[tgt ? HOP_TGT : HOP_REFERRAL];
+	const char *me = ch->job->conf->principal;
+	char what[300];
 
 	(void)code;
-	if (r == KW_OK && krb5_tkt_creds_get_creds(ch->ctx, st->tcc, &creds) == 0) {
-		ticket_info(ch->ctx, &creds, h);
-		krb5_free_cred_contents(ch->ctx, &creds);
-		hop_set(h, KW_OK, chain_since(&ch->t0), "krbtgt/%s@%s from %s, kvno %d, %s", ch->db_realm,
-		    ch->user_realm, st->kdc_used, h->kvno, h->enctype);
-	} else {
-		hop_set(h, r == KW_OK ? KW_R_PROTOCOL : r, chain_since(&ch->t0), "krbtgt/%s@%s: %s",
-		    ch->db_realm, ch->user_realm, detail);
-	}
+	if (tgt)
+		snprintf(what, sizeof what, "%s", me);
+	else
+		snprintf(what, sizeof what, "krbtgt/%s@%s", ch->db_realm, ch->user_realm);
+	if (r == KW_OK && (r = hop_ticket(ch, st, h)) != KW_R_PROTOCOL) {
+		if (tgt)
+			hop_set(h, r, chain_since(&ch->t0), "TGT for %s from %s, %s", me, st->kdc_used,
+			    h->enctype);
+		else
+			hop_set(h, r, chain_since(&ch->t0), "%s from %s, kvno %d, %s", what,
+			    st->kdc_used, h->kvno, h->enctype);
+	} else
+		hop_set(h, r, chain_since(&ch->t0), "%s: %s", what, detail);
+	if (tgt)
+		ch->held = st->held;
 	stepper_cancel(st);
-	if (h->reason != KW_OK) {
+	if (h->reason != KW_OK || ch->db_realm == NULL)
 		event_active(ch->finish, 0, 0);
-		return;
-	}
-	branches_start(ch);
+	else if (tgt)
+		referral_start(ch);
+	else
+		branches_start(ch);
 }
 
 static void
@@ -120,7 +151,7 @@ referral_start(struct chain *ch)
 
 	ch->state = CH_REFERRAL;
 	clock_gettime(CLOCK_MONOTONIC, &ch->t0);
-	ch->st.done = referral_done;
+	ch->st.done = chain_hop_done;
 	ch->st.arg = ch;
 	if (krb5_build_principal(ch->ctx, &tgs, (unsigned)strlen(ch->user_realm), ch->user_realm,
 	    "krbtgt", ch->db_realm, (char *)NULL) != 0 || stepper_start_tgs(&ch->st, tgs, 0) == -1) {
@@ -129,36 +160,6 @@ referral_start(struct chain *ch)
 		event_active(ch->finish, 0, 0);
 	}
 	krb5_free_principal(ch->ctx, tgs);
-}
-
-static void
-tgt_done(struct stepper *st, krb5_error_code code, enum kw_reason r, const char *detail)
-{
-	struct chain *ch = st->arg;
-	struct hop_result *h = &ch->hops[HOP_TGT];
-	krb5_creds creds;
-
-	(void)code;
-	if (r == KW_OK && krb5_init_creds_get_creds(ch->ctx, st->icc, &creds) == 0) {
-		/* initialised after the exchange, so that the cache records MIT's clock correction */
-		if (krb5_cc_initialize(ch->ctx, ch->cc, ch->me) != 0 ||
-		    krb5_cc_store_cred(ch->ctx, ch->cc, &creds) != 0)
-			r = KW_R_INTERNAL;
-		ticket_info(ch->ctx, &creds, h);
-		krb5_free_cred_contents(ch->ctx, &creds);
-		hop_set(h, r, chain_since(&ch->t0), "TGT for %s from %s, %s", ch->job->conf->principal,
-		    st->kdc_used, h->enctype);
-	} else {
-		hop_set(h, r == KW_OK ? KW_R_PROTOCOL : r, chain_since(&ch->t0), "%s: %s",
-		    ch->job->conf->principal, detail);
-	}
-	ch->held = st->held;
-	stepper_cancel(st);
-	if (h->reason != KW_OK || ch->db_realm == NULL) {
-		event_active(ch->finish, 0, 0);
-		return;
-	}
-	referral_start(ch);
 }
 
 static int
@@ -180,7 +181,7 @@ tgt_start(struct chain *ch)
 		return 0;
 	}
 	ch->st.kind = KRB5_HOP_AS;
-	ch->st.done = tgt_done;
+	ch->st.done = chain_hop_done;
 	ch->st.arg = ch;
 	if ((rc = krb5_get_init_creds_opt_alloc(ch->ctx, &ch->opt)) != 0 ||
 	    (rc = krb5_init_creds_init(ch->ctx, ch->me, NULL, NULL, 0, ch->opt, &ch->st.icc)) != 0 ||
@@ -294,34 +295,25 @@ verdict(const struct chain *ch, struct probe_result *res)
 	    hop_name(hop));
 }
 
+/* The run's result: when every branch has ended (the finish event), or at the deadline. */
 static void
-chain_finish_cb(evutil_socket_t fd, short what, void *arg)
+chain_result(void *arg, struct probe_result *res)
 {
 	struct chain *ch = arg;
-	struct probe_job *job = ch->job;
-	struct probe_result res;
 
-	(void)fd;
-	(void)what;
-	memset(&res, 0, sizeof res);
-	fill_rows(ch, &res);
-	endpoints_finish(ch, &res);	/* after the clusters': a cluster's failure is named first */
-	verdict(ch, &res);
-	chain_end(ch);
-	probe_done(job, &res);
-	probe_result_free(&res);
+	fill_rows(ch, res);
+	endpoints_finish(ch, res);	/* after the clusters': a cluster's failure is named first */
+	verdict(ch, res);
 }
 
 static void
-chain_free(struct chain *ch)
+chain_free(void *arg)
 {
+	struct chain *ch = arg;
+
 	endpoints_free(ch);
-	for (size_t i = 0; i < ch->nbr; i++) {
-		if (ch->br[i].login != NULL)
-			login_cancel(ch->br[i].login);
-		login_gate_leave(&ch->br[i].gate);
-		stepper_cancel(&ch->br[i].st);
-	}
+	for (size_t i = 0; i < ch->nbr; i++)
+		branch_stop(&ch->br[i]);
 	stepper_cancel(&ch->st);
 	for (size_t i = 0; i < ch->nloc; i++) {
 		kdc_locate_cancel(ch->loc[i].op);
@@ -340,14 +332,6 @@ chain_free(struct chain *ch)
 	if (ch->finish != NULL)
 		event_free(ch->finish);
 	free(ch);		/* ch->ctx is the Region's (region_context), kept for the next run */
-}
-
-static void
-chain_end(struct chain *ch)
-{
-	ch->state = CH_FINISHED;
-	ch->job->run = NULL;
-	chain_free(ch);
 }
 
 /*
@@ -405,7 +389,7 @@ chain_start(struct probe_job *job)
 
 	ch->job = job;
 	job->run = ch;
-	ch->finish = event_new(probe_base(job), -1, 0, chain_finish_cb, ch);
+	ch->finish = probe_finish_event(job);
 	if (ch->finish == NULL)
 		goto fail;
 	if ((ch->ctx = region_context(job->region->name)) == NULL)
@@ -436,31 +420,15 @@ fail:
 	return -1;
 }
 
+/* The deadline: the hop in flight timed out; the result reports every hop as far as it got. */
 static void
-chain_cancel(struct probe_job *job)
+chain_timeout(void *arg)
 {
-	struct chain *ch = job->run;
+	struct chain *ch = arg;
 
-	if (ch == NULL)
-		return;
-	job->run = NULL;
-	chain_free(ch);
-}
-
-
-/* The deadline: the hop in flight timed out; report every hop as far as the run got. */
-static void
-chain_expire(struct probe_job *job)
-{
-	struct chain *ch = job->run;
-
-	if (ch == NULL) {
-		probe_end(job, KW_R_TIMEOUT, "no answer within the deadline");
-		return;
-	}
 	switch (ch->state) {
 	case CH_TGT:
-		stepper_timeout(&ch->st, &ch->hops[HOP_TGT], &ch->t0, job->conf->principal);
+		stepper_timeout(&ch->st, &ch->hops[HOP_TGT], &ch->t0, ch->job->conf->principal);
 		break;
 	case CH_REFERRAL:
 		stepper_timeout(&ch->st, &ch->hops[HOP_REFERRAL], &ch->t0, "the referral");
@@ -468,16 +436,9 @@ chain_expire(struct probe_job *job)
 	default:
 		for (size_t i = 0; i < ch->nbr; i++)
 			branch_expire(&ch->br[i]);
-		endpoints_expire(ch);
+		endpoints_each(ch, branch_expire);
 	}
-	chain_finish_cb(-1, 0, ch);
 }
 
-const struct probe_ops probe_chain = {
-	.name = "chain",
-	.scope = PROBE_PER_REGION,
-	.alerts = 1,
-	.start = chain_start,
-	.cancel = chain_cancel,
-	.expire = chain_expire,
-};
+const struct probe_ops probe_chain = PROBE_KIND("chain", PROBE_PER_REGION, 1, chain_start,
+    chain_free, chain_timeout, chain_result);

@@ -265,7 +265,7 @@ branches_start(struct chain *ch)
 	for (size_t i = 0; i < ch->nbr; i++)
 		login_gate_after(probe_base(ch->job), &ch->br[i].gate,
 		    login_gate_spread_ms(i, ch->nbr, window), branch_go, &ch->br[i]);
-	endpoints_begin(ch);
+	endpoints_each(ch, branch_begin_service);
 }
 
 /* An extra branch skips the referral path: its cluster's branch walks it. */
@@ -344,4 +344,14 @@ branch_expire(struct branch *b)
 	else
 		hop_set(&b->login_r, KW_R_TIMEOUT, chain_since(&b->t0),
 		    "%s:%u: no login within the deadline", b->c->host, b->c->port);
+}
+
+/* A branch stopped with its run: its login, its login slot or place in line, its exchange. */
+void
+branch_stop(struct branch *b)
+{
+	if (b->login != NULL)
+		login_cancel(b->login);
+	login_gate_leave(&b->gate);
+	stepper_cancel(&b->st);
 }

@@ -22,10 +22,10 @@
 
 #include <ares.h>
 #include <arpa/nameser.h>
-#include <netdb.h>
 
 #include "../lib/xmalloc.h"
 #include "../net/dns_client.h"
+#include "../net/dns_records.h"
 #include "chain_int.h"
 #include "global_writer.h"
 
@@ -96,73 +96,49 @@ query_done(struct chain_endpoints *ep)
 }
 
 static void
-ptr_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+ptr_cb(void *arg, int status, const char *name)
 {
 	struct ep_ptr *p = arg;
-	struct ep_addr *a = &p->rd->a[p->i];
-	struct hostent *he = NULL;
-	struct in_addr in;
 
-	(void)timeouts;
 	if (status == ARES_EDESTRUCTION)
 		return;
-	if (status == ARES_SUCCESS && inet_pton(AF_INET, a->ip, &in) == 1 &&
-	    ares_parse_ptr_reply(abuf, alen, &in, sizeof in, AF_INET, &he) == ARES_SUCCESS &&
-	    he->h_name != NULL)
-		snprintf(a->name, sizeof a->name, "%s", he->h_name);
-	if (he != NULL)
-		ares_free_hostent(he);
+	if (name != NULL)
+		snprintf(p->rd->a[p->i].name, sizeof p->rd->a[0].name, "%s", name);
 	query_done(p->rd->ep);
 }
 
 static void
-reader_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+reader_cb(void *arg, int status, const struct dns_addr *addrs, size_t n)
 {
 	struct ep_reader *rd = arg;
 	struct chain_endpoints *ep = rd->ep;
-	struct dns_addr *addrs = NULL;
-	size_t n = 0;
 
-	(void)timeouts;
 	if (status == ARES_EDESTRUCTION)
 		return;
-	if (status == ARES_SUCCESS)
-		status = dns_parse_addrs(abuf, alen, ns_t_a, &addrs, &n);
 	rd->status = status;
-	for (size_t i = 0; status == ARES_SUCCESS && i < n; i++) {
-		const unsigned char *b = addrs[i].addr;
-		char rev[64];
-
+	for (size_t i = 0; i < n; i++) {
 		if (rd->naddr == EP_MAX_ADDRS) {
 			rd->nmore++;
 			continue;
 		}
-		inet_ntop(AF_INET, b, rd->a[rd->naddr].ip, sizeof rd->a[0].ip);
-		snprintf(rev, sizeof rev, "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]);
+		inet_ntop(AF_INET, addrs[i].addr, rd->a[rd->naddr].ip, sizeof rd->a[0].ip);
 		ep->ptr[ep->nptr] = (struct ep_ptr){ rd, rd->naddr };
 		ep->pending++;
-		dns_query(ep->dns, rev, ns_c_in, ns_t_ptr, ptr_cb, &ep->ptr[ep->nptr++]);
+		dns_query_ptr(ep->dns, rd->a[rd->naddr].ip, ptr_cb, &ep->ptr[ep->nptr++]);
 		rd->naddr++;
 	}
-	free(addrs);
 	query_done(ep);
 }
 
-/* the c-ares callback's shape, as kdc_locate.c's srv_answer: another record, another owner */
 static void
-instance_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+instance_cb(void *arg, int status, const struct dns_addr *addrs, size_t n)
 {
 	struct ep_instance *in = arg;
-	struct dns_addr *addrs = NULL;
-	size_t n = 0;
 
-	(void)timeouts;
 	if (status == ARES_EDESTRUCTION)
 		return;
-	if (status == ARES_SUCCESS && dns_parse_addrs(abuf, alen, ns_t_a, &addrs, &n) == ARES_SUCCESS)
-		for (size_t i = 0; i < n && in->nip < EP_MAX_ADDRS; i++)
-			inet_ntop(AF_INET, addrs[i].addr, in->ip[in->nip++], sizeof in->ip[0]);
-	free(addrs);
+	for (size_t i = 0; i < n && in->nip < EP_MAX_ADDRS; i++)
+		inet_ntop(AF_INET, addrs[i].addr, in->ip[in->nip++], sizeof in->ip[0]);
 	query_done(in->ep);
 }
 
@@ -185,12 +161,12 @@ start_queries(struct chain_endpoints *ep)
 
 	for (size_t i = 0; i < ep->nrd; i++) {
 		ep->pending++;
-		dns_query(ep->dns, ep->rd[i].c->endpoints.reader.name, ns_c_in, ns_t_a, reader_cb,
+		dns_query_addrs(ep->dns, ep->rd[i].c->endpoints.reader.name, ns_t_a, reader_cb,
 		    &ep->rd[i]);
 	}
 	for (size_t i = 0; i < ep->ninst; i++) {
 		ep->pending++;
-		dns_query(ep->dns, ep->inst[i].name, ns_c_in, ns_t_a, instance_cb, &ep->inst[i]);
+		dns_query_addrs(ep->dns, ep->inst[i].name, ns_t_a, instance_cb, &ep->inst[i]);
 	}
 	for (size_t i = 0; i < ep->ngv; i++) {
 		ep->pending++;
@@ -348,23 +324,13 @@ endpoints_branches(struct chain *ch)
 	return ep->nx;
 }
 
-/* endpoints_begin and endpoints_expire: the same walk over the branches, two different steps */
 void
-endpoints_begin(struct chain *ch)
+endpoints_each(struct chain *ch, void (*step)(struct branch *))
 {
 	if (ch->ep == NULL)
 		return;
 	for (size_t i = 0; i < ch->ep->nx; i++)
-		branch_begin_service(&ch->ep->xbr[i]);
-}
-
-void
-endpoints_expire(struct chain *ch)
-{
-	if (ch->ep == NULL)
-		return;
-	for (size_t i = 0; i < ch->ep->nx; i++)
-		branch_expire(&ch->ep->xbr[i]);
+		step(&ch->ep->xbr[i]);
 }
 
 /* The reader endpoint's row: its lookup and how many addresses it gave. */
@@ -454,21 +420,9 @@ endpoints_free(struct chain *ch)
 
 	if (ep == NULL)
 		return;
+	endpoints_each(ch, branch_stop);
 	ch->ep = NULL;
-	for (size_t i = 0; i < ep->nx; i++) {
-		if (ep->xbr[i].login != NULL)
-			login_cancel(ep->xbr[i].login);
-		login_gate_leave(&ep->xbr[i].gate);	/* its login slot or its place in line */
-		stepper_cancel(&ep->xbr[i].st);
-	}
 	ep->want = 0;
 	dns_client_free(ep->dns);	/* its callbacks see ARES_EDESTRUCTION and touch nothing */
-	/* a list of free()s like config.c's and login_base.c's: this struct's arrays */
-	free(ep->xbr);
-	free(ep->xx);
-	free(ep->rd);
-	free(ep->inst);
-	free(ep->ptr);
-	free(ep->gv);
-	free(ep);
+	free_all(ep->xbr, ep->xx, ep->rd, ep->inst, ep->ptr, ep->gv, ep);
 }

@@ -131,7 +131,7 @@ struct chain {
 	struct chain_endpoints *ep;		/* chain_endpoints.c: readers and global endpoints */
 };
 
-enum { CH_TGT, CH_REFERRAL, CH_BRANCHES, CH_FINISHED };
+enum { CH_TGT, CH_REFERRAL, CH_BRANCHES };
 
 /* chain.c; cell_of: a result's cell from a hop (chain_endpoints.c's rows too) */
 struct hop_cell;
@@ -152,6 +152,7 @@ void stepper_timeout(struct stepper *, struct hop_result *, const struct timespe
 void branches_init(struct chain *);
 void branches_start(struct chain *);
 void branch_expire(struct branch *);
+void branch_stop(struct branch *);	/* its login, gate and exchange, with the run */
 /* A branch for cluster c (its SPN set), and its start at the service ticket (chain_endpoints.c). */
 void branch_setup(struct chain *, struct branch *, const struct kw_cluster *c);
 void branch_begin_service(struct branch *);
@@ -168,8 +169,8 @@ void endpoints_start(struct chain *);
 /* 1: the lookups still run, branches_start is called again when they end. */
 int endpoints_wait(struct chain *);
 size_t endpoints_branches(struct chain *);	/* makes the extra branches, returns how many */
-void endpoints_begin(struct chain *);		/* starts them */
-void endpoints_expire(struct chain *);
+/* step (branch_begin_service: starts them; branch_expire: the deadline) on each extra branch */
+void endpoints_each(struct chain *, void (*step)(struct branch *));
 /* Their rows (ROW_ENDPOINT, ROW_INSTANCE, ROW_GLOBAL) and `krbwatch probe` lines. */
 struct probe_result;
 void endpoints_finish(struct chain *, struct probe_result *);

@@ -222,65 +222,56 @@ fill_rows(struct dns_run *r, struct probe_result *res)
 }
 
 static void
-run_free(struct dns_run *r)
+question_free(struct dns_question *q)
 {
-	/* pending callbacks run here with ARES_EDESTRUCTION and touch nothing */
-	for (size_t i = 0; i < r->nclients; i++)
-		dns_client_free(r->clients[i]);
-	free(r->clients);
-	if (r->finish != NULL)
-		event_free(r->finish);
-	for (size_t i = 0; i < r->nq; i++)
-		free(r->q[i].name);
-	free(r->q);
-	free(r->lk);
-	free(r);
+	free(q->name);
 }
 
-/* Ends the run with a row per lookup: when all answered, or at the deadline. */
 static void
-run_end(struct dns_run *r)
+run_free(void *arg)
 {
-	struct probe_job *j = r->job;
+	struct dns_run *r = arg;
+
+	/* pending callbacks run here with ARES_EDESTRUCTION and touch nothing */
+	free_ptrs(r->clients, r->nclients, dns_client_free);
+	if (r->finish != NULL)
+		event_free(r->finish);
+	free_array(r->q, r->nq, question_free);
+	free_all(r->lk, r);
+}
+
+/*
+ * The run's result, a row per lookup: when all answered (the finish event), or at the deadline,
+ * where an unanswered lookup is judged timed out.
+ */
+static void
+run_result(void *arg, struct probe_result *res)
+{
+	struct dns_run *r = arg;
 	const struct dns_lookup *first = NULL;
-	struct probe_result res;
 	size_t failed = 0;
 
-	memset(&res, 0, sizeof res);
-	fill_rows(r, &res);
+	fill_rows(r, res);
 	for (size_t i = 0; i < r->nlk; i++) {
-		enum kw_reason w = res.rows[i].hop[KW_HOP_DNS].reason;
+		enum kw_reason w = res->rows[i].hop[KW_HOP_DNS].reason;
 		if (w == KW_OK)
 			continue;
 		if (failed++ == 0) {
 			first = &r->lk[i];
-			res.reason = w;
+			res->reason = w;
 		}
 	}
 	if (first == NULL) {
-		snprintf(res.detail, sizeof res.detail, "%zu questions answered by each of %zu "
+		snprintf(res->detail, sizeof res->detail, "%zu questions answered by each of %zu "
 		    "resolver%s", r->nq, r->nclients, r->nclients == 1 ? "" : "s");
 	} else {
 		const struct dns_question *q = &r->q[first->question];
-		snprintf(res.detail, sizeof res.detail, "resolver %s, %s %s: %s (%s); %zu of %zu "
+		snprintf(res->detail, sizeof res->detail, "resolver %s, %s %s: %s (%s); %zu of %zu "
 		    "lookups failed", dns_client_resolver(r->clients[first->resolver]), q->name,
-		    dns_rrtype_name(q->rrtype), reason_name(res.reason),
+		    dns_rrtype_name(q->rrtype), reason_name(res->reason),
 		    first->answered ? ares_strerror(first->status) : "no answer by the deadline",
 		    failed, r->nlk);
 	}
-	j->run = NULL;
-	run_free(r);
-	probe_done(j, &res);
-	probe_result_free(&res);
-}
-
-/* ends as kdc.c's run does (probe_done between frees): the interface's way out, another run */
-static void
-finish_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	run_end(arg);
 }
 
 static void
@@ -323,7 +314,7 @@ dns_start(struct probe_job *j)
 
 	r->job = j;
 	build_questions(r, j->conf, reg);
-	r->finish = evtimer_new(probe_base(j), finish_cb, r);
+	r->finish = probe_finish_event(j);
 	if (r->finish == NULL)
 		fatalx("dns: evtimer_new failed");
 	r->clients = xcalloc(reg->nresolvers, sizeof *r->clients);
@@ -357,37 +348,6 @@ dns_start(struct probe_job *j)
 	return 0;
 }
 
-/* The deadline: what was answered is published, the rest as timed out. */
-static void
-dns_expire(struct probe_job *j)
-{
-	struct dns_run *r = j->run;
-
-	if (r == NULL) {
-		probe_end(j, KW_R_TIMEOUT, "no answer within the %llu ms deadline",
-		    (unsigned long long)j->conf->timeout_ms);
-		return;
-	}
-	run_end(r);
-}
-
-/* A reload or shutdown: nothing is published (probe.h's cancel contract). */
-static void
-dns_cancel(struct probe_job *j)
-{
-	/* shaped as chain.c's and kdc.c's cancel: probe_ops' interface, another run to free */
-	struct dns_run *r = j->run;
-
-	if (r == NULL)
-		return;
-	j->run = NULL;
-	run_free(r);
-}
-
-const struct probe_ops probe_dns = {
-	.name = "dns",
-	.scope = PROBE_PER_REGION,
-	.start = dns_start,
-	.cancel = dns_cancel,
-	.expire = dns_expire,
-};
+/* At the deadline nothing more is asked: run_result judges what is unanswered as timed out. */
+const struct probe_ops probe_dns = PROBE_KIND("dns", PROBE_PER_REGION, 0, dns_start, run_free,
+    NULL, run_result);

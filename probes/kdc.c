@@ -242,26 +242,30 @@ kdc_target_add(struct kdc_run *run, const char *realm, const char *host, uint16_
 /* ---- the run ------------------------------------------------------------------------------- */
 
 static void
-run_free(struct kdc_run *run)
+target_free(struct target *t)
 {
+	free_all(t->host, t);
+}
+
+static void
+lookup_free(struct lookup *lk)
+{
+	free_all(lk->name, lk);
+}
+
+static void
+run_free(void *arg)
+{
+	struct kdc_run *run = arg;
+
 	run->ending = 1;
 	for (size_t i = 0; i < run->nt; i++)
 		if (run->t[i]->req != NULL)
 			kdc_req_cancel(run->t[i]->req);
 	/* their callbacks run now with ARES_EDESTRUCTION and find the run ending */
-	for (size_t i = 0; i < run->ndc; i++)
-		dns_client_free(run->dc[i]);
-	free(run->dc);
-	for (size_t i = 0; i < run->nt; i++) {
-		free(run->t[i]->host);
-		free(run->t[i]);
-	}
-	free(run->t);
-	for (size_t i = 0; i < run->nlk; i++) {
-		free(run->lk[i]->name);
-		free(run->lk[i]);
-	}
-	free(run->lk);
+	free_ptrs(run->dc, run->ndc, dns_client_free);
+	free_ptrs(run->t, run->nt, target_free);
+	free_ptrs(run->lk, run->nlk, lookup_free);
 	if (run->finish != NULL)
 		event_free(run->finish);
 	krb5_free_context(run->ctx);
@@ -302,18 +306,17 @@ fill_rows(struct kdc_run *run, struct probe_result *res)
 	}
 }
 
-/* Ends the run with a row per KDC endpoint: from the finish event, or at the deadline. */
+/* The run's result, a row per KDC endpoint: from the finish event, or at the deadline. */
 static void
-run_end(struct kdc_run *run)
+run_result(void *arg, struct probe_result *res)
 {
+	struct kdc_run *run = arg;
 	struct probe_job *job = run->job;
 	const struct target *bad = NULL;
-	struct probe_result res;
 	size_t down = 0;
 
-	memset(&res, 0, sizeof res);
-	res.reason = run->realm_reason;
-	fill_rows(run, &res);
+	res->reason = run->realm_reason;
+	fill_rows(run, res);
 	/* one line per cause and run, whatever the count: a hostile answer cannot flood the log */
 	if (run->srv_dropped > 0)
 		log_info("%s kdc: SRV answers named %zu KDC(s) more than the %d probed per answer",
@@ -330,30 +333,18 @@ run_end(struct kdc_run *run)
 			if (bad == NULL)
 				bad = run->t[i];
 		}
-	if (res.reason != KW_OK)
-		snprintf(res.detail, sizeof res.detail, "%s", run->realm_why);
+	if (res->reason != KW_OK)
+		snprintf(res->detail, sizeof res->detail, "%s", run->realm_why);
 	else if (bad != NULL) {
-		res.reason = bad->reason;
-		snprintf(res.detail, sizeof res.detail, "realm %s, KDC %s, %s/%s: %s%s%s (%zu of %zu down)",
-		    bad->realm, bad->host, proto_name(bad), bad->port_l, reason_name(bad->reason),
-		    bad->why[0] ? ": " : "", bad->why, down, run->nt);
+		res->reason = bad->reason;
+		snprintf(res->detail, sizeof res->detail, "realm %s, KDC %s, %s/%s: %s%s%s (%zu of %zu "
+		    "down)", bad->realm, bad->host, proto_name(bad), bad->port_l,
+		    reason_name(bad->reason), bad->why[0] ? ": " : "", bad->why, down, run->nt);
 	} else if (run->nt == 0)
-		snprintf(res.detail, sizeof res.detail, "no KDC to probe");
+		snprintf(res->detail, sizeof res->detail, "no KDC to probe");
 	else
-		snprintf(res.detail, sizeof res.detail, "%zu KDC endpoint%s answered", run->nt,
+		snprintf(res->detail, sizeof res->detail, "%zu KDC endpoint%s answered", run->nt,
 		    run->nt == 1 ? "" : "s");
-	job->run = NULL;
-	run_free(run);
-	probe_done(job, &res);
-	probe_result_free(&res);
-}
-
-static void
-run_finish_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	run_end(arg);
 }
 
 static int
@@ -369,7 +360,7 @@ kdc_start(struct probe_job *job)
 		return -1;
 	}
 	run->realm_reason = KW_OK;
-	if ((run->finish = event_new(probe_base(job), -1, 0, run_finish_cb, run)) == NULL) {
+	if ((run->finish = probe_finish_event(job)) == NULL) {
 		krb5_free_context(run->ctx);
 		free(run);
 		return -1;
@@ -401,33 +392,18 @@ kdc_start(struct probe_job *job)
 	return 0;
 }
 
-/* shaped as chain.c's and dns.c's cancel: probe_ops' interface, another run to free */
-static void
-kdc_cancel(struct probe_job *job)
-{
-	struct kdc_run *run = job->run;
-
-	if (run == NULL)
-		return;
-	job->run = NULL;
-	run_free(run);
-}
-
 /*
  * The deadline: every KDC still unanswered (or still being resolved, or whose SRV records
  * never came) is down with reason timeout in this run's series, so that no krbwatch_kdc_up of
  * an earlier run outlives it.
  */
 static void
-kdc_expire(struct probe_job *job)
+run_timeout(void *arg)
 {
-	struct kdc_run *run = job->run;
+	struct kdc_run *run = arg;
+	struct probe_job *job = run->job;
 	unsigned ms = (unsigned)job->conf->timeout_ms;
 
-	if (run == NULL) {
-		probe_end(job, KW_R_TIMEOUT, "no answer within the %u ms deadline", ms);
-		return;
-	}
 	run->ending = 1;		/* kdc_target_end and kdc_lookup_end no longer fire the finish */
 	for (size_t i = 0; i < run->nt; i++) {
 		struct target *t = run->t[i];
@@ -452,13 +428,7 @@ kdc_expire(struct probe_job *job)
 			    "%u ms deadline", lk->realm->name, job->region->name, lk->name, ms);
 		lk->done = 1;
 	}
-	run_end(run);
 }
 
-const struct probe_ops probe_kdc = {
-	.name = "kdc",
-	.scope = PROBE_PER_REGION,
-	.start = kdc_start,
-	.cancel = kdc_cancel,
-	.expire = kdc_expire,
-};
+const struct probe_ops probe_kdc = PROBE_KIND("kdc", PROBE_PER_REGION, 0, kdc_start, run_free,
+    run_timeout, run_result);

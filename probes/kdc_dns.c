@@ -18,6 +18,7 @@
 #include "../lib/log.h"
 #include "../lib/xmalloc.h"
 #include "../net/dns_client.h"
+#include "../net/dns_records.h"
 #include "kdc_int.h"
 
 struct lookup *
@@ -61,15 +62,10 @@ kdc_realm_fail(struct kdc_run *run, enum kw_reason r, const char *fmt, ...)
 
 /* Returns 1: the lookup has ended (a lookup that asks again returns 0). */
 static int
-lookup_srv_answer(struct lookup *lk, int status, const unsigned char *abuf, int alen)
+lookup_srv_answer(struct lookup *lk, int status, const struct dns_srv *srv, size_t n)
 {
-	/* starts as lookup_addr_answer does: other records (SRV targets), other ends */
 	struct kdc_run *run = lk->run;
-	struct dns_srv *srv = NULL;
-	size_t n = 0;
 
-	if (status == ARES_SUCCESS)
-		status = dns_parse_srv(abuf, alen, &srv, &n);
 	if (status != ARES_SUCCESS) {
 		/* a realm that publishes no kpasswd has none probed; no KDC at all is a failure */
 		if (!(lk->kpasswd && (status == ARES_ENODATA || status == ARES_ENOTFOUND)))
@@ -92,19 +88,14 @@ lookup_srv_answer(struct lookup *lk, int status, const unsigned char *abuf, int 
 			continue;	/* "." : the service is decidedly not available */
 		kdc_target_add(run, lk->realm->name, host, srv[i].port, lk->tcp, lk->kpasswd);
 	}
-	dns_srv_free(srv, n);
 	return 1;
 }
 
 static int
-lookup_addr_answer(struct lookup *lk, int status, const unsigned char *abuf, int alen)
+lookup_addr_answer(struct lookup *lk, int status, const struct dns_addr *a, size_t n)
 {
 	struct kdc_run *run = lk->run;
-	struct dns_addr *a = NULL;
-	size_t n = 0;
 
-	if (status == ARES_SUCCESS)
-		status = dns_parse_addrs(abuf, alen, lk->rrtype, &a, &n);
 	if (status == ARES_ENODATA && lk->rrtype == ns_t_a) {
 		/* no IPv4 address: try IPv6 before giving up */
 		lk->rrtype = ns_t_aaaa;
@@ -139,27 +130,43 @@ lookup_addr_answer(struct lookup *lk, int status, const unsigned char *abuf, int
 		}
 		kdc_target_send(t);
 	}
-	free(a);
 	return 1;
 }
 
+/*
+ * 1: the answer is not the lookup's to read: its run ends, it has ended, or its resolver did
+ * not answer and the Region's next one is asked.
+ */
 static void
-lookup_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+lookup_resend(void *lk)
 {
-	struct lookup *lk = arg;
+	kdc_lookup_send(lk);
+}
+
+static int
+lookup_settled(struct lookup *lk, int status)
+{
 	struct kdc_run *run = lk->run;
 
-	(void)timeouts;
-	if (run->ending || lk->done)
-		return;
-	if (dns_resolver_failed(status) && lk->resolver + 1 < run->job->region->nresolvers &&
-	    probe_remaining(run->job) > 0.1) {
-		lk->resolver++;
-		kdc_lookup_send(lk);
-		return;
-	}
-	if (lk->kind == LK_SRV ? lookup_srv_answer(lk, status, abuf, alen) :
-	    lookup_addr_answer(lk, status, abuf, alen))
+	return run->ending || lk->done || (probe_remaining(run->job) > 0.1 &&
+	    dns_failover(status, &lk->resolver, run->job->region->nresolvers, lookup_resend, lk));
+}
+
+static void
+srv_cb(void *arg, int status, const struct dns_srv *srv, size_t n)
+{
+	struct lookup *lk = arg;
+
+	if (!lookup_settled(lk, status) && lookup_srv_answer(lk, status, srv, n))
+		kdc_lookup_end(lk);
+}
+
+static void
+addr_cb(void *arg, int status, const struct dns_addr *a, size_t n)
+{
+	struct lookup *lk = arg;
+
+	if (!lookup_settled(lk, status) && lookup_addr_answer(lk, status, a, n))
 		kdc_lookup_end(lk);
 }
 
@@ -201,7 +208,10 @@ kdc_lookup_send(struct lookup *lk)
 		kdc_lookup_end(lk);
 		return;
 	}
-	dns_query(dc, lk->name, ns_c_in, lk->rrtype, lookup_cb, lk);
+	if (lk->kind == LK_SRV)
+		dns_query_srv(dc, lk->name, srv_cb, lk);
+	else
+		dns_query_addrs(dc, lk->name, lk->rrtype, addr_cb, lk);
 }
 
 void

@@ -75,8 +75,8 @@ myl_set_state(struct login *l, enum my_state s)
 static void
 teardown(struct login *l)
 {
-	dns_client_free(l->dns);	/* its callback, if still due, runs now as EDESTRUCTION */
-	l->dns = NULL;
+	dns_forget(l->lookup);		/* its callback, if still due, never runs */
+	l->lookup = NULL;
 	login_base_stop(&l->b);
 	event_del(l->connect_timer);
 }
@@ -429,10 +429,9 @@ resolved(void *arg, int status, const struct sockaddr *sa, unsigned salen)
 {
 	struct login *l = arg;
 
+	l->lookup = NULL;
 	if (status == ARES_EDESTRUCTION || l->b.finished)
 		return;
-	dns_client_free(l->dns);	/* from its own callback: allowed (dns_client.h) */
-	l->dns = NULL;
 	if (status == ARES_SUCCESS && (sa == NULL || salen > sizeof l->addr))
 		status = ARES_ENODATA;
 	if (status != ARES_SUCCESS) {
@@ -449,13 +448,11 @@ start_resolve(struct login *l)
 	char why[256];
 
 	/* a third of the login's time for the name, the rest for the database */
-	l->dns = dns_client_new_list(l->base, l->b.dns_servers, l->timeout_ms / 3, why, sizeof why);
-	if (l->dns == NULL) {
-		myl_finish(l, KW_R_INTERNAL, "resolving %s: %s", l->b.host, why);
-		return;
-	}
 	myl_set_state(l, ST_RESOLVE);
-	dns_getaddr(l->dns, l->b.host, resolved, l);
+	l->lookup = dns_getaddr_shared(l->base, l->b.dns_servers, l->timeout_ms / 3, l->b.host,
+	    resolved, l, why, sizeof why);
+	if (l->lookup == NULL)
+		myl_finish(l, KW_R_INTERNAL, "resolving %s: %s", l->b.host, why);
 }
 
 /* Starts at once what can start; anything that ends the login now reports from the loop. */

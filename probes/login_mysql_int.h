@@ -19,7 +19,7 @@
 #include "mysql_packet.h"
 
 struct bufferevent;
-struct dns_client;
+struct dns_pending;
 struct event;
 struct event_base;
 struct gss_token;
@@ -58,7 +58,7 @@ struct login {
 	enum my_state state;
 
 	/* resolution */
-	struct dns_client *dns;
+	struct dns_pending *lookup;	/* the name, on the Region's shared channel */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char addrtext[INET6_ADDRSTRLEN + 8];

@@ -1,12 +1,15 @@
 /*
  * The probes' side of the one way up (probe.h): a run ends in one probe_done(job, result),
- * handed to the daemon through job->sink; and the result's copy and release, for whoever keeps
- * one (the daemon keeps the last per job).
+ * handed to the daemon through job->sink; the one way every kind ends (cancel, deadline,
+ * finish); and the result's copy and release, for whoever keeps one (the daemon keeps the
+ * last per job).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "../lib/xmalloc.h"
 #include "probe.h"
@@ -29,6 +32,56 @@ probe_end(struct probe_job *j, enum kw_reason reason, const char *fmt, ...)
 	vsnprintf(r.detail, sizeof r.detail, fmt, ap);
 	va_end(ap);
 	probe_done(j, &r);
+}
+
+void
+probe_cancel(struct probe_job *j)
+{
+	void *run = j->run;
+
+	if (run == NULL)
+		return;
+	j->run = NULL;
+	j->ops->release(run);
+}
+
+void
+probe_finish(struct probe_job *j)
+{
+	struct probe_result r;
+
+	memset(&r, 0, sizeof r);
+	j->ops->result(j->run, &r);
+	probe_cancel(j);
+	probe_done(j, &r);
+	probe_result_free(&r);
+}
+
+void
+probe_expire(struct probe_job *j)
+{
+	if (j->run == NULL) {
+		probe_end(j, KW_R_TIMEOUT, "no answer within the %llu ms deadline",
+		    (unsigned long long)j->conf->timeout_ms);
+		return;
+	}
+	if (j->ops->timeout != NULL)
+		j->ops->timeout(j->run);
+	probe_finish(j);
+}
+
+static void
+finish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	probe_finish(arg);
+}
+
+struct event *
+probe_finish_event(struct probe_job *j)
+{
+	return event_new(probe_base(j), -1, 0, finish_cb, j);
 }
 
 void

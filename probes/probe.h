@@ -39,7 +39,24 @@ struct probe_ops {
 	 * learnt so far (the step in flight as "timeout").  NULL: cancel, then a plain timeout.
 	 */
 	void (*expire)(struct probe_job *);
+	/*
+	 * What the shared ends (probe.c: probe_cancel, probe_expire, probe_finish) are made of, for
+	 * a kind whose run is the one pointer job->run (PROBE_KIND).  release frees a run and
+	 * publishes nothing; timeout (optional) ends its unanswered parts as "timeout" at the
+	 * deadline; result writes its rows and verdict into a zeroed result.
+	 */
+	void (*release)(void *run);
+	void (*timeout)(void *run);
+	void (*result)(void *run, struct probe_result *);
 };
+
+/*
+ * A kind that ends the shared way: every kind ends a deadline, a cancel and a finished run
+ * alike (probe_expire, probe_cancel, probe_finish), so its probe_ops names only its own parts.
+ */
+#define PROBE_KIND(n, sc, al, st, rel, tmo, res) { .name = (n), .scope = (sc), .alerts = (al), \
+	.start = (st), .cancel = probe_cancel, .expire = probe_expire, .release = (rel), \
+	.timeout = (tmo), .result = (res) }
 
 extern const struct probe_ops *const probe_table[];
 
@@ -89,6 +106,17 @@ void probe_done(struct probe_job *, const struct probe_result *);
 /* A run that ends with a verdict and no rows (it could not start, a deadline before any). */
 void probe_end(struct probe_job *, enum kw_reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * The shared ends of a PROBE_KIND run.  probe_cancel: job->run released, nothing published.
+ * probe_expire: the deadline (the kind's timeout, then probe_finish).  probe_finish: the run's
+ * result taken, the run released, then the result handed up with probe_done (so that nothing
+ * of the run outlives it, whatever the sink does).  probe_finish_event: an event of the job
+ * that runs probe_finish from the loop when made active (the run owns and frees it).
+ */
+void probe_cancel(struct probe_job *);
+void probe_expire(struct probe_job *);
+void probe_finish(struct probe_job *);
+struct event *probe_finish_event(struct probe_job *);
 /* A deep copy into dst (whose rows it reuses or frees), and the release of a copy's rows. */
 void probe_result_copy(struct probe_result *dst, const struct probe_result *src);
 void probe_result_free(struct probe_result *);
