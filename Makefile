@@ -136,6 +136,7 @@ UNIT_TESTS += unit_endpoints
 UNIT_TESTS += unit_results
 UNIT_TESTS += unit_status
 UNIT_TESTS += unit_probe_steps
+UNIT_TESTS += unit_summary
 UNIT_TESTS += unit_kdc_transport
 # Test drivers: programs the shell tests run (not unit_*, so tests/run.sh does not run them).
 TEST_DRIVERS := login_main login_pg_main

@@ -5,6 +5,7 @@
  * logs a transition, and makes the one-line summary of the Regions (STATUS= only when it
  * changed; the end of `krbwatch probe` once every job ran).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -24,59 +25,169 @@
 #include "results.h"
 #include "sched.h"
 
+/* The first hop of row that broke, KW_HOP_COUNT when none did. */
+static enum kw_hop
+first_broken(const struct result_row *row)
+{
+	for (int h = 0; h < KW_HOP_COUNT; h++)
+		if (row->hop[h].ran && row->hop[h].reason != KW_OK)
+			return (enum kw_hop)h;
+	return KW_HOP_COUNT;
+}
+
+#define SUMMARY_NAMES 3		/* failing subjects named per Region; the rest are counted */
+
+/* A bounded writer: what does not fit is cut, and says so (full). */
+struct out {
+	char *buf;
+	size_t len, off;
+	int full;
+};
+
+static void put(struct out *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->off, o->len - o->off, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->off) {
+		o->full = 1;
+		return;
+	}
+	o->off += (size_t)n;
+}
+
+/* One failing subject of a Region: "a[ b] failing (reason)". */
+struct subject {
+	const char *a, *b;
+	enum kw_reason reason;
+};
+
+struct region_tally {
+	size_t clusters, failing_clusters, failing;	/* failing: clusters and other jobs */
+	int jobs, pending;
+	struct subject named[SUMMARY_NAMES];
+};
+
+static void
+tally_add(struct region_tally *t, unsigned names, const char *a, const char *b, enum kw_reason r)
+{
+	if (t->failing < names)
+		t->named[t->failing] = (struct subject){ a, b, r };
+	t->failing++;
+}
+
+/*
+ * A job's failing subjects: each cluster whose login path broke (its first broken hop), else,
+ * when the job failed without a cluster to name, the job itself (its step, or its kind).
+ */
+static void
+tally_job(struct region_tally *t, unsigned names, const struct probe_job *j)
+{
+	const struct probe_result *r = results_last(j);
+	size_t before = t->failing;
+
+	for (size_t i = 0; r != NULL && i < r->nrows; i++) {
+		const struct result_row *row = &r->rows[i];
+		enum kw_hop h;
+
+		if (row->kind != ROW_CLUSTER || (h = first_broken(row)) == KW_HOP_COUNT)
+			continue;
+		t->failing_clusters++;
+		tally_add(t, names, row->cluster[0] ? row->cluster : row->name, hop_name(h),
+		    row->hop[h].reason);
+	}
+	if (j->reason != KW_OK && t->failing == before)
+		tally_add(t, names, j->step[0] ? j->step : j->ops->name,
+		    j->cluster ? j->cluster->name : NULL, j->reason);
+}
+
+/*
+ * A Region's jobs, counted.  A job that names the step that broke (the chain: a cluster's hop)
+ * comes first: it is what users feel.  The others follow in path order (dns before kdc).
+ */
+static void
+region_tally(struct kwd *d, const struct kw_region *reg, unsigned names, struct region_tally *t)
+{
+	memset(t, 0, sizeof *t);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < d->sched->njobs; i++) {
+			const struct probe_job *j = d->sched->jobs[i];
+			const struct probe_result *r = results_last(j);
+
+			if (j->region != reg)
+				continue;
+			if (pass == 0) {
+				t->jobs++;
+				t->pending |= !j->has_result;
+				for (size_t k = 0; r != NULL && k < r->nrows; k++)
+					t->clusters += r->rows[k].kind == ROW_CLUSTER;
+			}
+			if (j->has_result && (pass == 0) == (j->step[0] != '\0'))
+				tally_job(t, names, j);
+		}
+}
+
+/* "R: ok", or "R: N of M clusters: a hop failing (reason), ... +K more" (names of them at most). */
+static void
+region_part(struct out *o, struct kwd *d, const struct kw_region *reg, unsigned names)
+{
+	struct region_tally t;
+
+	region_tally(d, reg, names, &t);
+	put(o, "%s: ", reg->name);
+	if (t.failing == 0) {
+		put(o, "%s", t.jobs == 0 ? "no probes" : t.pending ? "starting" : "ok");
+		return;
+	}
+	if (t.failing_clusters > 0)
+		put(o, "%zu of %zu cluster%s%s", t.failing_clusters, t.clusters,
+		    t.clusters == 1 ? "" : "s", names ? ": " : " failing");
+	else if (names == 0)
+		put(o, "%zu failing", t.failing);
+	for (size_t i = 0; i < t.failing && i < names; i++)
+		put(o, "%s%s%s%s failing (%s)", i ? ", " : "", t.named[i].a, t.named[i].b ? " " : "",
+		    t.named[i].b ? t.named[i].b : "", reason_name(t.named[i].reason));
+	if (names > 0 && t.failing > names)
+		put(o, " +%zu more", t.failing - names);
+	/* without names, the failing subjects that are not clusters are still counted */
+	if (names == 0 && t.failing_clusters > 0 && t.failing > t.failing_clusters)
+		put(o, " +%zu more", t.failing - t.failing_clusters);
+}
+
+/*
+ * Every Region's part, each failing one with its count and the names of its first failing
+ * subjects; when all of them do not fit in len, fewer names each (down to the counts alone), so
+ * that no Region is cut off the end.  The identity's hold, the cause they share, is said once.
+ */
 void
 results_summary(struct kwd *d, char *buf, size_t len)
 {
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t r = 0; r < d->conf->nregions && off < len; r++) {
-		const struct kw_region *reg = &d->conf->regions[r];
-		const struct probe_job *bad[3];
-		size_t nbad = 0;
-		int pending = 0, jobs = 0, n;
-
-		/*
-		 * A job that names the step that broke (the chain: a cluster's hop) comes first: it is
-		 * what users feel.  The others follow in path order (dns before kdc).
-		 */
-		for (int pass = 0; pass < 2; pass++)
-			for (size_t i = 0; i < d->sched->njobs; i++) {
-				const struct probe_job *j = d->sched->jobs[i];
-				if (j->region != reg)
-					continue;
-				if (pass == 0) {
-					jobs++;
-					if (!j->has_result)
-						pending = 1;
-				}
-				if (!j->has_result || j->reason == KW_OK || nbad == 3 ||
-				    (pass == 0) != (j->step[0] != '\0'))
-					continue;
-				bad[nbad++] = j;
-			}
-		n = snprintf(buf + off, len - off, "%s%s: ", r ? "; " : "", reg->name);
-		for (size_t b = 0; b < nbad && n >= 0 && off + (size_t)n < len; b++)
-			n += snprintf(buf + off + n, len - off - (size_t)n, "%s%s%s%s failing (%s)",
-			    b ? ", " : "", bad[b]->step[0] ? bad[b]->step : bad[b]->ops->name,
-			    bad[b]->cluster ? " " : "", bad[b]->cluster ? bad[b]->cluster->name : "",
-			    reason_name(bad[b]->reason));
-		if (nbad == 0 && n >= 0 && off + (size_t)n < len)
-			n += snprintf(buf + off + n, len - off - (size_t)n, "%s",
-			    jobs == 0 ? "no probes" : pending ? "starting" : "ok");
-		if (n < 0)
-			break;
-		off += (size_t)n;
-		if (off >= len) {
-			buf[len - 1] = '\0';
-			break;
-		}
-	}
-	/* the cause every Region shares: said once, after them */
 	char held[400];
+	size_t room;
+
 	lockout_summary(held, sizeof held);
-	if (held[0] != '\0' && off < len)
-		snprintf(buf + off, len - off, "; %s", held);
+	room = held[0] != '\0' && strlen(held) + 2 < len ? len - strlen(held) - 2 : len;
+	for (unsigned names = SUMMARY_NAMES;; names--) {
+		struct out o = { buf, room, 0, 0 };
+
+		buf[0] = '\0';
+		for (size_t r = 0; r < d->conf->nregions; r++) {
+			put(&o, "%s", r ? "; " : "");
+			region_part(&o, d, &d->conf->regions[r], names);
+		}
+		if (!o.full || names == 0)
+			break;
+	}
+	if (held[0] != '\0' && strlen(buf) + 2 < len)
+		snprintf(buf + strlen(buf), len - strlen(buf), "; %s", held);
 }
 
 /* After any job finished: readiness for `krbwatch probe`, STATUS= when it changes. */
@@ -123,16 +234,6 @@ job_counted(struct probe_job *j, int was_ok, int first, enum kw_reason before)
 	else if (j->reason != KW_OK && (was_ok || first || before != j->reason))
 		log_warn("%s %s%s%s: failing (%s): %s", j->region->name, j->ops->name,
 		    j->cluster ? " " : "", target, reason_name(j->reason), j->detail);
-}
-
-/* The first hop of row that broke, KW_HOP_COUNT when none did. */
-static enum kw_hop
-first_broken(const struct result_row *row)
-{
-	for (int h = 0; h < KW_HOP_COUNT; h++)
-		if (row->hop[h].ran && row->hop[h].reason != KW_OK)
-			return (enum kw_hop)h;
-	return KW_HOP_COUNT;
 }
 
 /*

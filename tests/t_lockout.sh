@@ -35,12 +35,25 @@ failed() { kadm "getprinc $KW_LAB_PRINCIPAL" | sed -n 's/^Failed password attemp
 kdc_preauth_failed() { cat "$KW_LAB_LOGS"/kdc-onprem-dc*.log | grep -c "PREAUTH_FAILED: krbmon@"; }
 
 get() { "$LAB" exec $E curl -fsS --max-time 3 "http://$KW_LAB_LISTEN$1"; }
-snap() { get /metrics >"$M.new" 2>/dev/null && mv "$M.new" "$M"; }
+# snap: /metrics now in $M.  A scrape that fails or is slow on a loaded machine is tried again;
+# it never leaves the previous copy standing in for the present (a stale count of the runs made
+# runs_past return before the runs it waits for had happened).
+snap1() { get /metrics >"$M.new" 2>/dev/null && mv "$M.new" "$M"; }
+snap() { wait_for 30 snap1; }
 v() { awk -v s="$1" 'index($0, s " ") == 1 { print $2 }' "$M"; }
-up() { snap && [ "$(v "krbwatch_region_auth_up{aws_region=\"$E\"}")" = 1 ] && [ "$(v "krbwatch_region_auth_up{aws_region=\"$W\"}")" = 1 ]; }
-chain_runs() { snap; echo $(( $(v "krbwatch_probe_runs_total{aws_region=\"$E\",probe=\"chain\"}" | grep . || echo 0) + $(v "krbwatch_probe_runs_total{aws_region=\"$W\",probe=\"chain\"}" | grep . || echo 0) )); }
-# runs_past N: both Regions' chains ran N more times since now
-runs_past() { _to=$(( $(chain_runs) + $1 )); wait_for 60 sh -c "[ \$(\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/metrics | awk '/^krbwatch_probe_runs_total\\{.*probe=\"chain\"\\}/ { n += \$2 } END { print n + 0 }') -ge $_to ]"; }
+up() { snap1 && [ "$(v "krbwatch_region_auth_up{aws_region=\"$E\"}")" = 1 ] && [ "$(v "krbwatch_region_auth_up{aws_region=\"$W\"}")" = 1 ]; }
+# both Regions' chain runs so far ("" when /metrics cannot be read)
+chain_runs() { snap && awk '/^krbwatch_probe_runs_total\{.*probe="chain"\}/ { n += $2 } END { print n + 0 }' "$M"; }
+runs_at_least() { [ "$(chain_runs)" -ge "$1" ] 2>/dev/null; }
+# held: krbwatch holds the identity back now (no AS exchange in flight, none to be sent)
+held() { snap1 && awk '$1 == "krbwatch_identity_backoff_seconds" && $2 >= 1 { f = 1 } END { exit !f }' "$M"; }
+# runs_past N WHAT: both Regions' chains ran N more times since now (2 s interval: N s; a
+# deadline a loaded machine cannot miss), said as a check when they did not
+runs_past() {
+	_from=$(chain_runs)
+	[ -n "$_from" ] && wait_for 120 runs_at_least $(( _from + $1 )) ||
+		not_ok "$2: $1 more chain runs within 120 s (from ${_from:-?}, now $(chain_runs))"
+}
 start() {
 	"$LAB" exec $E "$KW_BIN" -c "$CONF" -v 2>>"$KWLOG" &
 	kw_pid=$!
@@ -79,7 +92,7 @@ runs0=$(chain_runs)
 
 check "the stale keytab: krbwatch holds the identity back" wait_for 30 sh -c \
 	"\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/metrics | grep -q '^krbwatch_identity_backoff_seconds [1-9]'"
-runs_past 20
+runs_past 20 "the stale keytab"
 kprobe
 check_eq "krbwatch probe while held back: exit 1" 1 "$prc"
 check "krbwatch probe says the identity is held back, and why" \
@@ -116,20 +129,24 @@ kill -KILL "$kw_pid"; wait "$kw_pid" 2>/dev/null
 start
 check "after SIGKILL and a restart: still held back" wait_for 20 sh -c \
 	"\"$LAB\" exec $E curl -fsS http://$KW_LAB_LISTEN/metrics | grep -q '^krbwatch_identity_backoff_seconds [1-9]'"
-runs_past 12
+runs_past 12 "after the restart"
 kprobe
 check_eq "after the restart: no new failure at the KDC (and krbwatch probe sent none)" "$n1" "$(failed)"
 
 # a reload lifts the hold once; the budget stays: the second reload sends nothing
+# After each reload the count is read once krbwatch holds the identity back again: the one
+# attempt the reload may let through has had its answer (or its deadline) by then, and nothing
+# is in flight.  Each wait is for that condition, with a deadline, and says so when it is missed.
 for i in 1 2; do
 	_n=$(grep -c 'reloaded ' "$KWLOG")
 	kill -HUP "$kw_pid"
-	wait_for 10 sh -c "[ \$(grep -c 'reloaded ' '$KWLOG') -gt $_n ]"
-	runs_past 8
+	check "reload $i: krbwatch says it reloaded" wait_for 60 sh -c "[ \$(grep -c 'reloaded ' '$KWLOG') -gt $_n ]"
+	runs_past 8 "reload $i"
+	check "reload $i: the identity is held back again (nothing in flight)" wait_for 60 held
 	check "reload $i: the KDC counts $(failed) failures, at most $MAX" [ "$(failed)" -le $MAX ]
 done
 check_eq "the first reload let one more attempt through, the second none: $MAX failures" $MAX "$(failed)"
-runs_past 6
+runs_past 6 "after the reloads"
 kprobe
 n=$(failed)
 secs=$(( $(date +%s) - t0 ))

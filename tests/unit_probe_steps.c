@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../daemon/explain.h"
 #include "../daemon/probe_steps.h"
 #include "unit.h"
 
@@ -167,11 +168,60 @@ test_endpoints(void)
 	    "  FAIL  gdb login through gdb.global.example      2.0 ms  kvno 3, keytab has 2\n");
 }
 
+/*
+ * Every reason the TGT and the service ticket can end with has words of its own hop (the
+ * exchange, which realm's KDCs, what to check there), not the words any step gets for it: the
+ * same table feeds krbwatch probe and the status page.
+ */
+static void
+test_hop_words(void)
+{
+	static const struct { const char *kind; enum kw_reason r; } own[] = {
+		{ "tgt", KW_R_REFUSED }, { "tgt", KW_R_TIMEOUT }, { "tgt", KW_R_UNREACHABLE },
+		{ "tgt", KW_R_PROTOCOL }, { "tgt", KW_R_PRINCIPAL_UNKNOWN }, { "tgt", KW_R_NO_REFERRAL },
+		{ "tgt", KW_R_ETYPE_NOSUPP }, { "tgt", KW_R_CLOCK_SKEW }, { "tgt", KW_R_INTERNAL },
+		{ "service_ticket", KW_R_REFUSED }, { "service_ticket", KW_R_TIMEOUT },
+		{ "service_ticket", KW_R_UNREACHABLE }, { "service_ticket", KW_R_PROTOCOL },
+		{ "service_ticket", KW_R_PRINCIPAL_UNKNOWN }, { "service_ticket", KW_R_CLOCK_SKEW },
+		{ "service_ticket", KW_R_TICKET_NOT_YET_VALID }, { "service_ticket", KW_R_ETYPE_NOSUPP },
+		{ "service_ticket", KW_R_CLIENT_REVOKED }, { "service_ticket", KW_R_NO_REFERRAL },
+		{ "service_ticket", KW_R_KEY_EXPIRED }, { "service_ticket", KW_R_TRUST_KEY },
+		{ "service_ticket", KW_R_INTERNAL },
+	};
+	/* the monitoring principal's own answers to its AS exchange: their words are the TGT's */
+	static const enum kw_reason as_only[] = { KW_R_PREAUTH_FAILED, KW_R_CLIENT_REVOKED, KW_R_KEY_EXPIRED };
+	char *all;
+	int every = 1;
+
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+		const char *means = explain_means(own[i].kind, own[i].r), *any = explain_means("", own[i].r);
+		int fits = means != NULL && explain_check(own[i].kind, own[i].r) != NULL &&
+		    (any == NULL || strcmp(means, any) != 0);
+
+		if (!fits)
+			printf("#   %s %s: %s\n", own[i].kind, reason_name(own[i].r), means ? means : "(none)");
+		every &= fits;
+	}
+	for (size_t i = 0; i < sizeof as_only / sizeof as_only[0]; i++)
+		every &= explain_means("tgt", as_only[i]) != NULL && explain_check("tgt", as_only[i]) != NULL;
+	check(every, "each reason the tgt and service_ticket hops end with has its hop's own words and check line");
+
+	res.nrows = 0;
+	cell(&add(ROW_REGION, "us-east-1", "")->hop[KW_HOP_TGT], KW_R_REFUSED, 0.001,
+	    "no KDC of CORP.EXAMPLE answered (last: 10.0.1.10 over UDP: refused)");
+	all = lines(1);
+	check(strstr(all, "        refused: the user realm's KDC refused the connection") != NULL &&
+	    strstr(all, "        check: the KDC service on the user realm's DCs") != NULL,
+	    "krbwatch probe: a refused TGT says which KDCs and what to check");
+	free(all);
+}
+
 int
 main(void)
 {
 	test_clusters();
 	test_held();
 	test_endpoints();
+	test_hop_words();
 	return failed;
 }
