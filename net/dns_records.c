@@ -20,6 +20,7 @@ struct dns_parsed {
 	dns_addrs_cb *acb;
 	dns_srvs_cb *scb;
 	dns_name_cb *ncb;
+	dns_chain_cb *ccb;
 	void *arg;
 	int family;			/* ns_t_ptr: the address asked, AF_UNSPEC if none */
 	unsigned char addr[16];
@@ -43,6 +44,29 @@ ptr_answer(const struct dns_parsed *q, int status, const unsigned char *abuf, in
 }
 
 static void
+chain_answer(const struct dns_parsed *q, int status, const unsigned char *abuf, int alen)
+{
+	struct ares_addrttl ttls[8];
+	struct hostent *he = NULL;
+	int nttl = 8;
+	struct dns_cname_chain c;
+
+	if (status == ARES_SUCCESS)
+		status = ares_parse_a_reply(abuf, alen, &he, ttls, &nttl);
+	if (status == ARES_SUCCESS && he == NULL)
+		status = ARES_EBADRESP;
+	if (status != ARES_SUCCESS) {
+		q->ccb(q->arg, status, NULL);
+		return;
+	}
+	c.aliases = he->h_aliases;
+	c.canonical = he->h_name;
+	c.ttl = nttl > 0 ? (unsigned)ttls[0].ttl : 0;
+	q->ccb(q->arg, status, &c);
+	ares_free_hostent(he);
+}
+
+static void
 parsed_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
 {
 	struct dns_parsed *q = arg;
@@ -53,6 +77,8 @@ parsed_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int al
 	(void)timeouts;
 	if (q->rrtype == ns_t_ptr)
 		ptr_answer(q, status, abuf, alen);
+	else if (q->ccb != NULL)
+		chain_answer(q, status, abuf, alen);
 	else if (q->rrtype == ns_t_srv) {
 		if (status == ARES_SUCCESS)
 			status = dns_parse_srv(abuf, alen, &srv, &n);
@@ -93,6 +119,15 @@ dns_query_srv(struct dns_client *c, const char *name, dns_srvs_cb *cb, void *arg
 
 	q->scb = cb;
 	dns_query(c, name, ns_c_in, ns_t_srv, parsed_cb, q);
+}
+
+void
+dns_query_chain(struct dns_client *c, const char *name, dns_chain_cb *cb, void *arg)
+{
+	struct dns_parsed *q = parsed_new(ns_t_a, arg);
+
+	q->ccb = cb;
+	dns_query(c, name, ns_c_in, ns_t_a, parsed_cb, q);
 }
 
 /* "4.3.2.1.in-addr.arpa", or the nibbles of an IPv6 address under ip6.arpa. */

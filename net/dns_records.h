@@ -1,6 +1,6 @@
 /*
- * A DNS query whose answer comes parsed (dns_records.c): the addresses or the SRV records of a
- * name, the name of an address.  Built on dns_client's dns_query and dns_answer's parsers, so that a caller
+ * A DNS query whose answer comes parsed (dns_records.c): the addresses, the SRV records or the
+ * CNAME chain of a name, the name of an address.  Built on dns_client's dns_query and dns_answer's parsers, so that a caller
  * neither parses a reply nor touches c-ares itself.
  */
 #ifndef KRBWATCH_DNS_RECORDS_H
@@ -35,6 +35,19 @@ typedef void dns_name_cb(void *arg, int status, const char *name);
 void dns_query_ptr(struct dns_client *, const char *ip, dns_name_cb *, void *arg);
 
 /*
+ * The CNAME chain of name's A answer: the aliases in the order the answer gives them (c-ares
+ * leaves out the name asked), the canonical name, the first address's TTL (0 if none); status
+ * ARES_SUCCESS with it, else the ARES_* status and NULL.
+ */
+struct dns_cname_chain {
+	char *const *aliases;		/* NULL-terminated; NULL when none */
+	const char *canonical;		/* NULL when none */
+	unsigned ttl;
+};
+typedef void dns_chain_cb(void *arg, int status, const struct dns_cname_chain *);
+void dns_query_chain(struct dns_client *, const char *name, dns_chain_cb *, void *arg);
+
+/*
  * A list of resolvers asked in turn while they fail to answer (dns_resolver_failed): 1 when
  * status says resolver *i did not answer and another follows: *i is then the next one's, and
  * ask(arg) has asked it again; 0 when the answer is to be read.
@@ -42,7 +55,7 @@ void dns_query_ptr(struct dns_client *, const char *ip, dns_name_cb *, void *arg
 int dns_failover(int status, size_t *i, size_t n, void (*ask)(void *), void *arg);
 
 /*
- * The queries above deliver as dns_cb does: exactly once, from the loop, ARES_EDESTRUCTION when the client
+ * Every query here delivers as dns_cb does: exactly once, from the loop, ARES_EDESTRUCTION when the client
  * is freed first; what they hand over is valid only during the call.
  */
 

@@ -143,14 +143,13 @@ instance_cb(void *arg, int status, const struct dns_addr *addrs, size_t n)
 }
 
 static void
-global_cb(void *arg, int status, int timeouts, const unsigned char *abuf, int alen)
+global_cb(void *arg, int status, const struct dns_cname_chain *chain)
 {
 	struct global_view *gv = arg;
 
-	(void)timeouts;
 	if (status == ARES_EDESTRUCTION)
 		return;
-	global_parse(gv, status, abuf, alen);
+	global_parse(gv, status, chain);
 	query_done(gv->ep);
 }
 
@@ -170,8 +169,7 @@ start_queries(struct chain_endpoints *ep)
 	}
 	for (size_t i = 0; i < ep->ngv; i++) {
 		ep->pending++;
-		dns_query(ep->dns, conf->globals[i].endpoint.name, ns_c_in, ns_t_a, global_cb,
-		    &ep->gv[i]);
+		dns_query_chain(ep->dns, conf->globals[i].endpoint.name, global_cb, &ep->gv[i]);
 	}
 }
 
@@ -216,7 +214,7 @@ endpoints_start(struct chain *ch)
 		for (size_t i = 0; i < ep->nrd; i++)
 			ep->rd[i].status = ARES_ENOTINITIALIZED;
 		for (size_t i = 0; i < ep->ngv; i++)
-			global_parse(&ep->gv[i], ARES_ENOTINITIALIZED, NULL, 0);
+			global_parse(&ep->gv[i], ARES_ENOTINITIALIZED, NULL);
 		return;
 	}
 	start_queries(ep);

@@ -55,7 +55,6 @@ struct dns_lookup {
 };
 
 struct dns_run {
-	struct probe_job *job;
 	struct dns_question *q;
 	size_t nq;
 	struct dns_client **clients;
@@ -312,11 +311,10 @@ dns_start(struct probe_job *j)
 	/* c-ares gives up a little before the deadline, so that each lookup says why */
 	unsigned budget = (unsigned)(probe_remaining(j) * 1000.0 * 0.85);
 
-	r->job = j;
 	build_questions(r, j->conf, reg);
 	r->finish = probe_finish_event(j);
 	if (r->finish == NULL)
-		fatalx("dns: evtimer_new failed");
+		fatalx("dns: event_new failed");
 	r->clients = xcalloc(reg->nresolvers, sizeof *r->clients);
 	for (size_t i = 0; i < reg->nresolvers; i++) {
 		r->clients[i] = dns_client_new(probe_base(j), &reg->resolvers[i], budget);

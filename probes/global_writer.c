@@ -19,9 +19,8 @@
 #include <strings.h>
 
 #include <ares.h>
-#include <netdb.h>
 
-#include "../net/dns_client.h"
+#include "../net/dns_records.h"
 #include "chain_int.h"
 #include "global_writer.h"
 
@@ -60,39 +59,35 @@ names_add(struct global_view *gv, const char *name)
 }
 
 void
-global_parse(struct global_view *gv, int status, const unsigned char *abuf, int alen)
+global_parse(struct global_view *gv, int status, const struct dns_cname_chain *ch)
 {
-	struct ares_addrttl ttls[8];
-	struct hostent *he = NULL;
-	int nttl = 8;
+	const char *canonical;
 
 	gv->status = status;
 	snprintf(gv->names, sizeof gv->names, "%s", gv->g->endpoint.name);
-	if (status != ARES_SUCCESS || abuf == NULL)
+	if (status != ARES_SUCCESS || ch == NULL)
 		return;
-	if ((gv->status = ares_parse_a_reply(abuf, alen, &he, ttls, &nttl)) != ARES_SUCCESS)
-		return;
+	canonical = ch->canonical;
 	/* the chain in the order the answer gives it: the aliases, then the canonical name */
 	gv->names[0] = '\0';
-	for (char **a = he->h_aliases; a != NULL && *a != NULL; a++)
+	for (char *const *a = ch->aliases; a != NULL && *a != NULL; a++)
 		names_add(gv, *a);
-	if (he->h_aliases == NULL || he->h_aliases[0] == NULL ||
-	    strcasecmp(he->h_aliases[0], gv->g->endpoint.name) != 0) {
+	if (ch->aliases == NULL || ch->aliases[0] == NULL ||
+	    strcasecmp(ch->aliases[0], gv->g->endpoint.name) != 0) {
 		/* c-ares lists the aliases without the name asked: put it first */
 		char rest[512];
 		snprintf(rest, sizeof rest, "%s", gv->names);
 		snprintf(gv->names, sizeof gv->names, "%.250s%s%.250s", gv->g->endpoint.name,
 		    rest[0] ? " -> " : "", rest);
 	}
-	if (he->h_name != NULL && strcasecmp(he->h_name, gv->g->endpoint.name) != 0)
-		names_add(gv, he->h_name);
-	gv->ttl = nttl > 0 ? (unsigned)ttls[0].ttl : 0;
+	if (canonical != NULL && strcasecmp(canonical, gv->g->endpoint.name) != 0)
+		names_add(gv, canonical);
+	gv->ttl = ch->ttl;
 	/* the first name of the chain that is a member's cluster endpoint */
-	for (char **a = he->h_aliases; a != NULL && *a != NULL && gv->member < 0; a++)
+	for (char *const *a = ch->aliases; a != NULL && *a != NULL && gv->member < 0; a++)
 		gv->member = member_of(gv, *a);
-	if (gv->member < 0 && he->h_name != NULL)
-		gv->member = member_of(gv, he->h_name);
-	ares_free_hostent(he);
+	if (gv->member < 0 && canonical != NULL)
+		gv->member = member_of(gv, canonical);
 }
 
 const struct kw_cluster *

@@ -30,8 +30,9 @@ struct global_view {
 
 void global_view_init(struct global_view *, struct chain_endpoints *, const struct kw_config *,
     const struct kw_global_db *, const struct kw_region *);
-/* The A answer for the endpoint (abuf NULL when there is none). */
-void global_parse(struct global_view *, int status, const unsigned char *abuf, int alen);
+/* The endpoint's A answer: its CNAME chain (NULL when there is none). */
+struct dns_cname_chain;
+void global_parse(struct global_view *, int status, const struct dns_cname_chain *);
 /* The member cluster the endpoint leads to, NULL if none. */
 const struct kw_cluster *global_writer_cluster(const struct global_view *);
 /*
