@@ -56,6 +56,7 @@ endif
 # The daemon, floor by floor (docs/ARCHITECTURE.md), explicitly.  A new probe kind is one file
 # under probes/ and a line in probes/table.c.
 LIB_SRCS := \
+	lib/clock.c \
 	lib/json.c \
 	lib/log.c \
 	lib/metrics.c \

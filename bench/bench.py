@@ -148,37 +148,50 @@ def conf_head(a, principal, keytab):
             "identity:", f"  principal: {principal}", f"  keytab: {keytab}", "realms:"]
 
 
+def conf_regions(a, region_lines, cluster_line):
+    """The `regions:` part: a.clusters spread over a.regions (the first Regions one more), each
+    Region's own lines (region_lines(ri)) then its clusters (cluster_line(n, ri), n counted from
+    1 across every Region).  The one loop of both setups."""
+    out, n = ["regions:"], 0
+    per, extra = divmod(a.clusters, a.regions) if a.regions else (0, a.clusters)
+    for ri in range(a.regions):
+        out += region_lines(ri)
+        nc = per + (1 if ri < extra else 0)
+        if nc:
+            out.append("    clusters:")
+        for _ in range(nc):
+            n += 1
+            out.append(cluster_line(n, ri))
+    return out
+
+
 def genconf_lab(a):
     """N clusters over R Regions of krbwatch, each Region one of the lab's two (alternately): its
     resolvers, KDCs and AD site, its MariaDB and PostgreSQL (the same servers behind many cluster
     names).  For the chain at scale."""
     D = a.lab_dir
     net = {"use1": ("10.211.0", "us-east-1"), "usw2": ("10.212.0", "us-west-2")}
+    lab = lambda ri: "use1" if ri % 2 == 0 else "usw2"
+    tls = f"tls: {{ mode: verify-identity, ca: {D}/tls/ca.pem }}"
+
+    def region(ri):
+        ip, long = net[lab(ri)]
+        return [f"  {long}-{ri + 1:02d}:", f"    site: {long}", f"    resolvers: [{ip}.11, {ip}.12]",
+                f"    kdcs: {{ AWSMAD.KERBEROS.COM: [{ip}.11, {ip}.12] }}"]
+
+    def cluster(n, ri):
+        if (a.engines == "mixed" and n % 2) or a.engines == "mariadb":
+            h = f"db-{lab(ri)}.awsmad.kerberos.com"
+            return (f"      - {{ name: c{n:04d}, engine: mariadb, host: {h}, port: 3306, user: krbmon, "
+                    f"expect_user: \"krbmon@%\", spn: mariadb/{h}@AWSMAD.KERBEROS.COM, {tls} }}")
+        h = f"pg-{lab(ri)}.awsmad.kerberos.com"
+        return (f"      - {{ name: c{n:04d}, engine: postgresql, host: {h}, port: 5432, user: krbmon, "
+                f"expect_user: krbmon, spn: postgres/{h}@AWSMAD.KERBEROS.COM, database: postgres, {tls} }}")
+
     out = conf_head(a, "krbmon@ONPREM.EXAMPLE.COM", f"{D}/keytabs/krbmon.keytab") + [
            "  ONPREM.EXAMPLE.COM:", "    domain: onprem.example.com",
-           "    kdcs: [10.210.0.11, 10.210.0.12]", "  AWSMAD.KERBEROS.COM:", "    domain: awsmad.kerberos.com",
-           "regions:"]
-    per, extra, n = a.clusters // a.regions, a.clusters % a.regions, 0
-    for ri in range(a.regions):
-        r = "use1" if ri % 2 == 0 else "usw2"
-        ip, long = net[r]
-        out += [f"  {long}-{ri + 1:02d}:", f"    site: {long}", f"    resolvers: [{ip}.11, {ip}.12]",
-                f"    kdcs: {{ AWSMAD.KERBEROS.COM: [{ip}.11, {ip}.12] }}"]
-        nc = per + (1 if ri < extra else 0)
-        if nc:
-            out.append("    clusters:")
-        for _ in range(nc):
-            n += 1
-            tls = f"tls: {{ mode: verify-identity, ca: {D}/tls/ca.pem }}"
-            if (a.engines == "mixed" and n % 2) or a.engines == "mariadb":
-                h = f"db-{r}.awsmad.kerberos.com"
-                out.append(f"      - {{ name: c{n:04d}, engine: mariadb, host: {h}, port: 3306, user: krbmon, "
-                           f"expect_user: \"krbmon@%\", spn: mariadb/{h}@AWSMAD.KERBEROS.COM, {tls} }}")
-            else:
-                h = f"pg-{r}.awsmad.kerberos.com"
-                out.append(f"      - {{ name: c{n:04d}, engine: postgresql, host: {h}, port: 5432, user: krbmon, "
-                           f"expect_user: krbmon, spn: postgres/{h}@AWSMAD.KERBEROS.COM, database: postgres, {tls} }}")
-    print("\n".join(out))
+           "    kdcs: [10.210.0.11, 10.210.0.12]", "  AWSMAD.KERBEROS.COM:", "    domain: awsmad.kerberos.com"]
+    print("\n".join(out + conf_regions(a, region, cluster)))
 
 
 def genconf(a):
@@ -191,26 +204,20 @@ def genconf(a):
     if a.clusters:
         # clusters need a database realm (no trust here: their chains stop at the referral)
         out += ["  DB.BENCH.TEST:", "    domain: db.bench.test"]
-    out += ["regions:"]
-    per_region = a.clusters // a.regions if a.regions else 0
-    extra = a.clusters - per_region * a.regions
-    n = 0
-    # the shape of genconf_lab's loop over Regions: another lab's names, addresses and engines
-    for ri, r in enumerate(regions):
+
+    def region(ri):
         res = ["10.97.0.53", "10.97.0.54"][:a.resolvers]
         # spread the Regions over the KDC addresses so that no two Regions list the same set
         ks = [kdc((ri * a.kdcs + j) % a.kdc_addrs + 1) for j in range(a.kdcs)]
-        out += [f"  {r}:", f"    resolvers: [{', '.join(res)}]",
+        return [f"  {regions[ri]}:", f"    resolvers: [{', '.join(res)}]",
                 f"    kdcs: {{ BENCH.TEST: [{', '.join(ks)}] }}"]
-        nc = per_region + (1 if ri < extra else 0)
-        if nc:
-            out.append("    clusters:")
-            for _ in range(nc):
-                n += 1
-                eng = "postgresql" if n % 2 else "mariadb"
-                out.append(f"      - {{ name: c{n:04d}, engine: {eng}, host: c{n:04d}.bench.test, "
-                           f"user: krbmon, tls: {{ mode: disable }} }}")
-    print("\n".join(out))
+
+    def cluster(n, ri):
+        eng = "postgresql" if n % 2 else "mariadb"
+        return (f"      - {{ name: c{n:04d}, engine: {eng}, host: c{n:04d}.bench.test, "
+                f"user: krbmon, tls: {{ mode: disable }} }}")
+
+    print("\n".join(out + conf_regions(a, region, cluster)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,8 +5,11 @@
  * trust_key), every Region failing.  For each state it builds the model and writes the page and
  * /status.json as the daemon does on a request (status_model_build + status_page_write /
  * status_json_write into memory), ITER times, and prints one JSON line per state: bytes, the
- * per-request wall times (median, p90, max) and the median CPU time, in seconds.  With a directory argument it also leaves
- * STATE.html there for a browser to load.
+ * per-request wall times (median, p90, max) and the median CPU time, in seconds.  Then the same
+ * ITER requests as the daemon serves them between two changes of the results: the body from its
+ * render cache (status_cache_get, daemon/status_source.c) copied into a reply's buffer
+ * (page_cached, json_cached).  With a directory argument it also leaves STATE.html there for a
+ * browser to load.
  *
  * usage: page_main [ITER] [DIR]
  */
@@ -16,8 +19,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/buffer.h>
+
 #include "../daemon/history.h"
 #include "../daemon/status_model.h"
+#include "../daemon/status_page.h"
 
 #define NREGIONS 10
 #define NCLUSTERS 100		/* per Region */
@@ -131,6 +137,45 @@ request(const struct kw_config *conf, const struct history *h, int json, char **
 	return len;
 }
 
+struct req_arg {
+	const struct kw_config *conf;
+	const struct history *h;
+	int json;
+};
+
+static size_t
+render_cb(void *arg, time_t now, char **out)
+{
+	struct req_arg *a = arg;
+
+	(void)now;
+	return request(a->conf, a->h, a->json, out);
+}
+
+/* Between two changes: the cached body, copied into a reply's buffer as send_text does. */
+static void
+cached(const struct kw_config *conf, const struct history *h, int json, int iter, double *t,
+    double *cpu)
+{
+	struct status_cache c = { 0 };
+	struct status_key k = { 1, 0, time(NULL) };
+	struct req_arg a = { conf, h, json };
+	size_t len;
+
+	status_cache_get(&c, &k, render_cb, &a, &len);	/* the one render of this key */
+	for (int i = 0; i < iter; i++) {
+		double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_PROCESS_CPUTIME_ID);
+		struct evbuffer *reply = evbuffer_new();
+		const char *body = status_cache_get(&c, &k, render_cb, &a, &len);
+
+		evbuffer_add(reply, body, len);
+		evbuffer_free(reply);
+		t[i] = now_s(CLOCK_MONOTONIC) - t0;
+		cpu[i] = now_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	}
+	status_cache_free(&c);
+}
+
 static void
 measure(const char *state, const struct kw_config *conf, const struct history *h, int iter,
     const char *dir)
@@ -165,6 +210,12 @@ measure(const char *state, const struct kw_config *conf, const struct history *h
 		printf(",\"%s\":{\"bytes\":%zu,\"median_s\":%.6f,\"p90_s\":%.6f,\"max_s\":%.6f,"
 		    "\"cpu_median_s\":%.6f}", json ? "json" : "page", bytes[json], t[iter / 2],
 		    t[iter * 9 / 10], t[iter - 1], cpu[iter / 2]);
+		cached(conf, h, json, iter, t, cpu);
+		qsort(t, (size_t)iter, sizeof *t, cmp);
+		qsort(cpu, (size_t)iter, sizeof *cpu, cmp);
+		printf(",\"%s_cached\":{\"median_s\":%.6f,\"p90_s\":%.6f,\"max_s\":%.6f,"
+		    "\"cpu_median_s\":%.6f}", json ? "json" : "page", t[iter / 2], t[iter * 9 / 10],
+		    t[iter - 1], cpu[iter / 2]);
 	}
 	printf("}\n");
 	free(t);

@@ -35,6 +35,16 @@ def verdict(ratio, limit):
     return "**met**" if ratio <= limit else "**missed**"
 
 
+def section(title, *files, hook=None):
+    """A section's heading, the bench/run.sh step that fills it (hook), and its figures: one
+    loaded JSON (None when that step did not run) per file named."""
+    P(f"## {title}")
+    P("")
+    if hook:
+        P(f"<!-- HOOK {hook} -->")
+    return [load(f) for f in files]
+
+
 # What the profiles of this build say (perf record of krbwatch at 1,000 clusters; see the closing
 # note of issue 21 for the commands): written here by hand after measuring, like every reading.
 PROFILE_TEXT = """Before issue 21 (same section, 2026-11-29): 8.49 % of a core at 1,000 clusters, 2.55 ms per
@@ -94,8 +104,7 @@ P("Every figure is krbwatch / the alternative **from the same run**; CPU is utim
 P("process (from `/proc/PID/stat`), not wall time. Medians with the spread (min–max) of the")
 P("sub-windows.")
 P("")
-P("## Machine")
-P("")
+section("Machine")
 P(f"- CPU: {m.get('model', '?')}, {m.get('cpus', '?')} cores; kernel {m.get('kernel', '?')}; "
   f"run {m.get('date', '?')}; krbwatch {m.get('krbwatch', '?')}; "
   f"prometheus-blackbox-exporter {m.get('blackbox', '?')}; wrk {m.get('wrk', '?')}.")
@@ -107,8 +116,7 @@ P("- Sections can come from separate invocations (`KW_BENCH_SECTIONS`); the line
 P("  last one's. Every ratio still compares figures of one invocation (4d's floor and 4b's scale")
 P("  ran in the same one).")
 P("")
-P("## Commands")
-P("")
+section("Commands")
 P("```sh")
 P("make bench                                   # bench/deps.sh, make krbwatch, bench/run.sh")
 P("KW_BENCH_SECTIONS='probes idle' make bench   # some sections only; KW_BENCH_WINDOW=60 (s)")
@@ -127,8 +135,7 @@ P("")
 targets = []
 
 # ---------------------------------------------------------------------------------------------
-P("## 1. DNS and KDC probes: CPU per probe, RSS")
-P("")
+section("1. DNS and KDC probes: CPU per probe, RSS")
 P("krbwatch runs a generated configuration at `interval: 1s` (many Regions, so that the rate is")
 P("decent); its probes are counted from its own `/metrics` (`krbwatch_probe_runs_total` × the")
 P("lookups or KDCs of each Region's run). blackbox_exporter runs beside it with a `dns` module")
@@ -251,10 +258,7 @@ if rows:
     P("")
 
 # ---------------------------------------------------------------------------------------------
-# sections alike in shape (heading, figures, prose): each reads and explains its own figures
-P("## 2. Idle RSS")
-P("")
-d = load("idle.json")
+d, = section("2. Idle RSS", "idle.json")
 if d:
     kr, br = d["krbwatch"]["VmRSS"], d["blackbox"]["VmRSS"]
     P("krbwatch: the shape of DESIGN.md's example (2 Regions, 2 resolvers, 2 KDCs each) at 1 s,")
@@ -292,8 +296,7 @@ else:
 P("")
 
 # ---------------------------------------------------------------------------------------------
-P("## 3. /metrics under 50 concurrent scrapers")
-P("")
+section("3. /metrics under 50 concurrent scrapers")
 P("`wrk -t2 -c50 -d15s --latency http://127.0.0.1:PORT/metrics` from the client namespace;")
 P("server CPU over those 15 s minus its CPU over the 15 s just before without load (krbwatch")
 P("keeps probing at 5 s), divided by the requests served. krbwatch's configuration is sized so")
@@ -322,10 +325,9 @@ else:
 P("")
 
 # ---------------------------------------------------------------------------------------------
-P("## 4a. Chain + login: CPU per cycle (krbwatch vs a cron-style shell probe)")
-P("")
-P("<!-- HOOK chain: bench/run.sh chain_section; the krbwatch side runs once probes/table.c lists probe_chain -->")
-cs, ck = load("chain-shell.json"), load("chain-krbwatch.json")
+cs, ck = section("4a. Chain + login: CPU per cycle (krbwatch vs a cron-style shell probe)",
+                 "chain-shell.json", "chain-krbwatch.json",
+                 hook="chain: bench/run.sh chain_section; the krbwatch side runs once probes/table.c lists probe_chain")
 if cs:
     ok = [r for r in cs["runs"] if r["rc"] == 0]
     cpu = [r["cpu"] for r in ok]
@@ -388,10 +390,10 @@ else:
 P("")
 
 # ---------------------------------------------------------------------------------------------
-P("## 4b. Scale: 10 / 100 / 1,000 (/ 3,000) clusters over 10 Regions at 30 s")
-P("")
-P("<!-- HOOK scale: bench/run.sh scale_section (SCALE_CLUSTERS, SCALE_WINDOW) -->")
-sc = [(n, load(f"scale-{n}.json")) for n in (10, 100, 1000, 3000)]
+sizes = (10, 100, 1000, 3000)
+sc = list(zip(sizes, section("4b. Scale: 10 / 100 / 1,000 (/ 3,000) clusters over 10 Regions at 30 s",
+                             *(f"scale-{n}.json" for n in sizes),
+                             hook="scale: bench/run.sh scale_section (SCALE_CLUSTERS, SCALE_WINDOW)")))
 per_cycle = {}
 if any(d for _, d in sc):
     lab = any(d and d.get("where") == "lab" for _, d in sc)
@@ -476,10 +478,8 @@ else:
 P("")
 
 # ---------------------------------------------------------------------------------------------
-P("## 4c. Isolation: one Region's KDCs blackholed")
-P("")
-P("<!-- HOOK isolation: bench/run.sh isolation_section (ISO_SECS) -->")
-ih, ib = load("iso-healthy.json"), load("iso-blackhole.json")
+ih, ib = section("4c. Isolation: one Region's KDCs blackholed", "iso-healthy.json", "iso-blackhole.json",
+                 hook="isolation: bench/run.sh isolation_section (ISO_SECS)")
 if ih and ib:
     P("krbwatch watches both lab Regions (`interval: 2s`, `timeout: 1500ms`) from the us-east-1")
     P("client namespace; then `lab fault blackhole us-west-2 88` drops every packet to both us-west-2")
@@ -526,10 +526,8 @@ else:
 P("")
 
 # ---------------------------------------------------------------------------------------------
-P("## 4d. The floor: what one cluster cycle cannot avoid")
-P("")
-P("<!-- HOOK floor: bench/run.sh floor_section (FLOOR_ITERS); bench/floor.c -->")
-fl = load("floor.json")
+fl, = section("4d. The floor: what one cluster cycle cannot avoid", "floor.json",
+              hook="floor: bench/run.sh floor_section (FLOOR_ITERS); bench/floor.c")
 if fl:
     P("`bench/floor.c`, a tight C loop with the libraries krbwatch links, does only the client-side")
     P("work a cluster's cycle cannot avoid, timed with the thread's CPU clock around the client's own")
@@ -576,8 +574,7 @@ import report_page  # noqa: E402
 report_page.section(load, P)
 
 # ---------------------------------------------------------------------------------------------
-P("## What is left")
-P("")
+section("What is left")
 P("- Per-probe CPU with nothing else in the process: krbwatch cannot switch probe kinds off, so each")
 P("  window charges the other kinds to the one measured (and, with the chain in the table, the")
 P("  chain job's start per Region). An option to run only some probe kinds would make §1 exact.")
@@ -588,8 +585,7 @@ P("  lab puts many cluster names behind each server, so every login is real but 
 P("- Repeats: each figure here is one run (with sub-window spread); `make bench` again on a quiet")
 P("  machine would tighten them.")
 P("")
-P("## Targets (issues 9 and 21)")
-P("")
+section("Targets (issues 9 and 21)")
 P("| target | krbwatch / alternative | verdict |")
 P("| --- | --- | --- |")
 for t in targets:

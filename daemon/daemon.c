@@ -194,6 +194,11 @@ reload(struct kwd *d)
 	struct web *web = NULL;
 	char summary[1024];
 
+	/* while the webhooks drain, a reload would start the probes and the listener again */
+	if (d->stopping) {
+		log_info("SIGHUP: ignored, stopping");
+		return;
+	}
 	notify_reloading();
 	log_notice("SIGHUP: reloading %s", d->conf_path);
 	conf = config_load(d->conf_path, &errs);
@@ -247,20 +252,12 @@ reload(struct kwd *d)
 	verdict_write(d->reload_gen, 1, NULL, 0);	/* after READY=1, as above */
 }
 
-/* a libevent callback's head, as sched.c's job_timer_cb: another event */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	struct kwd *d = arg;
-
 	(void)sig;
 	(void)what;
-	/* while the webhooks drain, a reload would start the probes and the listener again */
-	if (d->stopping) {
-		log_info("SIGHUP: ignored, stopping");
-		return;
-	}
-	reload(d);
+	reload(arg);
 }
 
 static struct event *

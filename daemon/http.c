@@ -47,6 +47,8 @@ struct http {
 	char address[128];
 	struct http_conn conns[HTTP_MAX_CONNS * 2];
 	size_t nconns;		/* oldest first */
+	/* / and /status.json as last rendered: a request between two changes copies the body */
+	struct status_cache status[STATUS_FORMATS];
 };
 
 static int
@@ -260,12 +262,11 @@ serve_ready(struct http *h, struct evhttp_request *req)
 static void
 serve_status(struct http *h, struct evhttp_request *req, enum status_format f)
 {
-	char *body = NULL;
-	size_t len = status_render(h->d, f, &body);
+	size_t len;
+	const char *body = status_render_cached(h->d, &h->status[f], f, &len);
 
 	send_text(req, 200, "OK", f == STATUS_JSON ? "application/json" : "text/html; charset=utf-8",
 	    body, len);
-	free(body);
 }
 
 static void
@@ -417,6 +418,8 @@ http_free(struct http *h)
 	if (h->accept_resume != NULL)
 		event_free(h->accept_resume);
 	web_free(h->web);
+	for (int f = 0; f < STATUS_FORMATS; f++)
+		status_cache_free(&h->status[f]);
 	free(h);
 }
 

@@ -12,6 +12,11 @@
 #include "web.h"
 #include "../net/krb5_env.h"
 
+static const struct option longopts[] = KW_OPTIONS(
+	{ "check-config", required_argument, NULL, 't' },
+	{ "reload", required_argument, NULL, 'R' },
+	{ "version", no_argument, NULL, 'V' }
+);
 
 static void
 usage(FILE *fp)
@@ -70,16 +75,6 @@ load(const char *path)
 int
 main(int argc, char **argv)
 {
-	/* shaped like probe_cmd.c's options: getopt_long's rows, another command's */
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "check-config", required_argument, NULL, 't' },
-		{ "reload", required_argument, NULL, 'R' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *conf_path = KW_DEFAULT_CONFIG, *check = NULL, *reload_pid = NULL;
 	struct kw_config *conf;
 	int ch, verbose = 0;

@@ -357,6 +357,12 @@ report_clear(struct report *rep)
 	free_array(rep->steps, rep->n, step_free);
 }
 
+static const struct option longopts[] = KW_OPTIONS(
+	{ "region", required_argument, NULL, 'r' },
+	{ "cluster", required_argument, NULL, 'C' },
+	{ "json", no_argument, NULL, 'j' }
+);
+
 /*
  * Longer than most: options, the scope, the loop and the report in the order a reader follows
  * a `krbwatch probe` run; each part is a call or a few lines.
@@ -364,15 +370,6 @@ report_clear(struct report *rep)
 int
 probe_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "region", required_argument, NULL, 'r' },
-		{ "cluster", required_argument, NULL, 'C' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *path = KW_DEFAULT_CONFIG, *region = NULL, *cluster = NULL;
 	struct report rep = { 0 };
 	struct kw_errors errs = { 0 };

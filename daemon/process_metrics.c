@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "../lib/metrics.h"
 #include "process_metrics.h"
@@ -110,8 +111,6 @@ refresh(void *arg)
 void
 process_metrics_init(struct metrics *m)
 {
-	struct timespec now;
-
 	/* one table, alike by design: a row per family of client_golang's process collector */
 	const struct mfamily_spec spec[] = {
 		{ &pm.cpu, "process_cpu_seconds_total",
@@ -133,8 +132,7 @@ process_metrics_init(struct metrics *m)
 	 * client_golang adds /proc/self/stat's starttime to the boot time of /proc/stat, which
 	 * ProcSubset=pid hides; krbwatch registers its metrics as it starts, so now is the start.
 	 */
-	clock_gettime(CLOCK_REALTIME, &now);
-	mfamily_set(pm.start, NULL, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
+	mfamily_set(pm.start, NULL, clock_seconds(CLOCK_REALTIME));
 	pm.warned_stat = pm.warned_fd = pm.warned_limit = 0;
 	metrics_on_render(m, refresh, NULL);
 	refresh(NULL);

@@ -274,6 +274,18 @@ observe_result(struct kwd *d, const struct probe_job *j, const struct probe_resu
 	    r->reason != KW_OK ? reason_name(r->reason) : NULL, r->reason != KW_OK ? r->detail : NULL);
 }
 
+/*
+ * Results handed up so far, by every job of the process: what the status page's render cache
+ * is keyed on (a new result is a new page).  The process's one counter, as there is one sink.
+ */
+static unsigned long generation;
+
+unsigned long
+results_generation(void)
+{
+	return generation;
+}
+
 /* A run ended (probe_done): the scheduler's part, the daemon's copy, then what follows it. */
 static void
 results_done(struct probe_job *j, const struct probe_result *r)
@@ -283,6 +295,7 @@ results_done(struct probe_job *j, const struct probe_result *r)
 	double seconds = sched_job_ended(j);
 
 	probe_result_copy(&j->last, r);
+	generation++;
 	/* the scheduler measured the run; a result built by hand may carry its own figure */
 	if (j->last.seconds <= 0)
 		j->last.seconds = seconds;

@@ -2,8 +2,9 @@
  * The one model of the status page and /status.json: per Region its verdict and one row per
  * subject (cluster, endpoint, instance, global writer; a DNS question or a KDC only while it
  * fails), one cell per hop, each cell ok / failing (reason, words, what to check) / not reached,
- * and each row's recent past (history.h).  Built from the jobs' last results on each request;
- * it borrows every string from those results and the configuration, and owns only its arrays.
+ * and each row's recent past (history.h).  Built from the jobs' last results when a body is
+ * rendered (status_render_cached); it borrows every string from those results and the
+ * configuration, and owns only its arrays.
  */
 #ifndef KRBWATCH_STATUS_MODEL_H
 #define KRBWATCH_STATUS_MODEL_H

@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "../lib/clock.h"
 #include "../lib/log.h"
 #include "web.h"
 #include "../lib/xmalloc.h"
@@ -367,15 +368,6 @@ bcrypt_ok(const char *pass, const char *hash)
 	return ok;
 }
 
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 bucket_refill(struct bucket *b, double rate, double now)
 {
@@ -411,7 +403,7 @@ peer_bucket(struct web *web, const char *peer, double now)
 static int
 bcrypt_budgeted(struct web *web, const char *peer, const char *pass, const char *hash)
 {
-	double now = mono_now(), spent;
+	double now = clock_seconds(CLOCK_MONOTONIC), spent;
 	struct bucket *pb;
 	int ok;
 
@@ -429,7 +421,7 @@ bcrypt_budgeted(struct web *web, const char *peer, const char *pass, const char 
 		return -1;
 	}
 	ok = bcrypt_ok(pass, hash);
-	spent = (mono_now() - now) * 1000;
+	spent = (clock_seconds(CLOCK_MONOTONIC) - now) * 1000;
 	web->global.ms -= spent;
 	pb->ms -= spent;
 	return ok;

@@ -7,6 +7,7 @@
 #include <krb5/krb5.h>
 
 #include "../lib/log.h"
+#include "../probes/login.h"
 #include "driver_util.h"
 
 char *
@@ -133,4 +134,160 @@ driver_setup(struct driver_opts *o, const char *argv0, const char *mem_ccache)
 		o->fetch_file = fname;
 	}
 	return event_base_new();
+}
+
+void
+driver_defaults(struct driver_run *run, enum kw_engine e)
+{
+	static char user[] = "krbmon", database[32];
+	const struct kw_engine_row *row = engine_row(e);
+	struct kw_cluster *c = &run->c;
+
+	memset(c, 0, sizeof *c);
+	memset(&run->o, 0, sizeof run->o);
+	run->o.c = c;
+	run->o.timeout_ms = 5000;
+	c->name = user;
+	c->engine = e;
+	c->port = row->default_port;
+	c->user = user;
+	if (row->default_database != NULL) {
+		snprintf(database, sizeof database, "%s", row->default_database);
+		c->database = database;
+	}
+	c->tls_mode = KW_TLS_VERIFY_IDENTITY;
+}
+
+/* Every option, then driver_setup: the loop, or NULL (said on stderr). */
+static struct event_base *
+driver_args(struct driver_opts *o, int argc, char **argv, driver_own_opt own,
+    const char *mem_ccache)
+{
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if ((r = driver_opt(o, argc, argv, &i)) == 0)
+			r = own(o, argc, argv, &i);
+		if (r == -1)
+			return NULL;
+		if (r == 0) {
+			fprintf(stderr, "unknown option %s\n", argv[i]);
+			return NULL;
+		}
+	}
+	return driver_setup(o, argv[0], mem_ccache);
+}
+
+void
+driver_done(struct driver_run *run, const struct login_result *r)
+{
+	fflush(stdout);
+	run->login = NULL;
+	run->finished = 1;
+	run->exit_code = r->reason == KW_OK ? 0 : 1;
+	if (run->breaks)
+		event_base_loopbreak(run->evb);
+}
+
+static void
+fetched(evutil_socket_t fd, short what, void *arg)
+{
+	struct driver_run *run = arg;
+	int ok = copy_cache(run->fetch_file, run->mem_ccache, 0) == 0;
+
+	if (run->login != NULL)
+		login_ticket_ready(run->login, ok ? KW_OK : KW_R_PRINCIPAL_UNKNOWN);
+}
+
+static void
+need_ticket(void *arg, struct login *l, const char *spn)
+{
+	struct driver_run *run = arg;
+
+	run->need_calls++;
+	fprintf(stderr, "need_ticket %s\n", spn);
+	if (run->fetch_never)
+		return;
+	/* answered later, from the loop, as the chain does (or with fetch_now from inside) */
+	if (run->fetch_now)
+		fetched(-1, 0, run);
+	else
+		event_base_once(run->evb, -1, EV_TIMEOUT, fetched, run, NULL);
+}
+
+static void
+cancel_now(evutil_socket_t fd, short what, void *arg)
+{
+	struct driver_run *run = arg;
+
+	if (run->login != NULL) {
+		login_cancel(run->login);
+		run->login = NULL;
+		printf("%s\n", run->cancelled);
+		run->exit_code = 3;
+		run->finished = 1;
+	}
+	if (run->breaks)
+		event_base_loopbreak(run->evb);
+}
+
+int
+driver_start(struct driver_run *run, int argc, char **argv, driver_own_opt own,
+    void (*done)(void *, const struct login_result *))
+{
+	struct login_callbacks cb = { .done = done, .arg = run };
+	struct driver_opts *o = &run->o;
+
+	if ((run->evb = driver_args(o, argc, argv, own, run->mem_ccache)) == NULL)
+		return 2;
+	run->fetch_file = o->fetch_file;
+	if (run->fetch_file != NULL || run->fetch_never)
+		cb.need_ticket = need_ticket;
+	run->login = login_start(run->evb, o->c, run->mem_ccache, getenv("KW_DNS_SERVERS"), o->spn,
+	    o->timeout_ms, &cb);
+	if (run->login == NULL) {
+		fprintf(stderr, "login_start failed\n");
+		return 2;
+	}
+	if (run->finished) {
+		fprintf(stderr, "the callback ran inside login_start\n");
+		return 2;
+	}
+	if (o->cancel_ms > 0) {
+		struct timeval tv = { o->cancel_ms / 1000, (o->cancel_ms % 1000) * 1000 };
+
+		run->cancel_ev = evtimer_new(run->evb, cancel_now, run);
+		evtimer_add(run->cancel_ev, &tv);
+	}
+	return 0;
+}
+
+void
+driver_loop_ended(struct driver_run *run)
+{
+	if (run->cancel_ev != NULL)
+		event_free(run->cancel_ev);
+	run->cancel_ev = NULL;
+	if (!run->finished) {
+		fprintf(stderr, "the loop ended without a result\n");
+		run->exit_code = 2;
+	}
+}
+
+int
+driver_end(struct driver_run *run)
+{
+	event_base_free(run->evb);
+	destroy_cache(run->mem_ccache);
+	return run->exit_code;
+}
+
+int
+driver_main(struct driver_run *run, const struct driver_kind *kind, int argc, char **argv)
+{
+	driver_defaults(run, kind->engine);
+	if (driver_start(run, argc, argv, kind->own, kind->done) != 0)
+		return 2;
+	kind->wait(run);
+	return driver_end(run);
 }

@@ -65,17 +65,17 @@ pid_alive() {
 	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"
 }
 
-# write_config FILE [PORT] [EXTRA-YAML]: a small valid configuration whose probes only reach
-# loopback ports where nothing answers, and a keytab beside it (any bytes: only its presence
-# and mode are checked at load).
-write_config() {
-	_f=$1; _port=${2:-$(free_port)}
+# config_head FILE PORT [TIMEOUT] [AWSMAD-DOMAIN]: a configuration's top, down to its realms
+# (no Region yet: the caller adds `regions:`), its probes only reaching loopback ports where
+# nothing answers, and a keytab beside it (any bytes: only its presence and mode are checked at
+# load).  TIMEOUT defaults to 500ms, AWSMAD-DOMAIN (how the config writes it) to lower case.
+config_head() {
 	printf 'not a real keytab\n' >"$KW_TMP/krbmon.keytab"
 	chmod 600 "$KW_TMP/krbmon.keytab"
-	cat >"$_f" <<EOC
-listen: 127.0.0.1:$_port
+	cat >"$1" <<EOC
+listen: 127.0.0.1:$2
 interval: 1s
-timeout: 500ms
+timeout: ${3:-500ms}
 identity:
   principal: krbmon@ONPREM.EXAMPLE.COM
   keytab: $KW_TMP/krbmon.keytab
@@ -84,7 +84,16 @@ realms:
     domain: onprem.example.com
     kdcs: [127.0.0.1:1]
   AWSMAD.KERBEROS.COM:
-    domain: awsmad.kerberos.com
+    domain: ${4:-awsmad.kerberos.com}
+EOC
+}
+
+# write_config FILE [PORT] [EXTRA-YAML]: config_head's small valid configuration with two
+# Regions whose resolvers and KDCs are loopback ports where nothing answers.
+write_config() {
+	_f=$1; _port=${2:-$(free_port)}
+	config_head "$_f" "$_port"
+	cat >>"$_f" <<EOC
 regions:
   us-east-1:
     resolvers: [127.0.0.1:1]

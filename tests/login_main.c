@@ -19,160 +19,81 @@
 #include <string.h>
 
 #include <event2/event.h>
-#include <krb5/krb5.h>
 
-#include "../lib/log.h"
 #include "../probes/login.h"
 #include "driver_util.h"
 
-#define MEM_CCACHE "MEMORY:kw-login-mysql-test"
-
-static struct event_base *evb;
-static struct login *login;
-static const char *fetch_file;
-static char default_user[] = "krbmon";
-static int finished, exit_code = 2, need_calls, done_calls, fetch_now, fetch_never;
+static struct driver_run run = {
+	.mem_ccache = "MEMORY:kw-login-mysql-test",
+	.cancelled = "reason=cancelled user= spn= realm= server_error=0 detail=",
+	.exit_code = 2,
+};
+static int done_calls;
 
 static void
 done(void *arg, const struct login_result *r)
 {
 	if (done_calls++ > 0) {
 		fprintf(stderr, "done called twice\n");
-		exit_code = 2;
+		run.exit_code = 2;
 		return;
 	}
 	printf("reason=%s user=%s spn=%s realm=%s server_error=%d detail=%s\n",
 	    reason_name(r->reason), r->current_user, r->announced_spn, r->announced_realm,
 	    r->server_error, r->detail);
-	fflush(stdout);
-	login = NULL;
-	finished = 1;
-	exit_code = r->reason == KW_OK ? 0 : 1;
+	driver_done(&run, r);
 }
 
-/*
- * fetched, need_ticket as in login_pg_main.c: each driver's own way to answer (here also
- * --fetch-now, --fetch-never), over its own globals
- */
-static void
-fetched(evutil_socket_t fd, short what, void *arg)
+/* --engine, --spn-config, --fetch-now, --fetch-never */
+static int
+own_opt(struct driver_opts *o, int argc, char **argv, int *i)
 {
-	int ok = copy_cache(fetch_file, MEM_CCACHE, 0) == 0;
+	const char *a = argv[*i];
 
-	if (login != NULL)
-		login_ticket_ready(login, ok ? KW_OK : KW_R_PRINCIPAL_UNKNOWN);
-}
+	if (strcmp(a, "--engine") == 0) {
+		const char *e = opt(argc, argv, i);
 
-static void
-need_ticket(void *arg, struct login *l, const char *spn)
-{
-	need_calls++;
-	fprintf(stderr, "need_ticket %s\n", spn);
-	if (fetch_never)
-		return;
-	if (fetch_now)
-		fetched(-1, 0, NULL);
+		if (strcmp(e, "mysql") == 0)
+			o->c->engine = KW_ENGINE_MYSQL;
+		else if (strcmp(e, "mariadb") == 0)
+			o->c->engine = KW_ENGINE_MARIADB;
+		else {
+			fprintf(stderr, "unknown engine %s\n", e);
+			return -1;
+		}
+	} else if (strcmp(a, "--spn-config") == 0)	/* the cluster's spn: (and the chain's) */
+		o->spn = o->c->spn = opt(argc, argv, i);
+	else if (strcmp(a, "--fetch-now") == 0)
+		run.fetch_now = 1;
+	else if (strcmp(a, "--fetch-never") == 0)
+		run.fetch_never = 1;
 	else
-		event_base_once(evb, -1, EV_TIMEOUT, fetched, NULL, NULL);
+		return 0;
+	return 1;
 }
 
+/* runs until nothing is left: a login that ended must leave no event behind */
 static void
-cancel_now(evutil_socket_t fd, short what, void *arg)
+wait_login(struct driver_run *r)
 {
-	if (login != NULL) {
-		login_cancel(login);
-		login = NULL;
-		printf("reason=cancelled user= spn= realm= server_error=0 detail=\n");
-		exit_code = 3;
-		finished = 1;
+	while (!r->finished && event_base_loop(r->evb, EVLOOP_ONCE) == 0)
+		;
+	driver_loop_ended(r);
+	if (event_base_loop(r->evb, EVLOOP_NONBLOCK) != 1) {
+		fprintf(stderr, "events left after the login ended\n");
+		r->exit_code = 2;
+	}
+	if (done_calls > 1 || r->need_calls > 1) {
+		fprintf(stderr, "done called %d times, need_ticket %d times\n", done_calls,
+		    r->need_calls);
+		r->exit_code = 2;
 	}
 }
 
 int
 main(int argc, char **argv)
 {
-	struct kw_cluster c;
-	struct login_callbacks cb;
-	struct event *cancel_ev = NULL;
-	struct driver_opts o = { .c = &c, .timeout_ms = 5000 };
-	int i, r;
+	static const struct driver_kind mysql = { KW_ENGINE_MARIADB, own_opt, done, wait_login };
 
-	memset(&c, 0, sizeof c);
-	c.name = default_user;
-	c.engine = KW_ENGINE_MARIADB;
-	c.port = 3306;
-	c.user = default_user;
-	c.tls_mode = KW_TLS_VERIFY_IDENTITY;
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if ((r = driver_opt(&o, argc, argv, &i)) == -1)
-			return 2;
-		else if (r == 1)
-			continue;
-		if (strcmp(a, "--engine") == 0) {
-			const char *e = opt(argc, argv, &i);
-
-			if (strcmp(e, "mysql") == 0)
-				c.engine = KW_ENGINE_MYSQL;
-			else if (strcmp(e, "mariadb") == 0)
-				c.engine = KW_ENGINE_MARIADB;
-			else {
-				fprintf(stderr, "unknown engine %s\n", e);
-				return 2;
-			}
-		} else if (strcmp(a, "--spn-config") == 0)	/* the cluster's spn: (and the chain's) */
-			o.spn = c.spn = opt(argc, argv, &i);
-		else if (strcmp(a, "--fetch-now") == 0)
-			fetch_now = 1;
-		else if (strcmp(a, "--fetch-never") == 0)
-			fetch_never = 1;
-		else {
-			fprintf(stderr, "unknown option %s\n", a);
-			return 2;
-		}
-	}
-	if ((evb = driver_setup(&o, argv[0], MEM_CCACHE)) == NULL)
-		return 2;
-	fetch_file = o.fetch_file;
-	memset(&cb, 0, sizeof cb);
-	cb.done = done;
-	cb.need_ticket = fetch_file != NULL || fetch_never ? need_ticket : NULL;
-	login = login_start(evb, &c, MEM_CCACHE, getenv("KW_DNS_SERVERS"), o.spn, o.timeout_ms,
-	    &cb);
-	if (login == NULL) {
-		fprintf(stderr, "login_start failed\n");
-		return 2;
-	}
-	if (finished) {
-		fprintf(stderr, "the callback ran inside login_start\n");
-		return 2;
-	}
-	if (o.cancel_ms > 0) {
-		struct timeval tv = { o.cancel_ms / 1000, (o.cancel_ms % 1000) * 1000 };
-
-		cancel_ev = evtimer_new(evb, cancel_now, NULL);
-		evtimer_add(cancel_ev, &tv);
-	}
-	/* runs until nothing is left: a login that ended must leave no event behind */
-	while (!finished && event_base_loop(evb, EVLOOP_ONCE) == 0)
-		;
-	if (cancel_ev != NULL)
-		event_free(cancel_ev);
-	if (!finished) {
-		fprintf(stderr, "the loop ended without a result\n");
-		exit_code = 2;
-	}
-	if (event_base_loop(evb, EVLOOP_NONBLOCK) != 1) {
-		fprintf(stderr, "events left after the login ended\n");
-		exit_code = 2;
-	}
-	if (done_calls > 1 || need_calls > 1) {
-		fprintf(stderr, "done called %d times, need_ticket %d times\n", done_calls,
-		    need_calls);
-		exit_code = 2;
-	}
-	event_base_free(evb);
-	destroy_cache(MEM_CCACHE);
-	return exit_code;
+	return driver_main(&run, &mysql, argc, argv);
 }

@@ -15,13 +15,13 @@ mkdir -p "$D"
 
 # --- BIND: two authoritative zones, one that fails to load (SERVFAIL), nothing else ----------
 # awsmad.kerberos.com is written in upper case: lookups in lower case must still count.
-# two zone files as BIND reads them: alike in shape, other names and addresses
-cat >"$D/onprem.zone" <<'EOF'
-$ORIGIN onprem.example.com.
-$TTL 60
-@                       SOA ns1 hostmaster 1 60 60 600 60
-@                       NS ns1
-ns1                     A 127.0.0.1
+# zone FILE ORIGIN NS HOSTMASTER: a zone file as BIND reads it, the head every zone here shares
+# (TTL, SOA, NS on 127.0.0.1) then the records on stdin, written as given (case included)
+zone() {
+	{ printf '$ORIGIN %s\n$TTL 60\n@ SOA %s %s 1 60 60 600 60\n@ NS %s\n%s A 127.0.0.1\n' \
+	    "$2" "$3" "$4" "$3" "$3"; cat; } >"$1"
+}
+zone "$D/onprem.zone" onprem.example.com. ns1 hostmaster <<'EOF'
 @                       A 127.0.0.11
 @                       A 127.0.0.12
 dc1                     A 127.0.0.11
@@ -35,12 +35,7 @@ _kpasswd._tcp           SRV 0 100 464 dc1
 _ldap._tcp.dc._msdcs    SRV 0 100 389 dc1
 _ldap._tcp.dc._msdcs    SRV 0 100 389 dc2
 EOF
-cat >"$D/awsmad.zone" <<'EOF'
-$ORIGIN AWSMAD.KERBEROS.COM.
-$TTL 60
-@                       SOA NS1 HOSTMASTER 1 60 60 600 60
-@                       NS NS1
-NS1                     A 127.0.0.1
+zone "$D/awsmad.zone" AWSMAD.KERBEROS.COM. NS1 HOSTMASTER <<'EOF'
 @                       A 127.0.1.11
 @                       A 127.0.1.12
 @                       A 127.0.2.11
@@ -115,25 +110,12 @@ at_exit stop_silent
 check "the silent resolver is bound" wait_for 5 grep -q ready "$KW_TMP/silent.out"
 
 # --- krbwatch --------------------------------------------------------------------------------
-printf 'not a real keytab\n' >"$KW_TMP/krbmon.keytab"
-chmod 600 "$KW_TMP/krbmon.keytab"
 GOOD=127.0.0.1:$NS_PORT
 DEAD=127.0.0.1:$DEAD_PORT
 SILENT=127.0.0.1:$SILENT_PORT
-# lib.sh's write_config, but this test's resolvers, a longer timeout, the upper-case domain
-cat >"$KW_TMP/k.yml" <<EOF
-listen: 127.0.0.1:$KW_HTTP
-interval: 1s
-timeout: 800ms
-identity:
-  principal: krbmon@ONPREM.EXAMPLE.COM
-  keytab: $KW_TMP/krbmon.keytab
-realms:
-  ONPREM.EXAMPLE.COM:
-    domain: onprem.example.com
-    kdcs: [127.0.0.1:1]
-  AWSMAD.KERBEROS.COM:
-    domain: AWSMAD.Kerberos.COM
+# lib.sh's head, a longer timeout, the upper-case domain; this test's resolvers and clusters
+config_head "$KW_TMP/k.yml" "$KW_HTTP" 800ms AWSMAD.Kerberos.COM
+cat >>"$KW_TMP/k.yml" <<EOF
 regions:
   us-east-1:
     resolvers: [$GOOD, $DEAD, $SILENT]

@@ -148,6 +148,33 @@ heal() {
 }
 healthy_now() { settle >/dev/null 2>&1 && hops_ok $E && hops_ok $W; }
 
+# scenario NAME FAULT...: inject the fault, walk the table on stdin (what the fault must break
+# and what it must leave alone, one check per line, in order), heal.  A line is one of
+#   fails REGION HOP REASON            that hop of every cluster of REGION fails with REASON
+#   fails1 REGION CLUSTER HOP REASON   that hop of one cluster fails with REASON
+#   hop REGION CLUSTER HOP VALUE WORDS the hop's success is VALUE (0 or 1); WORDS name the check
+#   up REGION WORDS                    every hop of REGION passes; WORDS name the check
+#   untouched REGION                   REGION's hops pass and none of its failure counters moved
+scenario() {
+	_n=$1; shift
+	_t=$(cat)
+	if inject "$@"; then
+		while read -r _k _r _a _b _c _w <&3; do
+			case $_k in
+			fails) check_hop_all "$_n: $_r $_a fails with $_b" "$_r" "$_a" "$_b" ;;
+			fails1) check_hop "$_n: $_a $_b fails with $_c" "$_r" "$_a" "$_b" "$_c" ;;
+			hop) check_eq "$_n: $_w" "$_c" "$(hop "$_r" "$_a" "$_b")" ;;
+			up) check "$_n: $_a${_b:+ $_b}${_c:+ $_c}${_w:+ $_w}" hops_ok "$_r" ;;
+			untouched) untouched "$_r" "$_n" ;;
+			*) not_ok "$_n: a scenario line reads: $_k $_r $_a $_b $_c $_w" ;;
+			esac
+		done 3<<EOT
+$_t
+EOT
+	fi
+	heal "$_n"
+}
+
 # ---------------------------------------------------------------------------------------------
 # healthy
 
@@ -302,29 +329,20 @@ heal "$n"
 # ---------------------------------------------------------------------------------------------
 # the chain (issue 5)
 
-# a scenario per fault, alike in shape: each injects its fault, checks what it breaks
-n="on-prem KDCs down (kdc-down onprem)"
-if inject kdc-down onprem; then
-	check_hop_all "$n: $E tgt fails with refused" $E tgt refused
-	check_hop_all "$n: $W tgt fails with refused" $W tgt refused
-	check_eq "$n: no later hop is reported as passing ($W referral)" 0 "$(hop $W mariadb-usw2 referral)"
-fi
-heal "$n"
-
-n="one on-prem DC down (kdc-down onprem-dc1)"
-if inject kdc-down onprem-dc1; then
-	check "$n: $E authenticates through dc2" hops_ok $E
-	check "$n: $W authenticates through dc2" hops_ok $W
-fi
-heal "$n"
-
-n="trust broken everywhere (trust-broken all)"
-if inject trust-broken all; then
-	check_hop_all "$n: $E service_ticket fails with trust_key" $E service_ticket trust_key
-	check_hop_all "$n: $W service_ticket fails with trust_key" $W service_ticket trust_key
-	check_eq "$n: the referral itself is still issued by on-prem" 1 "$(hop $E mariadb-use1 referral)"
-fi
-heal "$n"
+scenario "on-prem KDCs down (kdc-down onprem)" kdc-down onprem <<EOS
+fails $E tgt refused
+fails $W tgt refused
+hop $W mariadb-usw2 referral 0 no later hop is reported as passing ($W referral)
+EOS
+scenario "one on-prem DC down (kdc-down onprem-dc1)" kdc-down onprem-dc1 <<EOS
+up $E $E authenticates through dc2
+up $W $W authenticates through dc2
+EOS
+scenario "trust broken everywhere (trust-broken all)" trust-broken all <<EOS
+fails $E service_ticket trust_key
+fails $W service_ticket trust_key
+hop $E mariadb-use1 referral 1 the referral itself is still issued by on-prem
+EOS
 
 n="trust broken in $W's copy only (trust-broken us-west-2)"
 h0=$(hooks_count)
@@ -382,13 +400,11 @@ if inject kdc-down us-west-2; then
 fi
 heal "$n"
 
-n="on-prem clock skewed (clock-skew onprem 600)"
-if inject clock-skew onprem 600; then
-	check_eq "$n: tgt still succeeds (MIT corrects for the KDC's clock)" 1 "$(hop $E mariadb-use1 tgt)"
-	check_hop_all "$n: $E service_ticket fails with ticket_not_yet_valid" $E service_ticket ticket_not_yet_valid
-	check_hop_all "$n: $W service_ticket fails with ticket_not_yet_valid" $W service_ticket ticket_not_yet_valid
-fi
-heal "$n"
+scenario "on-prem clock skewed (clock-skew onprem 600)" clock-skew onprem 600 <<EOS
+hop $E mariadb-use1 tgt 1 tgt still succeeds (MIT corrects for the KDC's clock)
+fails $E service_ticket ticket_not_yet_valid
+fails $W service_ticket ticket_not_yet_valid
+EOS
 
 n="RC4-only trust (rc4-trust)"
 if inject rc4-trust; then
@@ -456,12 +472,10 @@ for db in postgres mariadb mysql; do
 	heal "$n"
 done
 
-n="database clock skewed (clock-skew pg-us-east-1 600)"
-if inject clock-skew pg-us-east-1 600; then
-	check_hop "$n: postgres-use1 login fails with clock_skew" $E postgres-use1 login clock_skew
-	untouched $W "$n"
-fi
-heal "$n"
+scenario "database clock skewed (clock-skew pg-us-east-1 600)" clock-skew pg-us-east-1 600 <<EOS
+fails1 $E postgres-use1 login clock_skew
+untouched $W
+EOS
 
 # a truncated packet on an open connection is waited for until the deadline; closed, it is broken
 for mode in truncated:timeout truncated-close:protocol oversized:protocol garbage:protocol; do

@@ -86,6 +86,38 @@ inject() {
 	return 1
 }
 
+# scenario NAME FAULT...: inject the fault, walk the table on stdin (what the selfcheck must
+# show, one check per line, in order, fields split at "|"), then heal_ok.  A line is one of
+#   first|REGION|HOP                the Region's first failing hop is HOP
+#   only|REGION|HOPS|WORDS          exactly these hops of the Region fail
+#   hop|REGIONS|HOP|STATES|WORDS    HOP's PASS or FAIL in each Region (space separated)
+#   detail|REGION|HOP|TEXT|WORDS    HOP's detail holds TEXT (case aside)
+#   ok|REGION|WORDS                 every hop of the Region passes
+#   status|TEXT|WORDS               `lab status` lists the fault TEXT
+scenario() {
+	_n=$1; shift
+	_t=$(cat)
+	if inject "$@"; then
+		while IFS='|' read -r _k _r _a _b _w <&3; do
+			case $_k in
+			first) check_first_fail "$_n: $_r fails first at $_a" "$_r" "$_a" ;;
+			only) check_only_fails "$_n: $_b" "$_r" "$_a" ;;
+			hop)
+				_v=""
+				for _x in $_r; do _v="${_v:+$_v }$(hop "$_x" "$_a")"; done
+				check_eq "$_n: $_w" "$_b" "$_v" ;;
+			detail) check "$_n: $_w" detail_has "$_r" "$_a" "$_b" ;;
+			ok) check_region_ok "$_n: $_a" "$_r" ;;
+			status) check "$_n: $_a" sh -c "\"\$0\" status | grep -q \"^  \$1\"" "$LAB" "$_r" ;;
+			*) not_ok "$_n: a scenario line reads: $_k|$_r|$_a|$_b|$_w" ;;
+			esac
+		done 3<<EOT
+$_t
+EOT
+	fi
+	heal_ok "$_n"
+}
+
 # heal_ok NAME: heal, and every hop of both Regions passes again
 heal_ok() {
 	if ! "$LAB" heal >>"$LOG" 2>&1; then not_ok "$1: heal"; return; fi
@@ -133,127 +165,83 @@ check "the $W resolver names $W's DCs" detail_has $W dns "usw2-dc1"
 # ---------------------------------------------------------------------------------------------
 # faults
 
-n="kdc-down $E"
-if inject kdc-down $E; then
-	check_first_fail "$n: $E fails first at kdc" $E kdc
-	check_eq "$n: $E service_ticket fails" FAIL "$(hop $E service_ticket)"
-	check_eq "$n: $E tgt still passes (on-prem KDCs are up)" PASS "$(hop $E tgt)"
-	check_region_ok "$n: $W keeps passing" $W
-	check "$n: status shows the fault" sh -c "\"$LAB\" status | grep -q '^  kdc-down $E'"
-fi
-heal_ok "$n"
-
-n="kdc-down onprem-dc1"
-if inject kdc-down onprem-dc1; then
-	check_only_fails "$n: only the kdc hop fails in $E" $E kdc
-	check_only_fails "$n: only the kdc hop fails in $W" $W kdc
-	check "$n: the kdc hop names onprem-dc1" detail_has $W kdc "onprem-dc1/udp:unreachable"
-fi
-heal_ok "$n"
-
-n="blackhole $W 88"
-if inject blackhole $W 88; then
-	check_first_fail "$n: $W fails first at kdc" $W kdc
-	check "$n: a drop is a timeout, not a refusal" detail_has $W kdc "usw2-dc1/udp:timeout"
-	check_eq "$n: $W service_ticket fails" FAIL "$(hop $W service_ticket)"
-	check_region_ok "$n: $E keeps passing" $E
-fi
-heal_ok "$n"
-
-n="blackhole $E 464"
-if inject blackhole $E 464; then
-	check_only_fails "$n: only kpasswd fails in $E" $E kpasswd
-	check_region_ok "$n: $W keeps passing" $W
-fi
-heal_ok "$n"
-
-# a scenario per fault, alike in shape: each injects its fault, checks what it breaks
-n="dns-down $W"
-if inject dns-down $W; then
-	check_first_fail "$n: $W fails first at dns" $W dns
-	check_eq "$n: $W kdc still passes" PASS "$(hop $W kdc)"
-	check_region_ok "$n: $E keeps passing" $E
-fi
-heal_ok "$n"
-
-n="dns-down onprem"
-if inject dns-down onprem; then
-	check_first_fail "$n: $E fails first at dns" $E dns
-	check_first_fail "$n: $W fails first at dns" $W dns
-	check "$n: the missing records are on-prem ones" detail_has $E dns "onprem.example.com"
-fi
-heal_ok "$n"
-
-n="trust-broken $E"
-if inject trust-broken $E; then
-	check_first_fail "$n: $E fails first at service_ticket" $E service_ticket
-	check "$n: the KDC says PROCESS_TGS" detail_has $E service_ticket "PROCESS_TGS"
-	check_eq "$n: $E referral (on-prem side) still passes" PASS "$(hop $E referral)"
-	check_region_ok "$n: $W keeps passing (its copy of the key is right)" $W
-fi
-heal_ok "$n"
-
-n="trust-broken all"
-if inject trust-broken all; then
-	check_first_fail "$n: $E fails first at service_ticket" $E service_ticket
-	check_first_fail "$n: $W fails first at service_ticket" $W service_ticket
-fi
-heal_ok "$n"
-
-n="spn-key-rotated $E"
-if inject spn-key-rotated $E mariadb; then
-	check_only_fails "$n: only login-mariadb fails in $E" $E login-mariadb
-	check "$n: the server cannot find the new kvno" detail_has $E login-mariadb "Cannot find key"
-	check_region_ok "$n: $W keeps passing" $W
-fi
-heal_ok "$n"
-
-n="db-down $W postgres"
-if inject db-down $W postgres; then
-	check_only_fails "$n: only login-postgres fails in $W" $W login-postgres
-	check_region_ok "$n: $E keeps passing" $E
-fi
-heal_ok "$n"
-
-n="clock-skew $W +900"
-if inject clock-skew $W 900; then
-	check_first_fail "$n: $W fails first at service_ticket" $W service_ticket
-	check "$n: Clock skew too great" detail_has $W service_ticket "Clock skew"
-	check_region_ok "$n: $E keeps passing" $E
-fi
-heal_ok "$n"
-
-n="clock-skew onprem +900"
-if inject clock-skew onprem 900; then
-	check_eq "$n: the TGT still comes (kdc_timesync)" "PASS PASS" "$(hop $E tgt) $(hop $W tgt)"
-	check_first_fail "$n: $E fails first at service_ticket" $E service_ticket
-	check_first_fail "$n: $W fails first at service_ticket" $W service_ticket
-	check "$n: Ticket not yet valid" detail_has $W service_ticket "not yet valid"
-fi
-heal_ok "$n"
-
-n="clock-skew db-$E +900"
-if inject clock-skew "db-$E" 900; then
-	check_only_fails "$n: only login-mariadb fails in $E" $E login-mariadb
-	check_region_ok "$n: $W keeps passing" $W
-fi
-heal_ok "$n"
-
-n="principal-locked"
-if inject principal-locked; then
-	check_first_fail "$n: $E fails first at tgt" $E tgt
-	check_first_fail "$n: $W fails first at tgt" $W tgt
-	check "$n: the KDC revokes the client" detail_has $E tgt "revoked"
-fi
-heal_ok "$n"
-
+scenario "kdc-down $E" kdc-down $E <<EOS
+first|$E|kdc
+hop|$E|service_ticket|FAIL|$E service_ticket fails
+hop|$E|tgt|PASS|$E tgt still passes (on-prem KDCs are up)
+ok|$W|$W keeps passing
+status|kdc-down $E|status shows the fault
+EOS
+scenario "kdc-down onprem-dc1" kdc-down onprem-dc1 <<EOS
+only|$E|kdc|only the kdc hop fails in $E
+only|$W|kdc|only the kdc hop fails in $W
+detail|$W|kdc|onprem-dc1/udp:unreachable|the kdc hop names onprem-dc1
+EOS
+scenario "blackhole $W 88" blackhole $W 88 <<EOS
+first|$W|kdc
+detail|$W|kdc|usw2-dc1/udp:timeout|a drop is a timeout, not a refusal
+hop|$W|service_ticket|FAIL|$W service_ticket fails
+ok|$E|$E keeps passing
+EOS
+scenario "blackhole $E 464" blackhole $E 464 <<EOS
+only|$E|kpasswd|only kpasswd fails in $E
+ok|$W|$W keeps passing
+EOS
+scenario "dns-down $W" dns-down $W <<EOS
+first|$W|dns
+hop|$W|kdc|PASS|$W kdc still passes
+ok|$E|$E keeps passing
+EOS
+scenario "dns-down onprem" dns-down onprem <<EOS
+first|$E|dns
+first|$W|dns
+detail|$E|dns|onprem.example.com|the missing records are on-prem ones
+EOS
+scenario "trust-broken $E" trust-broken $E <<EOS
+first|$E|service_ticket
+detail|$E|service_ticket|PROCESS_TGS|the KDC says PROCESS_TGS
+hop|$E|referral|PASS|$E referral (on-prem side) still passes
+ok|$W|$W keeps passing (its copy of the key is right)
+EOS
+scenario "trust-broken all" trust-broken all <<EOS
+first|$E|service_ticket
+first|$W|service_ticket
+EOS
+scenario "spn-key-rotated $E" spn-key-rotated $E mariadb <<EOS
+only|$E|login-mariadb|only login-mariadb fails in $E
+detail|$E|login-mariadb|Cannot find key|the server cannot find the new kvno
+ok|$W|$W keeps passing
+EOS
+scenario "db-down $W postgres" db-down $W postgres <<EOS
+only|$W|login-postgres|only login-postgres fails in $W
+ok|$E|$E keeps passing
+EOS
+scenario "clock-skew $W +900" clock-skew $W 900 <<EOS
+first|$W|service_ticket
+detail|$W|service_ticket|Clock skew|Clock skew too great
+ok|$E|$E keeps passing
+EOS
+scenario "clock-skew onprem +900" clock-skew onprem 900 <<EOS
+hop|$E $W|tgt|PASS PASS|the TGT still comes (kdc_timesync)
+first|$E|service_ticket
+first|$W|service_ticket
+detail|$W|service_ticket|not yet valid|Ticket not yet valid
+EOS
+scenario "clock-skew db-$E +900" clock-skew "db-$E" 900 <<EOS
+only|$E|login-mariadb|only login-mariadb fails in $E
+ok|$W|$W keeps passing
+EOS
+scenario "principal-locked" principal-locked <<EOS
+first|$E|tgt
+first|$W|tgt
+detail|$E|tgt|revoked|the KDC revokes the client
+EOS
 n="rc4-trust"
-if inject rc4-trust; then
-	check_region_ok "$n: $E still passes" $E
-	check_region_ok "$n: $W still passes" $W
-	check "$n: the cross-realm TGT is RC4" detail_has $E referral "arcfour-hmac"
-fi
-heal_ok "$n"
+scenario "$n" rc4-trust <<EOS
+ok|$E|$E still passes
+ok|$W|$W still passes
+detail|$E|referral|arcfour-hmac|the cross-realm TGT is RC4
+EOS
 check "$n: heal restores the AES trust key at kvno 1" \
 	sh -c "grep '^PASS $E referral' '$SC' | grep -q 'kvno 1 .*aes256-cts-hmac-sha1-96, aes256-cts-hmac-sha1-96'"
 

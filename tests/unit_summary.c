@@ -2,7 +2,9 @@
  * The one-line summary of the Regions (daemon/results.c results_summary): what STATUS= carries
  * to `systemctl status krbwatch` and what tops the status page.  Results are built by hand and
  * handed to the daemon's sink; the line must say, for every failing Region, how many of its
- * clusters fail and name the first of them, and no Region may fall off its end.
+ * clusters fail and name the first of them, and no Region may fall off its end.  The status
+ * page that shows it is rendered once per change of the results (status_render_cached), and a
+ * new result is on the next request's page.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "../daemon/daemon.h"
 #include "../daemon/results.h"
 #include "../daemon/sched.h"
+#include "../daemon/status_page.h"
 #include "../lib/metrics.h"
 #include "../probes/probe.h"
 #include "unit.h"
@@ -140,6 +143,63 @@ counts_and_names(const struct kw_config *c)
 	jobs_release();
 }
 
+static int renders;
+static char body_one[] = "one", body_two[] = "two", body_three[] = "three", body_four[] = "four",
+    body_five[] = "five";
+
+static size_t
+counting_render(void *arg, time_t now, char **out)
+{
+	renders++;
+	*out = strdup(arg);
+	(void)now;
+	return strlen(*out);
+}
+
+/* The render cache: one render per key, a new one when the results, a reload or the second move. */
+static void
+render_cache(const struct kw_config *c)
+{
+	struct status_cache cache = { 0 };
+	struct status_key k = { 7, 0, 1000 };
+	struct probe_job *a = job_in(c, 0, &probe_chain);
+	const char *first, *again;
+	unsigned long before;
+	size_t len;
+
+	status_cache_get(&cache, &k, counting_render, body_one, &len);
+	status_cache_get(&cache, &k, counting_render, body_two, &len);
+	check(renders == 1 && len == 3 && strcmp(cache.body, "one") == 0,
+	    "render cache: the same key serves the body rendered for it");
+	k.results++;
+	status_cache_get(&cache, &k, counting_render, body_three, &len);
+	k.reloads++;
+	status_cache_get(&cache, &k, counting_render, body_four, &len);
+	k.second++;
+	status_cache_get(&cache, &k, counting_render, body_five, &len);
+	check(renders == 4 && strcmp(cache.body, "five") == 0,
+	    "render cache: a new result, a reload, the next second: each renders anew");
+	status_cache_free(&cache);
+
+	d.conf_path = "c2.yml";
+	chain_run(a, "db", 1, NULL, NULL);
+	first = status_render_cached(&d, &cache, STATUS_JSON, &len);
+	/* (whether the second moved between two requests is the clock's: the key is checked instead) */
+	check(cache.valid && cache.key.results == results_generation() && cache.body == first &&
+	    strstr(first, "\"summary\":\"t-1: ok; t-2: no probes\"") != NULL,
+	    "status.json: rendered from the results the sink holds, and kept under that key");
+	before = cache.key.results;
+	a->running = 1;
+	chain_run(a, "db", 1, (const enum kw_hop[]){ KW_HOP_LOGIN }, (const enum kw_reason[]){ KW_R_TLS });
+	again = status_render_cached(&d, &cache, STATUS_JSON, &len);
+	check(cache.key.results == before + 1 &&
+	    strstr(again, "\"summary\":\"t-1: 1 of 1 cluster: db-1 login failing (tls); "
+	    "t-2: no probes\"") != NULL,
+	    "status.json: the request after a new result shows it");
+	status_cache_free(&cache);
+	jobs_release();
+}
+
 /* Twelve Regions of three failing clusters with long names: every Region still in the line. */
 static void
 every_region_fits(const struct kw_config *c)
@@ -207,6 +267,7 @@ main(void)
 	d.conf = c2;
 	d.alerts = alerts_new(d.base, d.metrics, c2);
 	counts_and_names(c2);
+	render_cache(c2);
 	d.conf = c12;
 	alerts_reconfigure(d.alerts, c12);
 	every_region_fits(c12);
