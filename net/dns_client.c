@@ -55,6 +55,7 @@ struct dns_client {
 	struct dns_sock *socks;
 	struct dns_pending *done, **done_tail;
 	size_t pending;                 /* sent, callback not run yet */
+	size_t forgotten;               /* of those, dns_forget's: nobody waits for them */
 	int delivering;                 /* inside deliver_cb */
 	int closing;                    /* dns_client_free has begun */
 	char label[64];
@@ -209,7 +210,9 @@ static void
 run_one(struct dns_client *c, struct dns_pending *p, int destroyed)
 {
 	c->pending--;
-	if (!p->forgotten)	/* dns_forget: nobody to tell */
+	if (p->forgotten)	/* dns_forget: nobody to tell */
+		c->forgotten--;
+	else
 		tell(p, destroyed);
 	free(p->abuf);
 	free(p);
@@ -481,11 +484,25 @@ dns_getaddr_shared(struct event_base *base, const char *servers, unsigned timeou
 	return c != NULL ? getaddr_start(c, host, cb, arg) : NULL;
 }
 
+/*
+ * When nobody waits for any lookup of the channel any more, c-ares is told to drop them:
+ * otherwise their sockets and timer stay on the loop until the resolver answers, after the
+ * login that asked has ended (tests/login_main.c's "events left").  ares_cancel calls back
+ * each forgotten one with ARES_ECANCELLED, queued and freed by deliver_cb like any answer.
+ */
 void
 dns_forget(struct dns_pending *p)
 {
-	if (p != NULL)
-		p->forgotten = 1;
+	struct dns_client *c;
+
+	if (p == NULL || p->forgotten)
+		return;
+	c = p->c;
+	p->forgotten = 1;
+	if (++c->forgotten == c->pending && !c->closing) {
+		ares_cancel(c->channel);
+		rearm(c);
+	}
 }
 
 void
