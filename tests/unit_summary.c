@@ -252,13 +252,20 @@ main(void)
 	char dir[] = "/tmp/unit_summary.XXXXXX", keytab[300], cmd[400];
 	struct kw_config *c2, *c12;
 
-	if (mkdtemp(dir) == NULL)
+	if (mkdtemp(dir) == NULL) {
+		perror("unit_summary: mkdtemp");
 		return 1;
+	}
 	snprintf(keytab, sizeof keytab, "%s/k.keytab", dir);
 	unit_write_file(keytab, "x");
-	chmod(keytab, 0600);
-	if ((c2 = load(dir, 2)) == NULL || (c12 = load(dir, 12)) == NULL)
+	if (chmod(keytab, 0600) == -1) {
+		perror("unit_summary: chmod keytab");
 		return 1;
+	}
+	if ((c2 = load(dir, 2)) == NULL || (c12 = load(dir, 12)) == NULL) {
+		fprintf(stderr, "unit_summary: the test configurations in %s do not load\n", dir);
+		return 1;
+	}
 	d.base = event_base_new();
 	d.stopping = 1;		/* no STATUS= */
 	d.sched = &s;
