@@ -299,6 +299,11 @@ def scale(load, P, section, targets):
         if 3000 in per_cycle:
             P(f"Cost per cluster, 3,000 / 1,000 clusters: {per_cycle[3000][0] / pc:.2f}; "
               f"{per_cycle[3000][2]:.0f} failed runs at 3,000.")
+        else:
+            p1 = _pass(rd, "the first pass")
+            P(f"3,000 clusters did not run in this invocation; the first pass ({p1['run']}): "
+              f"{p1['share_3000']} % of a core, {p1['cycle_3000_us'] / 1e3:.2f} ms per cluster "
+              f"cycle, {p1['failed_3000']} failed, VmRSS {p1['rss_3000_mib']} MiB.")
         _rss_parts(P, per_cycle)
         _heap(P, load)
         _growth(P, load)
