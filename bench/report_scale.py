@@ -96,12 +96,11 @@ def _heap(P, load):
     P("")
     la = h1k.get("loadavg_end", "").split()[:1]
     P(f"The heap by part, measured: krbwatch under heaptrack ({h1k.get('heaptrack', '')}) for "
-      f"{h1k['secs']:.0f} s at 10 and at 1,000 clusters, `/metrics` scraped every 15 s as above; the "
+      f"{h1k['secs']:.0f} s at 10 and at 1,000 clusters, `/metrics` scraped every 15 s by the sampler; the "
       "bytes live at the heap's peak, each allocation charged to the first function of krbwatch's "
       "(or library) that names a part, from the allocation up (`bench.py heapparts`). What is in "
-      "flight at the peak (logins, the chain's runs, DNS lookups and channels, a scrape) moves with "
-      "the load" + (f" (load average {la[0]} at the end of the 1,000-cluster run)" if la else "")
-      + "; the rows, series and history do not:")
+      "flight at the peak (logins, the chain's runs, DNS lookups, a scrape) moves with the load" + (f" (load average {la[0]} at the end of the 1,000-cluster run)" if la else "")
+      + "; the rows, series and history do not, and what grows with the runs is in the next paragraph:")
     P("")
     P("| part | at 10 clusters | at 1,000 clusters | per cluster |")
     P("| --- | --- | --- | --- |")
@@ -115,12 +114,16 @@ def _heap(P, load):
     rows = sum(v for k, v in h1k["parts"].items() if k.startswith("rows:"))
     scrape = sum(v for k, v in h1k["parts"].items() if "scrape" in k)
     P("")
-    P(f"The rows are {rows / h1k['total'] * 100:.0f} % of the peak: every `struct result_row` "
-      "(`probes/result.h`) has room for every kind's words (six hop cells and the referral path, "
-      "each with a 256-byte detail, and the DNS, KDC and global-writer fields), whatever its kind "
-      "uses, and the daemon keeps one per cluster, DNS question and KDC endpoint. A scrape "
-      f"({scrape / h1k['total'] * 100:.0f} % of the peak) holds the body twice while it is sent, "
-      "the rendered text and libevent's copy, whose chain is the next power of two of the body.")
+    size = (f" of {int(h1k['row_bytes']):,} bytes (seven hop cells of {h1k['cell_bytes']} bytes, "
+            "each with a 256-byte detail)" if "row_bytes" in h1k else "")
+    P(f"The rows are {rows / h1k['total'] * 100:.0f} % of the peak: every `struct result_row`{size} "
+      "(`probes/result.h`) has room for every kind's words (the hop cells and the referral path, "
+      "the DNS, KDC and global-writer fields), whatever its kind uses, and the daemon keeps one per "
+      "cluster, DNS question and KDC endpoint. A scrape "
+      f"({scrape / h1k['total'] * 100:.0f} % of the peak) is the body's text while it is rendered "
+      "(`open_memstream` grows it by copying: the old and the new buffer at once) and libevent's "
+      "copy while it is sent (one chain of the next power of two above the body); the peak "
+      "catches one or the other.")
 
 
 def _growth(P, load):

@@ -364,12 +364,18 @@ scale_heap() {
 		    --secs "${SCALE_HEAP_SECS:-60}" --version "$(heaptrack --version)" --out "$OUT/heap-$n.json" || return 1
 		stamp "$OUT/heap-$n.json" "loadavg_end=$(cat /proc/loadavg)"
 	done
+	# the sizes the rows' part is made of, from this tree's probes/result.h
+	printf '#include <stdio.h>\n#include "probes/result.h"\nint main(void) { printf("%%zu %%zu", sizeof(struct result_row), sizeof(struct hop_cell)); return 0; }\n' |
+	    cc -I"$TOP" -x c -o "$W/rowsize" - && set -- $("$W/rowsize") &&
+	    [ -f "$OUT/heap-1000.json" ] && stamp "$OUT/heap-1000.json" "row_bytes=$1" "cell_bytes=$2"
+	return 0
 }
 
 # What grows with the runs: RSS after 3, 10 and 30 cycles of SCALE_GROW_CLUSTERS clusters at a
-# short interval (SCALE_GROW_INTERVAL), the same process (the heap settles in the first ~10).
+# short interval (SCALE_GROW_INTERVAL; 100 at 3 s is 1,000 at 30 s's rate of logins), the same
+# process (the heap settles in the first ~10).
 scale_growth() {
-	n=${SCALE_GROW_CLUSTERS:-200} iv=${SCALE_GROW_INTERVAL:-5s} to=${SCALE_GROW_TIMEOUT:-4s}
+	n=${SCALE_GROW_CLUSTERS:-100} iv=${SCALE_GROW_INTERVAL:-3s} to=${SCALE_GROW_TIMEOUT:-2s}
 	say "scale: RSS after 3, 10 and 30 cycles, $n clusters at $iv"
 	lab_conf "$n" "$iv" "$to" >"$W/k-g$n.yml"
 	lab_kw "$W/k-g$n.yml" || return 1
