@@ -87,10 +87,17 @@ dns_servers_csv(const struct kw_region *r, char *buf, size_t len)
 
 static void referral_start(struct chain *);
 
+krb5_error_code
+chain_keep_ticket(struct chain *ch, krb5_creds *creds)
+{
+	return krb5_cc_store_cred(ch->ctx, ch->lc, creds);
+}
+
 /*
  * The ticket of the chain's own exchange (the TGT's AS, the referral's TGS) into its hop.  The
- * TGT goes into the run's cache, initialised after the exchange so that the cache records
- * MIT's clock correction.
+ * TGT goes into both of the run's caches, initialised after the exchange so that they record
+ * MIT's clock correction; the inter-realm TGT is in the exchanges' cache already (MIT stored
+ * it) and goes into the logins' too.
  */
 static enum kw_reason
 hop_ticket(struct chain *ch, struct stepper *st, struct hop_result *h)
@@ -102,7 +109,10 @@ hop_ticket(struct chain *ch, struct stepper *st, struct hop_result *h)
 	    krb5_tkt_creds_get_creds(ch->ctx, st->tcc, &creds) != 0)
 		return KW_R_PROTOCOL;
 	if (st->kind == KRB5_HOP_AS && (krb5_cc_initialize(ch->ctx, ch->cc, ch->me) != 0 ||
-	    krb5_cc_store_cred(ch->ctx, ch->cc, &creds) != 0))
+	    krb5_cc_store_cred(ch->ctx, ch->cc, &creds) != 0 ||
+	    krb5_cc_initialize(ch->ctx, ch->lc, ch->me) != 0))
+		r = KW_R_INTERNAL;
+	if (r == KW_OK && chain_keep_ticket(ch, &creds) != 0)
 		r = KW_R_INTERNAL;
 	ticket_info(ch->ctx, &creds, h);
 	krb5_free_cred_contents(ch->ctx, &creds);
@@ -325,6 +335,8 @@ chain_free(void *arg)
 		krb5_get_init_creds_opt_free(ch->ctx, ch->opt);
 	if (ch->cc != NULL)
 		krb5_cc_destroy(ch->ctx, ch->cc);
+	if (ch->lc != NULL)
+		krb5_cc_destroy(ch->ctx, ch->lc);
 	if (ch->kt != NULL)
 		krb5_kt_close(ch->ctx, ch->kt);
 	if (ch->me != NULL)
@@ -386,6 +398,7 @@ chain_start(struct probe_job *job)
 	struct chain *ch = xcalloc(1, sizeof *ch);
 	krb5_error_code rc;
 	const char *msg;
+	char tgtname[sizeof ch->ccname + 4];
 
 	ch->job = job;
 	job->run = ch;
@@ -395,8 +408,10 @@ chain_start(struct probe_job *job)
 	if ((ch->ctx = region_context(job->region->name)) == NULL)
 		goto fail;
 	snprintf(ch->ccname, sizeof ch->ccname, "MEMORY:krbwatch-%s-%u", job->region->name, ++run_counter);
+	snprintf(tgtname, sizeof tgtname, "%s-tgt", ch->ccname);
 	if ((rc = krb5_parse_name(ch->ctx, conf->principal, &ch->me)) != 0 ||
-	    (rc = krb5_cc_resolve(ch->ctx, ch->ccname, &ch->cc)) != 0 ||
+	    (rc = krb5_cc_resolve(ch->ctx, tgtname, &ch->cc)) != 0 ||
+	    (rc = krb5_cc_resolve(ch->ctx, ch->ccname, &ch->lc)) != 0 ||
 	    (rc = krb5_kt_resolve(ch->ctx, conf->keytab, &ch->kt)) != 0) {
 		msg = krb5_get_error_message(ch->ctx, rc);
 		log_err("%s chain: %s", job->region->name, msg);
