@@ -43,13 +43,14 @@ static struct kept_name {
 static size_t nnames;
 
 /*
- * One credential per cache name, shared by the logins of a run (they all use its cache), not
- * acquired per login: gss_init_sec_context reads the cache on each call, so the service
- * tickets stored after the credential was acquired are seen.  A run's cache has a name of its
- * own (never reused), so a slot is never stale; the least recently used free one goes first.
- * Every slot busy: the login acquires its own.
+ * One credential per cache name, shared by the logins that use the cache (a few branches of a
+ * run each, probes/chain.c), not acquired per login: gss_init_sec_context reads the cache on
+ * each call, so the service tickets stored after the credential was acquired are seen.  A
+ * run's caches have names of their own (never reused), so a slot is never stale; its owner
+ * releases it with the cache (gss_token_forget), else the least recently used free one goes
+ * first.  Every slot busy: the login acquires its own.
  */
-#define SHARED_CREDS 16
+#define SHARED_CREDS 64
 static struct shared_cred {
 	char *ccache;
 	gss_cred_id_t cred;
@@ -388,6 +389,23 @@ names_put(const char *spn, gss_name_t name)
 	k->next = *pp;
 	*pp = k;
 	nnames++;
+}
+
+void
+gss_token_forget(const char *ccache)
+{
+	OM_uint32 minor;
+
+	for (size_t i = 0; i < SHARED_CREDS; i++) {
+		struct shared_cred *c = &shared_creds[i];
+
+		if (c->ccache == NULL || c->refs != 0 || strcmp(c->ccache, ccache) != 0)
+			continue;
+		gss_release_cred(&minor, &c->cred);
+		free(c->ccache);
+		c->ccache = NULL;
+		c->used = 0;
+	}
 }
 
 struct gss_token *

@@ -33,6 +33,7 @@
 
 #include "../lib/log.h"
 #include "../lib/xmalloc.h"
+#include "../net/gss_token.h"
 #include "chain.h"
 #include "chain_int.h"
 #include "lockout.h"
@@ -87,17 +88,80 @@ dns_servers_csv(const struct kw_region *r, char *buf, size_t len)
 
 static void referral_start(struct chain *);
 
-krb5_error_code
-chain_keep_ticket(struct chain *ch, krb5_creds *creds)
+#define LOGIN_CACHE_BRANCHES 8
+
+struct login_cache {
+	struct login_cache *next;
+	krb5_ccache cc;
+	unsigned branches;		/* whose tickets it holds */
+	char name[112];
+};
+
+/* A new logins' cache with the run's TGTs, the newest of the run. */
+static krb5_error_code
+login_cache_new(struct chain *ch, struct login_cache **out)
 {
-	return krb5_cc_store_cred(ch->ctx, ch->lc, creds);
+	struct login_cache *lc = xcalloc(1, sizeof *lc);
+	krb5_error_code rc;
+
+	snprintf(lc->name, sizeof lc->name, "%s-%u", ch->ccname, ++ch->nlc);
+	if ((rc = krb5_cc_resolve(ch->ctx, lc->name, &lc->cc)) != 0) {
+		free(lc);
+		return rc;
+	}
+	lc->next = ch->lcs;
+	ch->lcs = lc;
+	lc->branches = LOGIN_CACHE_BRANCHES;	/* not taken again if it cannot be filled */
+	if ((rc = krb5_cc_initialize(ch->ctx, lc->cc, ch->me)) != 0 ||
+	    (rc = krb5_cc_copy_creds(ch->ctx, ch->cc, lc->cc)) != 0)
+		return rc;
+	lc->branches = 0;
+	*out = lc;
+	return 0;
+}
+
+krb5_error_code
+chain_keep_ticket(struct chain *ch, struct branch *b, krb5_creds *creds)
+{
+	struct login_cache *lc = b->lc;
+	krb5_error_code rc;
+
+	if (lc == NULL) {
+		lc = ch->lcs;
+		if ((lc == NULL || lc->branches >= LOGIN_CACHE_BRANCHES) &&
+		    (rc = login_cache_new(ch, &lc)) != 0)
+			return rc;
+		lc->branches++;
+		b->lc = lc;
+	}
+	return krb5_cc_store_cred(ch->ctx, lc->cc, creds);
+}
+
+const char *
+chain_login_cache(const struct branch *b)
+{
+	return b->lc != NULL ? b->lc->name : "";
+}
+
+/* After the logins: their GSS credentials go with the caches (gss_token_forget). */
+static void
+login_caches_free(struct chain *ch)
+{
+	struct login_cache *lc, *next;
+
+	for (lc = ch->lcs; lc != NULL; lc = next) {
+		next = lc->next;
+		gss_token_forget(lc->name);
+		krb5_cc_destroy(ch->ctx, lc->cc);
+		free(lc);
+	}
+	ch->lcs = NULL;
 }
 
 /*
  * The ticket of the chain's own exchange (the TGT's AS, the referral's TGS) into its hop.  The
- * TGT goes into both of the run's caches, initialised after the exchange so that they record
- * MIT's clock correction; the inter-realm TGT is in the exchanges' cache already (MIT stored
- * it) and goes into the logins' too.
+ * TGT goes into the run's cache, initialised after the exchange so that the cache records
+ * MIT's clock correction (the logins' caches, made from it, too).
  */
 static enum kw_reason
 hop_ticket(struct chain *ch, struct stepper *st, struct hop_result *h)
@@ -109,10 +173,7 @@ hop_ticket(struct chain *ch, struct stepper *st, struct hop_result *h)
 	    krb5_tkt_creds_get_creds(ch->ctx, st->tcc, &creds) != 0)
 		return KW_R_PROTOCOL;
 	if (st->kind == KRB5_HOP_AS && (krb5_cc_initialize(ch->ctx, ch->cc, ch->me) != 0 ||
-	    krb5_cc_store_cred(ch->ctx, ch->cc, &creds) != 0 ||
-	    krb5_cc_initialize(ch->ctx, ch->lc, ch->me) != 0))
-		r = KW_R_INTERNAL;
-	if (r == KW_OK && chain_keep_ticket(ch, &creds) != 0)
+	    krb5_cc_store_cred(ch->ctx, ch->cc, &creds) != 0))
 		r = KW_R_INTERNAL;
 	ticket_info(ch->ctx, &creds, h);
 	krb5_free_cred_contents(ch->ctx, &creds);
@@ -333,10 +394,9 @@ chain_free(void *arg)
 	free(ch->br);
 	if (ch->opt != NULL)
 		krb5_get_init_creds_opt_free(ch->ctx, ch->opt);
+	login_caches_free(ch);
 	if (ch->cc != NULL)
 		krb5_cc_destroy(ch->ctx, ch->cc);
-	if (ch->lc != NULL)
-		krb5_cc_destroy(ch->ctx, ch->lc);
 	if (ch->kt != NULL)
 		krb5_kt_close(ch->ctx, ch->kt);
 	if (ch->me != NULL)
@@ -398,7 +458,6 @@ chain_start(struct probe_job *job)
 	struct chain *ch = xcalloc(1, sizeof *ch);
 	krb5_error_code rc;
 	const char *msg;
-	char tgtname[sizeof ch->ccname + 4];
 
 	ch->job = job;
 	job->run = ch;
@@ -408,10 +467,8 @@ chain_start(struct probe_job *job)
 	if ((ch->ctx = region_context(job->region->name)) == NULL)
 		goto fail;
 	snprintf(ch->ccname, sizeof ch->ccname, "MEMORY:krbwatch-%s-%u", job->region->name, ++run_counter);
-	snprintf(tgtname, sizeof tgtname, "%s-tgt", ch->ccname);
 	if ((rc = krb5_parse_name(ch->ctx, conf->principal, &ch->me)) != 0 ||
-	    (rc = krb5_cc_resolve(ch->ctx, tgtname, &ch->cc)) != 0 ||
-	    (rc = krb5_cc_resolve(ch->ctx, ch->ccname, &ch->lc)) != 0 ||
+	    (rc = krb5_cc_resolve(ch->ctx, ch->ccname, &ch->cc)) != 0 ||
 	    (rc = krb5_kt_resolve(ch->ctx, conf->keytab, &ch->kt)) != 0) {
 		msg = krb5_get_error_message(ch->ctx, rc);
 		log_err("%s chain: %s", job->region->name, msg);

@@ -73,7 +73,7 @@ login_done(void *arg, const struct login_result *r)
 }
 
 /*
- * The ticket of a branch's exchange into the logins' cache: the exchanges run with
+ * The ticket of a branch's exchange into its login's cache: the exchanges run with
  * KRB5_GC_NO_STORE on a cache of the TGTs only (chain_int.h).  0, or the krb5 error.
  */
 static krb5_error_code
@@ -87,7 +87,7 @@ keep_ticket(struct branch *b, struct stepper *st, struct hop_result *h)
 		return rc;
 	if (h != NULL)
 		ticket_info(ch->ctx, &creds, h);
-	rc = chain_keep_ticket(ch, &creds);
+	rc = chain_keep_ticket(ch, b, &creds);
 	krb5_free_cred_contents(ch->ctx, &creds);
 	return rc;
 }
@@ -207,7 +207,7 @@ branch_login(void *arg)
 	struct login_callbacks cb = { .done = login_done, .need_ticket = login_needs_ticket, .arg = b };
 	double left = probe_remaining(ch->job) * 1000;
 
-	b->login = login_start(probe_base(ch->job), b->c, ch->ccname, ch->dns_servers, b->spn,
+	b->login = login_start(probe_base(ch->job), b->c, chain_login_cache(b), ch->dns_servers, b->spn,
 	    left > 1 ? (unsigned)left : 1, &cb);
 	if (b->login == NULL) {
 		login_gate_leave(&b->gate);
