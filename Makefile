@@ -183,7 +183,7 @@ $(BUILD)/tests/alert_main: tests/alert_main.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(PKG_LIBS) -lm
 
-# the driver of tests/t_chain_nonce.sh (MIT's step API alone: it links no krbwatch code)
+# the driver of tests/t_chain.sh (MIT's step API alone: it links no krbwatch code)
 $(BUILD)/tests/tgs_nonce_main: tests/tgs_nonce_main.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(LDFLAGS) $(PKG_LIBS)

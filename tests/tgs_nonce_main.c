@@ -1,5 +1,5 @@
 /*
- * The driver of tests/t_chain_nonce.sh: MIT's step API (krb5_tkt_creds_step, which
+ * The driver of tests/t_chain.sh (its second half): MIT's step API (krb5_tkt_creds_step, which
  * probes/krb_stepper.c drives and whose replies it carries) must refuse a KDC reply that answers
  * another request.  krbwatch matches nothing of a reply itself: a late or duplicated datagram
  * that the transport hands to the wrong exchange is refused here or nowhere.
