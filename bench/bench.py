@@ -6,6 +6,8 @@ sampler and the report.  Standard library only.
   bench.py drive ...             scrapes blackbox's /probe at a fixed rate (until killed)
   bench.py window ...            samples CPU (utime+stime) and probe counts over a window -> JSON
   bench.py rss PID               VmRSS and VmHWM in KiB
+  bench.py heapparts ...         heaptrack's stacks at the heap's peak -> bytes by part (JSON)
+  bench.py growth ...            RSS after N, M, ... cycles of the chain jobs (JSON)
 """
 import argparse, http.client, json, os, re, sys, threading, time, urllib.request
 
@@ -356,6 +358,69 @@ def isolate(a):
     json.dump(out, open(a.out, "w"), indent=1)
 
 
+# The parts of the heap, by the first frame from the allocation up that names one: the stack of
+# each allocation live at the heap's peak (heaptrack_print --flamegraph-cost-type peak).  Ordered:
+# a frame of the left column decides, the deepest frame first.
+HEAP_PARTS = [
+    (r"probe_result_copy$", "rows: the daemon's copy of each job's last result (`struct result_row`, `daemon/results.c`)"),
+    (r"probe_result_add$", "rows: the results of the runs in flight (a run builds its own)"),
+    (r"metrics_render$", "a `/metrics` scrape: the body rendered (`lib/metrics.c`, kept until the series change)"),
+    (r"send_text$", "a `/metrics` scrape: the body copied into libevent's reply buffer (`daemon/http.c`)"),
+    (r"status_(render|model|page|json)\w*$", "the status page's bodies"),
+    (r"history_\w+$", "history rings (`daemon/history.c`)"),
+    (r"(series_\w+|mfamily_\w+|metrics_\w+)$", "metric series: labels and values (`lib/metrics.c`)"),
+    (r"alerts?_\w+$", "alert state (`daemon/alert.c`)"),
+    (r"lockout_\w+$", "the lockout budget"),
+    (r"(chain|branch)_\w+$", "the chain's runs in flight (branches, steppers)"),
+    (r"(login|tls|pg|mysql)_\w+$|^start_tls$|^handle_\w+$", "logins in flight (TLS, their buffers)"),
+    (r"(dns|ares)_\w+$", "DNS: c-ares channels and lookups"),
+    (r"(kdc|kr|stepper)_\w+$", "KDC probes and their transport"),
+    (r"(gss|krb5|k5)_\w+$", "Kerberos and GSS: contexts, caches"),
+    (r"(config|conf|yaml)_\w+$", "the configuration"),
+    (r"sched_\w+$", "jobs (`daemon/sched.c`)"),
+    (r"(web|http|evhttp)_\w+$", "the HTTP server"),
+]
+
+
+def heapparts(a):
+    """Bytes live at the heap's peak by part (HEAP_PARTS), from heaptrack_print's stack file:
+    'frame;frame;...;leaf BYTES' lines, the root first."""
+    rules = [(re.compile(rx), name) for rx, name in HEAP_PARTS]
+    parts, total = {}, 0
+    with open(a.stacks) as f:
+        for line in f:
+            st, _, n = line.rstrip().rpartition(" ")
+            if not n.isdigit() or int(n) == 0:
+                continue
+            frames = [x.split(" (")[0] for x in st.split(";") if x]
+            part = next((name for fr in reversed(frames) for rx, name in rules if rx.search(fr)),
+                        "the libraries' own (start-up tables, locale) and the rest")
+            parts[part] = parts.get(part, 0) + int(n)
+            total += int(n)
+    json.dump({"clusters": a.clusters, "secs": a.secs, "total": total, "parts": parts,
+               "heaptrack": a.version}, open(a.out, "w"), indent=1)
+
+
+def growth(a):
+    """RSS (and the heap's and anonymous maps' resident KiB) once the chain jobs ran `at` cycles
+    each, for every cycle count of --at: what grows with the runs, not with the clusters."""
+    out, want = [], sorted(int(x) for x in a.at.split(","))
+    end = time.monotonic() + a.deadline
+    while want and time.monotonic() < end:
+        c = kw_counts(fetch(a.kw_url))
+        cycles = c["runs_by_probe"].get("chain", 0) / a.regions
+        if cycles >= want[0]:
+            r = rss_kib(a.kw_pid)
+            out.append({"cycles": cycles, "t": time.monotonic(), "rss": r,
+                        "heap_anon": r["parts"].get("[heap]", 0) + r["parts"].get("[anon]", 0),
+                        "cluster_cycles": c.get("chain_cluster_cycles", 0)})
+            want.pop(0)
+        time.sleep(0.5)
+    json.dump({"clusters": a.clusters, "interval": a.interval, "samples": out, "missed": want},
+              open(a.out, "w"), indent=1)
+    return 1 if want else 0
+
+
 def main():
     p = argparse.ArgumentParser()
     sp = p.add_subparsers(dest="cmd", required=True)
@@ -398,6 +463,21 @@ def main():
     i.add_argument("--secs", type=float, default=30)
     i.add_argument("--step", type=float, default=0.5)
     i.add_argument("--out", required=True)
+    h = sp.add_parser("heapparts")
+    h.add_argument("--stacks", required=True)
+    h.add_argument("--clusters", type=int, required=True)
+    h.add_argument("--secs", type=float, default=0)
+    h.add_argument("--version", default="")
+    h.add_argument("--out", required=True)
+    gr = sp.add_parser("growth")
+    gr.add_argument("--kw-pid", type=int, required=True)
+    gr.add_argument("--kw-url", required=True)
+    gr.add_argument("--regions", type=int, default=10)
+    gr.add_argument("--clusters", type=int, required=True)
+    gr.add_argument("--interval", required=True)
+    gr.add_argument("--at", default="3,10,30", help="cycles of the chain jobs at which to sample")
+    gr.add_argument("--deadline", type=float, default=300)
+    gr.add_argument("--out", required=True)
     r = sp.add_parser("rss")
     r.add_argument("pid", type=int)
     a = p.parse_args()
@@ -411,6 +491,10 @@ def main():
         shellchain(a)
     elif a.cmd == "isolate":
         isolate(a)
+    elif a.cmd == "heapparts":
+        heapparts(a)
+    elif a.cmd == "growth":
+        sys.exit(growth(a))
     elif a.cmd == "rss":
         print(json.dumps(rss_kib(a.pid)))
 

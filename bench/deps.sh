@@ -1,5 +1,6 @@
 #!/bin/sh
 # Bench-only Debian packages (not part of `make check`'s deps): the alternatives krbwatch is
-# measured against and the load generator, installed the way tests/deps.sh installs the rest.
+# measured against, the load generator, and heaptrack (4b's heap by part), installed the way
+# tests/deps.sh installs the rest.
 set -eu
-exec sh "$(dirname "$0")/../tests/deps.sh" prometheus-blackbox-exporter wrk
+exec sh "$(dirname "$0")/../tests/deps.sh" prometheus-blackbox-exporter wrk heaptrack

@@ -45,55 +45,6 @@ def section(title, *files, hook=None):
     return [load(f) for f in files]
 
 
-# What the profiles of this build say (perf record of krbwatch at 1,000 clusters; see the closing
-# note of issue 21 for the commands): written here by hand after measuring, like every reading.
-PROFILE_TEXT = """Before issue 21 (same section, 2026-11-29): 8.49 % of a core at 1,000 clusters, 2.55 ms per
-cluster cycle, **30 of 3,000 runs failed** (krbwatch logged a Region's clusters in at once and
-hit the lab PostgreSQL's `max_connections`), PostgreSQL logins through libpq five times a
-MariaDB one. Now: no run fails at 1,000 or 3,000 clusters (a run's clusters start spread over
-half of its deadline, at most `login_concurrency` logins per host at a time); the PostgreSQL
-login speaks the protocol itself on the shared TLS context (libpq is gone: at 100 clusters of
-one engine, interleaved runs of the old and the new build, CPU per cluster cycle PostgreSQL
-2.10 → 1.75 ms, MariaDB 1.50 → 1.63 ms: the engines now cost the same within the spread, where
-PostgreSQL cost 0.6 ms more a cycle). One krb5 context per Region and configuration, one for the
-logins' cache lookups.
-
-**Spread between runs**: this machine's 2 cores are shared with three other engineers' builds
-and tests, and CPU per operation moves with their load (cache and memory contention, not only
-wall time): 100 clusters measured 1.75 ms per cycle at a load average near 1 and 2.63 ms in this
-run; read the shares with a ±30 % band.
-
-Where the CPU goes at 1,000 clusters (`perf record -F 250 --call-graph dwarf` of this build for
-30 s, 571 samples, 2.28 ms per cluster cycle in that window; each sample charged to the first
-library or function of krbwatch's own that it is in, from the leaf):
-
-| part | share | per cluster cycle | the floor's (4d) |
-| --- | --- | --- | --- |
-| TLS handshakes (OpenSSL under libevent's filter) | 47 % | 1,076 µs | 507 µs |
-| … of which certificate decoding (`ASN1_item_d2i_ex`, OpenSSL 3's `OSSL_DECODER_CTX_new_for_pkey` per key) | 15 % | 344 µs | |
-| … EC point multiplications (ECDHE, the ECDSA signature and chain checks) | 7 % | 168 µs | |
-| Kerberos exchanges (MIT's step API, our UDP transport) | 18 % | 412 µs | 178 µs |
-| … of which a UDP socket made and closed per request (`kr_finish`, `stepper_send`) | 8 % | 172 µs | |
-| the event loop: `epoll_wait` and timers, mostly in the kernel (wakeups) | 12 % | 284 µs | – |
-| the logins' own code and their system calls (connect, writev, send: mostly kernel) | 11 % | 248 µs | – |
-| DNS of each login (a c-ares channel made per login, its query) | 5 % | 116 µs | – |
-| GSS (credential acquired per login, the token) | 2–4 % | 40–92 µs | 58 µs |
-| metrics, results, history | 0.4 % | 8 µs | – |
-
-29 % of the samples are in the kernel. In this lab the databases and KDCs run on the same
-machine behind veth pairs: the receiving side's network stack runs in the sender's context and
-is charged to krbwatch's sends, which a real deployment does not pay."""
-FLOOR_TEXT = """Where the rest goes (the profile in 4b): the TLS handshake costs krbwatch about twice the
-floor's, the same OpenSSL calls (the certificate's decoding is 3.6 × the floor's per
-handshake: a tight loop keeps OpenSSL 3's decoder machinery in the caches, a daemon interleaving
-1,000 logins does not); the Kerberos exchanges 2.3 × (a socket per request, the step API's
-set-up); the event loop, the system calls of every TCP connection and the per-login DNS channel
-are outside the floor altogether. What would close most of the gap, in order of size:
-**TLS session resumption** across cycles (no certificate to decode or verify, no ECDSA; but a
-changed certificate would be seen only at the next full handshake, which changes what the probe
-proves); one UDP socket per KDC kept across requests; one c-ares channel per Region shared by its
-logins; one GSS credential per run. Each is a few per cent; none was done here."""
-
 lines = []
 P = lines.append
 m = load("machine.json") or {}
@@ -115,6 +66,12 @@ P("  each comparison ran in the same window, under the same contention.")
 P("- Sections can come from separate invocations (`KW_BENCH_SECTIONS`); the line above is the")
 P("  last one's. Every ratio still compares figures of one invocation (4d's floor and 4b's scale")
 P("  ran in the same one).")
+# the sections whose JSON carries another invocation's facts (run.sh's stamp)
+for f in sorted(os.listdir(OUT)) if os.path.isdir(OUT) else []:
+    r = (load(f) or {}).get("run") if f.endswith(".json") and f != "machine.json" else None
+    if r and r.get("date") != m.get("date"):
+        P(f"- `{f}` is from the run of {r['date']}: {r.get('model', '?')}, kernel {r.get('kernel', '?')}, "
+          f"krbwatch {r.get('krbwatch', '?')}, load average at its start {' '.join(r.get('loadavg', []))}.")
 P("")
 section("Commands")
 P("```sh")
@@ -390,92 +347,9 @@ else:
 P("")
 
 # ---------------------------------------------------------------------------------------------
-sizes = (10, 100, 1000, 3000)
-sc = list(zip(sizes, section("4b. Scale: 10 / 100 / 1,000 (/ 3,000) clusters over 10 Regions at 30 s",
-                             *(f"scale-{n}.json" for n in sizes),
-                             hook="scale: bench/run.sh scale_section (SCALE_CLUSTERS, SCALE_WINDOW)")))
-per_cycle = {}
-if any(d for _, d in sc):
-    lab = any(d and d.get("where") == "lab" for _, d in sc)
-    if lab:
-        P("krbwatch with the chain probe: 10 Regions at `interval: 30s` (`timeout: 10s`), each mapped onto")
-        P("one of the lab's two (its resolvers, KDCs and AD site), N clusters spread over them, every")
-        P("cluster a real Kerberos login with TLS (verify-identity) to the lab's MariaDB or PostgreSQL of")
-        P("that Region, alternately (many cluster names behind each server; the lab's PostgreSQL has")
-        P("`max_connections = 20`). Everything runs: DNS, KDC, the Region's TGT and referral once per cycle,")
-        P("and per cluster the referral path, the service ticket and the login, `login_concurrency` at its")
-        P("default (4 per database host).")
-    else:
-        P("Generated configuration: 10 Regions, 2 resolvers and 2 KDCs each, N clusters spread over them,")
-        P("`interval: 30s`. **What runs per cluster in this build is only its DNS**: a lower bound.")
-    P("")
-    P("| clusters | window | CPU (utime+stime) | share of one core (30 s sub-windows: median, min–max) | cluster cycles | failed runs | CPU per cluster cycle | of which in the kernel | RSS (VmRSS / VmHWM) |")
-    P("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for n, d in sc:
-        if not d:
-            continue
-        s = d["samples"]
-        cpu = s[-1]["kw_cpu"] - s[0]["kw_cpu"]
-        share = cpu / d["secs"] * 100
-        cc = s[-1]["kw"].get("chain_cluster_cycles", 0) - s[0]["kw"].get("chain_cluster_cycles", 0)
-        fc = s[-1]["kw"].get("failures_by_probe", {}).get("chain", 0) - s[0]["kw"].get("failures_by_probe", {}).get("chain", 0)
-        subs = [(b["kw_ns"] - a["kw_ns"]) / (b["t"] - a["t"]) * 100 for a, b in zip(s, s[1:])]
-        per_cycle[n] = (cpu / cc if cc else float("nan"), share, fc, d)
-        us0, us1 = s[0].get("kw_ut_st"), s[-1].get("kw_ut_st")
-        kern = f"{(us1[1] - us0[1]) / max(1e-9, (us1[0] - us0[0]) + (us1[1] - us0[1])) * 100:.0f} %" if us0 and us1 else "–"
-        P(f"| {n} | {d['secs']:.0f} s | {cpu:.2f} s | **{share:.2f} %** ({med(subs):.2f} %, {min(subs):.2f}–{max(subs):.2f} %) | {cc:.0f} | {fc:.0f} | "
-          f"{per_cycle[n][0] * 1e3:.2f} ms | {kern} | {d['kw_rss']['VmRSS'] / 1024:.1f} / {d['kw_rss']['VmHWM'] / 1024:.1f} MiB |")
-    P("")
-    P("A window is 3 cycles; start times are spread over the interval, so a window holds about")
-    P("three runs of each job (± one), which is the main uncertainty of the share. CPU per cluster")
-    P("cycle is everything of the process (DNS and KDC probes, the Regions' TGT and referral, the")
-    P("scrapes of the sampler) divided by the cluster cycles: at 10 clusters the Regions' own work is")
-    P("spread over one cluster each, which is why that figure is the highest.")
-    P("")
-    if 1000 in per_cycle and lab:
-        pc, share, fc, d1000 = per_cycle[1000]
-        P(f"**Target (issue 21): 1,000 clusters at 30 s ≤ 2.5 % of one core with 0 failed runs**: "
-          f"{share:.2f} %, {fc:.0f} failed → {verdict(share, 2.5) if fc == 0 else '**missed**'}.")
-        targets.append(("1,000 clusters at 30 s < 5 % of one core (issue 9)", f"{share:.2f} %", verdict(share, 5)))
-        targets.append(("1,000 clusters at 30 s ≤ 2.5 % of one core, 0 failed runs", f"{share:.2f} %, {fc:.0f} failed",
-                        verdict(share, 2.5) if fc == 0 else "**missed**"))
-        if 100 in per_cycle:
-            flat = pc / per_cycle[100][0]
-            P(f"Cost per cluster, 1,000 / 100 clusters: {flat:.2f} (flat is 1.00; 10 clusters carry the")
-            P("Regions' fixed work on few clusters and are not a fair base).")
-            targets.append(("cost per cluster flat, 100 → 1,000", f"{flat:.2f}", verdict(abs(flat - 1), 0.15)))
-        parts = d1000["kw_rss"].get("parts")
-        if parts:
-            P("")
-            P("RSS at 1,000 clusters by part (`/proc/PID/smaps`, resident KiB), the largest first:")
-            P("")
-            P("| part | resident |")
-            P("| --- | --- |")
-            top = sorted(parts.items(), key=lambda kv: -kv[1])
-            for k, v in top[:12]:
-                P(f"| `{k}` | {v / 1024:.1f} MiB |")
-            rest = sum(v for _, v in top[12:])
-            P(f"| the other {len(top) - 12} maps | {rest / 1024:.1f} MiB |")
-            d10 = per_cycle.get(10, (0, 0, 0, None))[3]
-            if d10 and d10["kw_rss"].get("parts"):
-                h10 = d10["kw_rss"]["parts"].get("[heap]", 0) + d10["kw_rss"]["parts"].get("[anon]", 0)
-                h1k = parts.get("[heap]", 0) + parts.get("[anon]", 0)
-                P("")
-                P(f"Heap and anonymous maps: {h10 / 1024:.1f} MiB at 10 clusters, {h1k / 1024:.1f} MiB at 1,000: "
-                  f"{(h1k - h10) / 990:.1f} KiB per cluster; everything else is the binary and the shared")
-                P("libraries, the same at any scale. Per cluster, by the sizes of the structures (estimated, not")
-                P("measured part by part): a result row (`probes/result.h`) is 4.7 KiB, six hop cells of 392 B each")
-                P("with a 256-byte detail: the daemon keeps one per cluster (`daemon/results.c`) and a run builds")
-                P("another before handing it over (malloc keeps the peak); the chain's branch is 2.7 KiB while its")
-                P("run lasts; the history ring 0.5 KiB (`HISTORY_MARKS` 60 marks: bounded, it does not grow with")
-                P("time); about 13 metric series; the cluster's configuration 0.1 KiB. The logins in flight (their")
-                P("TLS and GSS state, some 40 KiB each) are bounded by `login_concurrency` per host. The largest")
-                P("lever is the hop cells' fixed 256-byte details, mostly empty.")
-    P("")
-    P(PROFILE_TEXT)
-else:
-    P("*Not run.*")
-P("")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report_scale  # noqa: E402
+per_cycle = report_scale.scale(load, P, section, targets)
 
 # ---------------------------------------------------------------------------------------------
 ih, ib = section("4c. Isolation: one Region's KDCs blackholed", "iso-healthy.json", "iso-blackhole.json",
@@ -526,50 +400,9 @@ else:
 P("")
 
 # ---------------------------------------------------------------------------------------------
-fl, = section("4d. The floor: what one cluster cycle cannot avoid", "floor.json",
-              hook="floor: bench/run.sh floor_section (FLOOR_ITERS); bench/floor.c")
-if fl:
-    P("`bench/floor.c`, a tight C loop with the libraries krbwatch links, does only the client-side")
-    P("work a cluster's cycle cannot avoid, timed with the thread's CPU clock around the client's own")
-    P("calls (the in-process server's and acceptor's work left out, as a real server's is):")
-    P("")
-    P("| part | CPU per call (median of 9 batches, min–max) | per cluster cycle |")
-    P("| --- | --- | --- |")
-    names = {"tgs_ref": "the referral path: one TGS exchange with the user realm's KDC (MIT's step API, its sendto and recv included)",
-             "tgs_svc": "the service ticket: one TGS exchange with the Region's KDC, the cross-realm TGT",
-             "tls_pg": "one TLS full handshake, PostgreSQL's server groups (P-256 only), P-256 offered first",
-             "tls_my": "one TLS full handshake, MariaDB's (OpenSSL's default groups: X25519)",
-             "gss": "the GSS token: AP-REQ from a MEMORY cache, the AP-REP verified",
-             "tgs_crypto": "for comparison: the bare crypto of one TGS exchange (checksum, authenticator, reply)",
-             "tls_pg_hrr": "for comparison: PostgreSQL's handshake with OpenSSL's default X25519 share (a HelloRetryRequest)"}
-    weight = {"tgs_ref": 1, "tgs_svc": 1, "tls_pg": 0.5, "tls_my": 0.5, "gss": 1, "tgs_crypto": 0, "tls_pg_hrr": 0}
-    floor = 0.0
-    for k in ("tgs_ref", "tgs_svc", "tls_pg", "tls_my", "gss", "tgs_crypto", "tls_pg_hrr"):
-        if k not in fl:
-            continue
-        v = fl[k]
-        floor += weight[k] * v["median_us"]
-        P(f"| {names[k]} | {v['median_us']:.1f} µs ({v['min_us']:.1f}–{v['max_us']:.1f}) | {'× %g' % weight[k] if weight[k] else '–'} |")
-    P(f"| **the floor of one cluster cycle** (its two TGS exchanges, the handshake of half the clusters of each engine, the token) | | **{floor:.0f} µs** |")
-    P("")
-    P(f"OpenSSL: {fl.get('openssl', '?')}. The lab's certificates are P-256 ECDSA under a P-256 CA.")
-    P("")
-    if 1000 in per_cycle:
-        kw = per_cycle[1000][0] * 1e6
-        r = kw / floor
-        P(f"krbwatch at 1,000 clusters, from this run's 4b: {kw:.0f} µs of CPU per cluster cycle, everything")
-        P(f"of the process included = **{r:.2f} × the floor**.")
-        P("")
-        P("**Target (issue 21): at most 1.2 × the floor**: " + verdict(r, 1.2) + ".")
-        targets.append(("CPU per cluster cycle ≤ 1.2 × the floor", f"{r:.2f}", verdict(r, 1.2)))
-        P("")
-        P(FLOOR_TEXT)
-else:
-    P("*Not run.*")
-P("")
+report_scale.floor(load, P, section, targets, per_cycle)
 
 # the status page's own section (bench/page.sh, bench/report_page.py)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report_page  # noqa: E402
 report_page.section(load, P)
 
@@ -584,6 +417,12 @@ P("- Scale beyond the lab's two database servers per Region, and with real Regio
 P("  lab puts many cluster names behind each server, so every login is real but the servers are few.")
 P("- Repeats: each figure here is one run (with sub-window spread); `make bench` again on a quiet")
 P("  machine would tighten them.")
+P("- 4b's profile is an earlier pass's (`bench/readings.json` names it): the run does not profile")
+P("  itself (`perf record --call-graph dwarf` and its report take minutes of CPU on this machine).")
+P("- The heap's largest fixed part at scale is the rows: a `struct result_row` has room for every")
+P("  kind's words. A compact stored copy (strings allocated to their length) needs the status")
+P("  model, page, JSON, `krbwatch probe`'s steps and the history to read that form instead of")
+P("  indexing `struct result_row`; and a scrape holds its body twice (4b's heap table).")
 P("")
 section("Targets (issues 9 and 21)")
 P("| target | krbwatch / alternative | verdict |")
@@ -591,4 +430,5 @@ P("| --- | --- | --- |")
 for t in targets:
     P(f"| {t[0]} | {t[1]} | {t[2]} |")
 P("")
-print("\n".join(lines))
+import report_keep  # noqa: E402
+print("\n".join(report_keep.keep(lines, os.environ.get("KW_BENCH_KEEP_FROM", report_keep.default_path()))))

@@ -12,7 +12,8 @@
 #   metrics    3. /metrics: CPU per scrape, latency p50/p99 under wrk -c50, body sizes
 #   chain      4a. chain+login CPU per cycle: krbwatch (once probe_chain is in probes/table.c)
 #                 vs a cron-style shell probe (kinit, kvno, mariadb/psql) against the lab
-#   scale      4b. 10/100/1000 clusters over 10 Regions at 30 s: CPU share of one core and RSS
+#   scale      4b. 10/100/1000/3000 clusters over 10 Regions at 30 s: CPU share of one core and
+#                 RSS; the heap by part (heaptrack) at 10 and 1000; RSS after 3 and 10 cycles
 #   floor      4d. the floor: a tight C loop (bench/floor.c) doing only a cluster cycle's own
 #                 crypto, handshake and GSS token; compared with 4b's CPU per cluster cycle
 #   isolation  4c. one Region's KDCs blackholed: the other Region's KDC RTT and cadence
@@ -264,6 +265,45 @@ chain_section() {
 }
 
 # ---- 4b. scale --------------------------------------------------------------------------------
+# lab_conf N INTERVAL TIMEOUT: N clusters over 10 Regions mapped onto the lab's two (bench.py)
+lab_conf() {
+	python3 "$B/bench.py" genconf --lab-dir "$KW_LAB_DIR" --regions 10 --clusters "$1" \
+	    --engines "${SCALE_ENGINES:-mixed}" --interval "$2" --timeout "$3" --listen "$KW_LAB_LISTEN"
+}
+# lab_kw CONF [WRAPPER...]: krbwatch with CONF in the lab's us-east-1 client namespace, under
+# WRAPPER if one is given (heaptrack: then wrap_pid is the wrapper's, kw_pid the daemon's own);
+# waits for /-/ready (every job produced a result).
+lab_kw() {
+	conf=$1; shift
+	"$LAB" exec us-east-1 env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$@" "$KWRUN" -c "$conf" \
+	    >>"$W/kw-scale.log" 2>&1 &
+	kw_pid=$! wrap_pid=""
+	if [ $# -gt 0 ]; then
+		wrap_pid=$kw_pid kw_pid=""
+		for _ in $(seq 100); do kw_pid=$(pgrep -f "^$KWRUN -c $conf\$") && break; sleep 0.1; done
+		[ -n "$kw_pid" ] || { echo "bench: krbwatch did not start under $1" >&2; return 1; }
+	fi
+	for _ in $(seq 900); do
+		[ "$("$LAB" exec us-east-1 curl -s -o /dev/null -w '%{http_code}' "http://$KW_LAB_LISTEN/-/ready")" = 200 ] && return 0
+		kill -0 "$kw_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "bench: krbwatch is not ready (bench/out/logs/kw-scale.log)" >&2; return 1
+}
+# stamp FILE KEY=VALUE...: adds the run's facts to a section's JSON (machine.json is the last
+# invocation's only; a section from an earlier one keeps its own)
+stamp() {
+	python3 - "$OUT/machine.json" "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[2])); d["run"] = json.load(open(sys.argv[1]))
+for kv in sys.argv[3:]:
+    k, _, v = kv.partition("=")
+    d[k] = v
+json.dump(d, open(sys.argv[2], "w"), indent=1)
+PY
+}
+
+# ---- 4b. scale --------------------------------------------------------------------------------
 scale_section() {
 	# With the chain probe in the table, the clusters are real logins on the lab's MariaDB and
 	# PostgreSQL (many cluster names behind each server, Regions mapped onto the lab's two);
@@ -275,35 +315,69 @@ scale_section() {
 		need_bn
 		where=bench
 	fi
-	for n in ${SCALE_CLUSTERS:-10 100 1000}; do
+	# a size named twice (1,000 by default) gets a second window, its own process: scale-N-2.json
+	seen=" "
+	rm -f "$OUT"/scale-*-2.json
+	for n in ${SCALE_CLUSTERS:-10 100 1000 3000 1000}; do
+		case $seen in *" $n "*) f=$OUT/scale-$n-2.json ;; *) f=$OUT/scale-$n.json ;; esac
+		seen="$seen$n "
 		say "scale: $n clusters over 10 Regions at 30 s ($where), ${SCALE_WINDOW:-90}s"
 		if [ $where = lab ]; then
-			python3 "$B/bench.py" genconf --lab-dir "$KW_LAB_DIR" --regions 10 --clusters "$n" \
-			    --engines "${SCALE_ENGINES:-mixed}" \
-			    --interval 30s --timeout 10s --listen "$KW_LAB_LISTEN" >"$W/k-s$n.yml"
-			"$LAB" exec us-east-1 env KRB5_CONFIG="$KW_LAB_KRBWATCH_KRB5_CONFIG" "$KWRUN" -c "$W/k-s$n.yml" \
-			    >>"$W/kw-scale.log" 2>&1 &
-			kw_pid=$!
-			for _ in $(seq 400); do
-				[ "$("$LAB" exec us-east-1 curl -s -o /dev/null -w '%{http_code}' "http://$KW_LAB_LISTEN/-/ready")" = 200 ] && break
-				sleep 0.1
-			done
+			lab_conf "$n" 30s 10s >"$W/k-s$n.yml"
+			lab_kw "$W/k-s$n.yml"
 			"$LAB" exec us-east-1 python3 "$B/bench.py" window --kind "scale$n" --kw-pid "$kw_pid" \
 			    --kw-url "http://$KW_LAB_LISTEN/metrics" --secs "${SCALE_WINDOW:-90}" --step 30 \
-			    --out "$OUT/scale-$n.json" || return 1
+			    --out "$f" || return 1
 		else
 			genconf --regions 10 --resolvers 2 --kdcs 2 --clusters "$n" --interval 30s --timeout 10s >"$W/k-s$n.yml"
 			start_kw "$W/k-s$n.yml" || { stop_all; return 1; }
 			in_c python3 "$B/bench.py" window --kind "scale$n" --kw-pid "$kw_pid" \
 			    --kw-url "http://127.0.0.1:$KW_PORT/metrics" --secs "${SCALE_WINDOW:-90}" --step 30 \
-			    --out "$OUT/scale-$n.json" || return 1
+			    --out "$f" || return 1
 		fi
-		python3 - "$OUT/scale-$n.json" "$where" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1])); d["where"] = sys.argv[2]; json.dump(d, open(sys.argv[1], "w"), indent=1)
-PY
+		stamp "$f" where=$where
 		stop_pid "$kw_pid"; kw_pid=""
 	done
+	[ $where = lab ] || return 0
+	scale_heap && scale_growth
+}
+
+# The heap by part at SCALE_HEAP's sizes: krbwatch under heaptrack through SCALE_HEAP_SECS of
+# scrapes (every 15 s, as the window's sampler does), the allocations live at the heap's peak
+# by the part of krbwatch that made them (bench.py heapparts).
+scale_heap() {
+	command -v heaptrack >/dev/null || { say "scale: no heaptrack (bench/deps.sh): no heap by part"; return 0; }
+	for n in ${SCALE_HEAP:-10 1000}; do
+		say "scale: the heap by part at $n clusters (heaptrack), ${SCALE_HEAP_SECS:-60}s"
+		lab_conf "$n" 30s 10s >"$W/k-h$n.yml"
+		rm -f "$W/heap-$n".*
+		lab_kw "$W/k-h$n.yml" heaptrack -o "$W/heap-$n" || return 1
+		"$LAB" exec us-east-1 python3 "$B/bench.py" window --kind "heap$n" --kw-pid "$kw_pid" \
+		    --kw-url "http://$KW_LAB_LISTEN/metrics" --secs "${SCALE_HEAP_SECS:-60}" --step 15 \
+		    --out "$W/heap-$n-window.json" || return 1
+		stop_pid "$kw_pid"; kw_pid=""
+		wait "$wrap_pid"; wrap_pid=""
+		f=$(ls "$W/heap-$n".zst "$W/heap-$n".gz 2>/dev/null | head -1)
+		heaptrack_print -f "$f" -p 0 -a 0 -T 0 -l 0 --flamegraph-cost-type peak \
+		    -F "$W/heap-$n.stacks" >/dev/null || return 1
+		python3 "$B/bench.py" heapparts --stacks "$W/heap-$n.stacks" --clusters "$n" \
+		    --secs "${SCALE_HEAP_SECS:-60}" --version "$(heaptrack --version)" --out "$OUT/heap-$n.json" || return 1
+		stamp "$OUT/heap-$n.json" "loadavg_end=$(cat /proc/loadavg)"
+	done
+}
+
+# What grows with the runs: RSS after 3, 10 and 30 cycles of SCALE_GROW_CLUSTERS clusters at a
+# short interval (SCALE_GROW_INTERVAL), the same process (the heap settles in the first ~10).
+scale_growth() {
+	n=${SCALE_GROW_CLUSTERS:-200} iv=${SCALE_GROW_INTERVAL:-5s} to=${SCALE_GROW_TIMEOUT:-4s}
+	say "scale: RSS after 3, 10 and 30 cycles, $n clusters at $iv"
+	lab_conf "$n" "$iv" "$to" >"$W/k-g$n.yml"
+	lab_kw "$W/k-g$n.yml" || return 1
+	"$LAB" exec us-east-1 python3 "$B/bench.py" growth --kw-pid "$kw_pid" \
+	    --kw-url "http://$KW_LAB_LISTEN/metrics" --clusters "$n" --interval "$iv" --at 3,10,30 \
+	    --out "$OUT/growth.json" || return 1
+	stamp "$OUT/growth.json"
+	stop_pid "$kw_pid"; kw_pid=""
 }
 
 # ---- 4d. the floor ----------------------------------------------------------------------------
@@ -327,6 +401,7 @@ floor_section() {
 	    --tgs-ccache "FILE:$W/floor.cc.tgs" --keytab "$KW_LAB_DIR/keytabs/pg-use1.keytab" --spn "$spn" \
 	    --kdc-user 10.210.0.11 --kdc-db 10.211.0.11 --iters "${FLOOR_ITERS:-200}" \
 	    >"$OUT/floor.json" || return 1
+	stamp "$OUT/floor.json"
 }
 
 # ---- 4c. isolation ----------------------------------------------------------------------------

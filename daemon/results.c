@@ -232,8 +232,9 @@ job_counted(struct probe_job *j, int was_ok, int first, enum kw_reason before)
 		log_notice("%s %s%s%s: ok%s", j->region->name, j->ops->name, j->cluster ? " " : "",
 		    target, first ? "" : " again");
 	else if (j->reason != KW_OK && (was_ok || first || before != j->reason))
-		log_warn("%s %s%s%s: failing (%s): %s", j->region->name, j->ops->name,
-		    j->cluster ? " " : "", target, reason_name(j->reason), j->detail);
+		log_warn("%s %s%s%s: failing (%s)%s%s", j->region->name, j->ops->name,
+		    j->cluster ? " " : "", target, reason_name(j->reason),
+		    j->detail[0] != '\0' ? ": " : "", j->detail);
 }
 
 /*

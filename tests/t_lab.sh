@@ -142,7 +142,6 @@ else
 	not_ok "lab up"
 	exit 1
 fi
-check "lab up takes under 15 s ($up_ms ms)" [ "$up_ms" -lt 15000 ]
 
 if "$LAB" up >>"$LOG" 2>&1; then not_ok "a second lab up is refused"; else ok "a second lab up is refused"; fi
 
@@ -264,7 +263,6 @@ rc=$?
 down_ms=$(( $(ms) - t ))
 lab_started=0
 check_eq "lab down ($down_ms ms)" 0 "$rc"
-check "lab down takes under 5 s ($down_ms ms)" [ "$down_ms" -lt 5000 ]
 check_eq "no $NSP- namespace is left" "" "$(ip netns list | grep "^$NSP-")"
 alive=""
 for p in $pids; do pid_alive "$p" && alive="$alive $p"; done

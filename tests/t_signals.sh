@@ -70,7 +70,7 @@ check "SIGTERM is logged" grep -q 'SIGTERM: stopping' "$KW_TMP/krbwatch.log"
 
 start_krbwatch "$KW_TMP/k.yml" "$port"
 kill -INT "$KW_PID"
-check "SIGINT stops it within a second" wait_for 1 sh -c "! kill -0 $KW_PID 2>/dev/null"
+check "SIGINT stops it (within 10 s: nothing runs, so it stops at once on a healthy machine)" wait_for 10 sh -c "! kill -0 $KW_PID 2>/dev/null"
 wait "$KW_PID"; rc=$?; KW_PID=""
 check_eq "SIGINT: exit 0" "0" "$rc"
 

@@ -54,6 +54,19 @@ unit_udp_socket(uint16_t *port)
 	return fd;
 }
 
+/* A new directory $TMPDIR/name.XXXXXX (/tmp without TMPDIR) in buf, or NULL with errno. */
+static inline char *
+unit_mkdtemp(char *buf, size_t n, const char *name)
+{
+	const char *t = getenv("TMPDIR");
+
+	if (t == NULL || *t == '\0')
+		t = "/tmp";
+	if ((size_t)snprintf(buf, n, "%s/%s.XXXXXX", t, name) >= n)
+		return NULL;
+	return mkdtemp(buf);
+}
+
 static inline void
 unit_write_file(const char *path, const char *text)
 {

@@ -213,14 +213,14 @@ write_file(const char *path, const char *text, mode_t mode)
 static void
 test_load(void)
 {
-	char dir[] = "/tmp/unit_config.XXXXXX", path[256], keytab[256], creds[300], want[400];
+	char dir[200], path[256], keytab[256], creds[300], want[400];
 	struct kw_errors errs = { 0 };
 	struct kw_config *c;
 	const struct kw_region *r;
 	const struct kw_realm *onprem, *awsmad;
 	const struct kw_kdcs *k;
 
-	if (mkdtemp(dir) == NULL) {
+	if (unit_mkdtemp(dir, sizeof dir, "unit_config") == NULL) {
 		perror("mkdtemp");
 		exit(1);
 	}

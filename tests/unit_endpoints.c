@@ -11,7 +11,7 @@
 #include "../conf/config.h"
 #include "unit.h"
 
-static char dir[] = "/tmp/unit_endpoints.XXXXXX";
+static char dir[200];
 
 #define HEAD \
 	"identity: { principal: m@ONPREM.EXAMPLE.COM, keytab: k.keytab }\n" \
@@ -187,7 +187,7 @@ main(void)
 	char keytab[300];
 	FILE *fp;
 
-	if (mkdtemp(dir) == NULL) {
+	if (unit_mkdtemp(dir, sizeof dir, "unit_endpoints") == NULL) {
 		perror("mkdtemp");
 		return 1;
 	}

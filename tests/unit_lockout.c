@@ -169,11 +169,11 @@ test_budget(void)
 static void
 test_store(void)
 {
-	char dir[] = "/tmp/unit_lockout.XXXXXX";
+	char dir[200];
 	struct lk_table t, u;
 	int fd, fd2;
 
-	if (mkdtemp(dir) == NULL) {
+	if (unit_mkdtemp(dir, sizeof dir, "unit_lockout") == NULL) {
 		check(0, "store: a scratch directory");
 		return;
 	}
@@ -198,7 +198,7 @@ test_store(void)
 	fd2 = lks_lock(dir);
 	check(fd2 >= 0, "store: free again once released");
 	lks_unlock(fd2);
-	char cmd[128];
+	char cmd[256];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		check(0, "store: scratch directory removed");

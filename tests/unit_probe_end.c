@@ -49,13 +49,13 @@ job_start(struct probe_job *j, const struct probe_ops *ops, const struct kw_conf
 int
 main(void)
 {
-	char dir[] = "/tmp/unit_probe_end.XXXXXX", path[300], keytab[300], yml[1024];
+	char dir[200], path[300], keytab[300], yml[1024];
 	struct kw_config *c;
 	struct probe_job j;
 	uint16_t port;
 	int fd;
 
-	if (mkdtemp(dir) == NULL) {
+	if (unit_mkdtemp(dir, sizeof dir, "unit_probe_end") == NULL) {
 		perror("mkdtemp");
 		return 1;
 	}

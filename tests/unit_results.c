@@ -244,10 +244,10 @@ two_registries(const struct kw_config *c)
 int
 main(void)
 {
-	char dir[] = "/tmp/unit_results.XXXXXX", path[300], keytab[300];
+	char dir[200], path[300], keytab[300];
 	struct kw_config *c;
 
-	if (mkdtemp(dir) == NULL)
+	if (unit_mkdtemp(dir, sizeof dir, "unit_results") == NULL)
 		return 1;
 	snprintf(keytab, sizeof keytab, "%s/k.keytab", dir);
 	unit_write_file(keytab, "x");

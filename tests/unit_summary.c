@@ -249,10 +249,10 @@ load(const char *dir, size_t nregions)
 int
 main(void)
 {
-	char dir[] = "/tmp/unit_summary.XXXXXX", keytab[300], cmd[400];
+	char dir[200], keytab[300], cmd[400];
 	struct kw_config *c2, *c12;
 
-	if (mkdtemp(dir) == NULL) {
+	if (unit_mkdtemp(dir, sizeof dir, "unit_summary") == NULL) {
 		perror("unit_summary: mkdtemp");
 		return 1;
 	}
