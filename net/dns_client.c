@@ -443,11 +443,27 @@ static struct shared {
 } *shared;
 static size_t nshared;
 
-/* A timeout_ms rounded down to its step, so that the Region's logins share few channels. */
+/*
+ * A timeout_ms rounded down to its step, so that the Region's logins share few channels.  Below
+ * the step, to a power of two: a login's timeout is what its run's deadline leaves it, and kept
+ * as it was, every login starting late in a loaded run made (and kept) a channel of its own.
+ */
 static unsigned
 shared_ms(unsigned timeout_ms)
 {
-	return timeout_ms < SHARED_STEP_MS ? timeout_ms : timeout_ms / SHARED_STEP_MS * SHARED_STEP_MS;
+	unsigned ms = 1;
+
+	if (timeout_ms >= SHARED_STEP_MS)
+		return timeout_ms / SHARED_STEP_MS * SHARED_STEP_MS;
+	while (ms <= timeout_ms / 2)
+		ms *= 2;
+	return ms;
+}
+
+size_t
+dns_shared_count(void)
+{
+	return nshared;
 }
 
 static struct dns_client *

@@ -65,17 +65,20 @@ void dns_getaddr(struct dns_client *, const char *host, dns_addr_cb *, void *arg
 
 /*
  * dns_getaddr on a client shared by every caller with the same base, resolver list (as
- * dns_client_new_list takes it) and timeout step (timeout_ms rounded down to 500 ms: a lookup
- * still ends within timeout_ms): a Region's logins share a channel instead of making one each.
- * The shared clients live as long as the process.  Returns the lookup, for dns_forget until
- * its callback ran; NULL with why filled when no client could be made (cb is then never
- * called).
+ * dns_client_new_list takes it) and timeout step (timeout_ms rounded down to 500 ms, below
+ * 500 ms to a power of two: a lookup still ends within timeout_ms): a Region's logins share a
+ * channel instead of making one each, and whatever their deadlines leave them a resolver list
+ * has at most 9 channels below 500 ms.  The shared clients live as long as the process.
+ * Returns the lookup, for dns_forget until its callback ran; NULL with why filled when no
+ * client could be made (cb is then never called).
  */
 struct dns_pending;
 struct dns_pending *dns_getaddr_shared(struct event_base *, const char *servers,
     unsigned timeout_ms, const char *host, dns_addr_cb *, void *arg, char *why, size_t whylen);
 /* A lookup whose callback has not run: it never runs (the answer, when it comes, is dropped). */
 void dns_forget(struct dns_pending *);
+/* How many shared clients there are (for the tests: they must not grow with the runs). */
+size_t dns_shared_count(void);
 
 /*
  * Frees the client.  Every callback not delivered yet runs first, inside this call, with

@@ -17,19 +17,40 @@
 struct gss_token {
 	gss_cred_id_t cred;
 	struct shared_cred *shared;	/* cred is that slot's (borrowed), or NULL: cred is ours */
-	gss_name_t target;
+	gss_name_t target;		/* the krb5 mechanism's name, ours until names_put */
+	char *spn;
 	gss_ctx_id_t ctx;
 	int complete;
 };
 
 /*
- * One credential per cache name, shared by the logins of a run (they all use its cache), not
- * acquired per login: gss_init_sec_context reads the cache on each call, so the service
- * tickets stored after the credential was acquired are seen.  A run's cache has a name of its
- * own (never reused), so a slot is never stale; the least recently used free one goes first.
- * Every slot busy: the login acquires its own.
+ * The targets as the krb5 mechanism's names (gss_canonicalize_name), kept from one login to
+ * the next of the same SPN.  With a name that is not yet a mechanism name, MIT's
+ * gss_init_sec_context imports it into the mechanism and releases it again on every call, and
+ * its krb5 mechanism makes a krb5_context for each (the profile opened again, its file
+ * access()ed and stat()ed): four of the six contexts a login made.  A login takes its SPN's
+ * name out (another login of the same SPN at the same time makes its own) and puts it back;
+ * at most NAMES_MAX are kept.  A name is krb5_parse_name of the SPN, nothing of the
+ * configuration: kept across reloads.
  */
-#define SHARED_CREDS 16
+#define NAME_BUCKETS 1024
+#define NAMES_MAX 4096
+static struct kept_name {
+	struct kept_name *next;
+	gss_name_t name;
+	char spn[];
+} *names[NAME_BUCKETS];
+static size_t nnames;
+
+/*
+ * One credential per cache name, shared by the logins that use the cache (a few branches of a
+ * run each, probes/chain.c), not acquired per login: gss_init_sec_context reads the cache on
+ * each call, so the service tickets stored after the credential was acquired are seen.  A
+ * run's caches have names of their own (never reused), so a slot is never stale; its owner
+ * releases it with the cache (gss_token_forget), else the least recently used free one goes
+ * first.  Every slot busy: the login acquires its own.
+ */
+#define SHARED_CREDS 64
 static struct shared_cred {
 	char *ccache;
 	gss_cred_id_t cred;
@@ -318,23 +339,106 @@ cred_take(struct gss_token *t, const char *ccache, struct gss_token_err *err)
 	return 0;
 }
 
+static size_t
+name_bucket(const char *spn)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *spn != '\0'; spn++)
+		h = (h ^ (unsigned char)*spn) * 16777619u;
+	return h % NAME_BUCKETS;
+}
+
+/* The kept name of spn, now the caller's; GSS_C_NO_NAME when none is kept. */
+static gss_name_t
+names_take(const char *spn)
+{
+	struct kept_name **pp = &names[name_bucket(spn)], *k;
+	gss_name_t name;
+
+	for (; (k = *pp) != NULL; pp = &k->next) {
+		if (strcmp(k->spn, spn) != 0)
+			continue;
+		*pp = k->next;
+		name = k->name;
+		free(k);
+		nnames--;
+		return name;
+	}
+	return GSS_C_NO_NAME;
+}
+
+/* Keeps name (a mechanism name of spn) for the next login, or releases it. */
+static void
+names_put(const char *spn, gss_name_t name)
+{
+	struct kept_name **pp = &names[name_bucket(spn)], *k;
+	size_t len = strlen(spn) + 1;
+	OM_uint32 minor;
+
+	for (k = *pp; k != NULL; k = k->next)
+		if (strcmp(k->spn, spn) == 0)
+			break;
+	if (k != NULL || nnames >= NAMES_MAX) {
+		gss_release_name(&minor, &name);
+		return;
+	}
+	k = xmalloc(sizeof *k + len);
+	memcpy(k->spn, spn, len);
+	k->name = name;
+	k->next = *pp;
+	*pp = k;
+	nnames++;
+}
+
+void
+gss_token_forget(const char *ccache)
+{
+	OM_uint32 minor;
+
+	for (size_t i = 0; i < SHARED_CREDS; i++) {
+		struct shared_cred *c = &shared_creds[i];
+
+		if (c->ccache == NULL || c->refs != 0 || strcmp(c->ccache, ccache) != 0)
+			continue;
+		gss_release_cred(&minor, &c->cred);
+		free(c->ccache);
+		c->ccache = NULL;
+		c->used = 0;
+	}
+}
+
 struct gss_token *
 gss_token_new(const char *ccache, const char *spn, struct gss_token_err *err)
 {
 	struct gss_token *t = xcalloc(1, sizeof *t);
+	gss_name_t imported = GSS_C_NO_NAME;
 	gss_buffer_desc name;
-	OM_uint32 major, minor;
+	OM_uint32 major, minor, m2;
 
 	t->cred = GSS_C_NO_CREDENTIAL;
 	t->target = GSS_C_NO_NAME;
 	t->ctx = GSS_C_NO_CONTEXT;
 	if (cred_take(t, ccache, err) == -1)
 		goto fail;
+	t->spn = xstrdup(spn);
+	if ((t->target = names_take(spn)) != GSS_C_NO_NAME)
+		return t;
 	name.value = (void *)(uintptr_t)spn;
 	name.length = strlen(spn);
-	major = gss_import_name(&minor, &name, (gss_OID)GSS_KRB5_NT_PRINCIPAL_NAME, &t->target);
+	major = gss_import_name(&minor, &name, (gss_OID)GSS_KRB5_NT_PRINCIPAL_NAME, &imported);
+	/*
+	 * Into a new name, not in place: MIT's in-place form reads the new name's attributes back
+	 * into itself, which gives it an authdata context that every login's copy of the name
+	 * would then copy (the plugin directories opened again).  The words stay the import's.
+	 */
+	if (!GSS_ERROR(major)) {
+		major = gss_canonicalize_name(&minor, imported, (gss_OID)gss_mech_krb5, &t->target);
+		gss_release_name(&m2, &imported);
+	}
 	if (GSS_ERROR(major)) {
 		set_gss_err(err, "gss_import_name", major, minor);
+		t->target = GSS_C_NO_NAME;
 		goto fail;
 	}
 	return t;
@@ -418,7 +522,8 @@ gss_token_free(struct gss_token *t)
 	if (t->ctx != GSS_C_NO_CONTEXT)
 		gss_delete_sec_context(&minor, &t->ctx, GSS_C_NO_BUFFER);
 	if (t->target != GSS_C_NO_NAME)
-		gss_release_name(&minor, &t->target);
+		names_put(t->spn, t->target);
+	free(t->spn);
 	if (t->shared != NULL)
 		t->shared->refs--;	/* the slot keeps it for the run's next login */
 	else if (t->cred != GSS_C_NO_CREDENTIAL)

@@ -32,6 +32,12 @@ int gss_token_have_ticket(const char *ccache, const char *spn, struct gss_token_
 /* Drops the krb5 context the cache lookups share (a reload: krb5.conf may have changed). */
 void gss_token_reload(void);
 
+/*
+ * The cache ccache is going away: the credential kept for it (shared by its logins) is released
+ * now rather than when its slot is needed again.  A login still using it keeps it.
+ */
+void gss_token_forget(const char *ccache);
+
 /* A security context for spn with the credentials of ccache. NULL (err filled) on failure. */
 struct gss_token *gss_token_new(const char *ccache, const char *spn, struct gss_token_err *err);
 

@@ -33,6 +33,7 @@
 
 #include "../lib/log.h"
 #include "../lib/xmalloc.h"
+#include "../net/gss_token.h"
 #include "chain.h"
 #include "chain_int.h"
 #include "lockout.h"
@@ -87,10 +88,80 @@ dns_servers_csv(const struct kw_region *r, char *buf, size_t len)
 
 static void referral_start(struct chain *);
 
+#define LOGIN_CACHE_BRANCHES 8
+
+struct login_cache {
+	struct login_cache *next;
+	krb5_ccache cc;
+	unsigned branches;		/* whose tickets it holds */
+	char name[112];
+};
+
+/* A new logins' cache with the run's TGTs, the newest of the run. */
+static krb5_error_code
+login_cache_new(struct chain *ch, struct login_cache **out)
+{
+	struct login_cache *lc = xcalloc(1, sizeof *lc);
+	krb5_error_code rc;
+
+	snprintf(lc->name, sizeof lc->name, "%s-%u", ch->ccname, ++ch->nlc);
+	if ((rc = krb5_cc_resolve(ch->ctx, lc->name, &lc->cc)) != 0) {
+		free(lc);
+		return rc;
+	}
+	lc->next = ch->lcs;
+	ch->lcs = lc;
+	lc->branches = LOGIN_CACHE_BRANCHES;	/* not taken again if it cannot be filled */
+	if ((rc = krb5_cc_initialize(ch->ctx, lc->cc, ch->me)) != 0 ||
+	    (rc = krb5_cc_copy_creds(ch->ctx, ch->cc, lc->cc)) != 0)
+		return rc;
+	lc->branches = 0;
+	*out = lc;
+	return 0;
+}
+
+krb5_error_code
+chain_keep_ticket(struct chain *ch, struct branch *b, krb5_creds *creds)
+{
+	struct login_cache *lc = b->lc;
+	krb5_error_code rc;
+
+	if (lc == NULL) {
+		lc = ch->lcs;
+		if ((lc == NULL || lc->branches >= LOGIN_CACHE_BRANCHES) &&
+		    (rc = login_cache_new(ch, &lc)) != 0)
+			return rc;
+		lc->branches++;
+		b->lc = lc;
+	}
+	return krb5_cc_store_cred(ch->ctx, lc->cc, creds);
+}
+
+const char *
+chain_login_cache(const struct branch *b)
+{
+	return b->lc != NULL ? b->lc->name : "";
+}
+
+/* After the logins: their GSS credentials go with the caches (gss_token_forget). */
+static void
+login_caches_free(struct chain *ch)
+{
+	struct login_cache *lc, *next;
+
+	for (lc = ch->lcs; lc != NULL; lc = next) {
+		next = lc->next;
+		gss_token_forget(lc->name);
+		krb5_cc_destroy(ch->ctx, lc->cc);
+		free(lc);
+	}
+	ch->lcs = NULL;
+}
+
 /*
  * The ticket of the chain's own exchange (the TGT's AS, the referral's TGS) into its hop.  The
  * TGT goes into the run's cache, initialised after the exchange so that the cache records
- * MIT's clock correction.
+ * MIT's clock correction (the logins' caches, made from it, too).
  */
 static enum kw_reason
 hop_ticket(struct chain *ch, struct stepper *st, struct hop_result *h)
@@ -323,6 +394,7 @@ chain_free(void *arg)
 	free(ch->br);
 	if (ch->opt != NULL)
 		krb5_get_init_creds_opt_free(ch->ctx, ch->opt);
+	login_caches_free(ch);
 	if (ch->cc != NULL)
 		krb5_cc_destroy(ch->ctx, ch->cc);
 	if (ch->kt != NULL)

@@ -72,12 +72,36 @@ login_done(void *arg, const struct login_result *r)
 	branch_end(b);
 }
 
+/*
+ * The ticket of a branch's exchange into its login's cache: the exchanges run with
+ * KRB5_GC_NO_STORE on a cache of the TGTs only (chain_int.h).  0, or the krb5 error.
+ */
+static krb5_error_code
+keep_ticket(struct branch *b, struct stepper *st, struct hop_result *h)
+{
+	struct chain *ch = b->ch;
+	krb5_creds creds;
+	krb5_error_code rc;
+
+	if ((rc = krb5_tkt_creds_get_creds(ch->ctx, st->tcc, &creds)) != 0)
+		return rc;
+	if (h != NULL)
+		ticket_info(ch->ctx, &creds, h);
+	rc = chain_keep_ticket(ch, b, &creds);
+	krb5_free_cred_contents(ch->ctx, &creds);
+	return rc;
+}
+
 static void
 ticket_fetched(struct stepper *st, krb5_error_code code, enum kw_reason r, const char *detail)
 {
 	struct branch *b = st->arg;
 
 	(void)code;
+	if (r == KW_OK && keep_ticket(b, st, NULL) != 0) {
+		r = KW_R_INTERNAL;
+		detail = "the ticket could not be kept for the login";
+	}
 	stepper_cancel(st);
 	if (b->login != NULL)
 		login_ticket_ready(b->login, r);
@@ -99,7 +123,7 @@ login_needs_ticket(void *arg, struct login *l, const char *spn)
 	}
 	b->st.done = ticket_fetched;
 	b->st.watch = NULL;
-	if (stepper_start_tgs(&b->st, server, 0) == -1)
+	if (stepper_start_tgs(&b->st, server, KRB5_GC_NO_STORE) == -1)
 		login_ticket_ready(b->login, KW_R_INTERNAL);
 	krb5_free_principal(b->ch->ctx, server);
 }
@@ -108,8 +132,7 @@ static void
 service_ticket_done(struct stepper *st, krb5_error_code code, enum kw_reason r, const char *detail)
 {
 	struct branch *b = st->arg;
-	struct chain *ch = b->ch;
-	krb5_creds creds;
+	krb5_error_code rc;
 
 	(void)code;
 	if (r != KW_OK) {
@@ -118,10 +141,16 @@ service_ticket_done(struct stepper *st, krb5_error_code code, enum kw_reason r, 
 		branch_end(b);
 		return;
 	}
-	if (krb5_tkt_creds_get_creds(ch->ctx, st->tcc, &creds) == 0) {
-		/* login_pg.c asks GSSAPI for exactly this name (the SPN with its realm) */
-		ticket_info(ch->ctx, &creds, &b->service);
-		krb5_free_cred_contents(ch->ctx, &creds);
+	/* login_pg.c asks GSSAPI for exactly this name (the SPN with its realm) */
+	if ((rc = keep_ticket(b, st, &b->service)) != 0) {
+		const char *msg = krb5_get_error_message(b->ch->ctx, rc);
+
+		hop_set(&b->service, KW_R_INTERNAL, chain_since(&b->t0), "%s: keeping the ticket for "
+		    "the login: %s", b->spn, msg);
+		krb5_free_error_message(b->ch->ctx, msg);
+		stepper_cancel(st);
+		branch_end(b);
+		return;
 	}
 	hop_set(&b->service, KW_OK, chain_since(&b->t0), "%s from %s, kvno %d, %s", b->spn, st->kdc_used,
 	    b->service.kvno, b->service.enctype);
@@ -178,7 +207,7 @@ branch_login(void *arg)
 	struct login_callbacks cb = { .done = login_done, .need_ticket = login_needs_ticket, .arg = b };
 	double left = probe_remaining(ch->job) * 1000;
 
-	b->login = login_start(probe_base(ch->job), b->c, ch->ccname, ch->dns_servers, b->spn,
+	b->login = login_start(probe_base(ch->job), b->c, chain_login_cache(b), ch->dns_servers, b->spn,
 	    left > 1 ? (unsigned)left : 1, &cb);
 	if (b->login == NULL) {
 		login_gate_leave(&b->gate);
@@ -228,7 +257,7 @@ branch_next(struct branch *b)
 		b->st.watch = NULL;
 		b->st.requests = 0;
 		if (krb5_parse_name(ch->ctx, b->spn, &server) != 0 ||
-		    stepper_start_tgs(&b->st, server, 0) == -1) {
+		    stepper_start_tgs(&b->st, server, KRB5_GC_NO_STORE) == -1) {
 			hop_set(&b->service, KW_R_INTERNAL, 0, "cannot request %s", b->spn);
 			branch_end(b);
 		}

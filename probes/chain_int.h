@@ -78,6 +78,7 @@ struct branch {
 	const struct kw_cluster *c;
 	char spn[256];
 	struct stepper st;
+	struct login_cache *lc;		/* its login's (chain_keep_ticket), NULL before its ticket */
 	struct login *login;
 	struct login_gate_wait gate;	/* its start paced, then its login's slot (login_gate.h) */
 	struct timespec t0;
@@ -94,8 +95,18 @@ enum { BR_REFERRAL_PATH, BR_SERVICE_TICKET, BR_LOGIN, BR_DONE };
 struct chain {
 	struct probe_job *job;
 	krb5_context ctx;
+	/*
+	 * The run's MEMORY caches: cc, the exchanges', holds the TGT and the inter-realm TGT only;
+	 * the logins' (lcs, chain_keep_ticket) hold them and the service tickets of up to 8
+	 * branches each.  MIT searches a MEMORY cache from its start, copying each entry it passes,
+	 * several times an exchange and twice a login: with a Region's service tickets in one
+	 * cache each of those cost grew with its clusters (+110 to +230 us an exchange, +50 to +90
+	 * us a login at 100 of them).  A cache per login would cost its GSS credential each time.
+	 */
 	krb5_ccache cc;
 	char ccname[96];
+	struct login_cache *lcs;		/* the newest first */
+	unsigned nlc;
 	krb5_principal me;
 	krb5_keytab kt;
 	krb5_get_init_creds_opt *opt;
@@ -135,6 +146,13 @@ enum { CH_TGT, CH_REFERRAL, CH_BRANCHES };
 
 /* chain.c; cell_of: a result's cell from a hop (chain_endpoints.c's rows too) */
 struct hop_cell;
+/*
+ * A ticket of branch b's exchange into its login's cache (the TGTs and the tickets of b and up
+ * to 7 other branches); 0, or the krb5 error.  chain_login_cache: that cache's name.
+ */
+struct branch;
+krb5_error_code chain_keep_ticket(struct chain *, struct branch *b, krb5_creds *);
+const char *chain_login_cache(const struct branch *);
 void cell_of(struct hop_cell *, const struct hop_result *);
 double chain_since(const struct timespec *);
 void hop_set(struct hop_result *, enum kw_reason, double duration, const char *fmt, ...)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
@@ -41,9 +42,71 @@ login_base_done(struct login_base *b)
 		b->cb.done(b->cb.arg, &b->res);
 }
 
+/* Hands sock's writing back to libevent's write event, for the rest of the login. */
+static void
+writes_to_libevent(struct login_base *b)
+{
+	b->write_ev = 1;
+	bufferevent_enable(b->sock, EV_WRITE);
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct login_base *b = arg;
+	struct evbuffer *out;
+
+	if (b->sock == NULL || b->write_ev)
+		return;
+	out = bufferevent_get_output(b->sock);
+	while (evbuffer_get_length(out) > 0)
+		if (evbuffer_write(out, bufferevent_getfd(b->sock)) <= 0) {
+			writes_to_libevent(b);	/* a full socket or an error: as before */
+			return;
+		}
+}
+
+static void
+added_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct login_base *b = arg;
+
+	if (info->n_added > 0 && !b->write_ev)
+		event_active(b->flush_ev, EV_TIMEOUT, 0);
+}
+
+void
+login_base_writes(struct login_base *b, struct event_base *base, struct bufferevent *sock)
+{
+	b->sock = sock;
+	if (b->flush_ev == NULL)
+		b->flush_ev = event_new(base, -1, 0, flush_cb, b);
+	if (b->flush_ev == NULL ||
+	    (b->flush_cbe = evbuffer_add_cb(bufferevent_get_output(sock), added_cb, b)) == NULL) {
+		writes_to_libevent(b);
+		return;
+	}
+	bufferevent_disable(sock, EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_output(sock)) > 0)
+		event_active(b->flush_ev, EV_TIMEOUT, 0);
+}
+
+void
+login_base_wrapped(struct login_base *b)
+{
+	if (b->sock != NULL && !b->write_ev)
+		bufferevent_disable(b->sock, EV_WRITE);
+}
+
 void
 login_base_stop(struct login_base *b)
 {
+	if (b->sock != NULL && b->flush_cbe != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(b->sock), b->flush_cbe);
+	b->flush_cbe = NULL;
+	b->sock = NULL;
+	if (b->flush_ev != NULL)
+		event_del(b->flush_ev);
 	if (b->bev != NULL)
 		bufferevent_free(b->bev);	/* and the socket, the SSL and the bev below */
 	b->bev = NULL;
@@ -58,6 +121,8 @@ void
 login_base_free(struct login_base *b)
 {
 	event_free(b->done_ev);
+	if (b->flush_ev != NULL)
+		event_free(b->flush_ev);
 	event_free(b->deadline);
 	event_free(b->kick);
 	if (b->pkt != NULL)

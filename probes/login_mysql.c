@@ -197,6 +197,7 @@ start_tls(struct login *l)
 	bufferevent_setcb(tls, login_read_cb, NULL, login_event_cb, l);
 	bufferevent_setwatermark(tls, EV_READ, 0, MY_BUFFER_MAX);
 	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	login_base_wrapped(&l->b);
 	myl_set_state(l, ST_TLS);
 }
 
@@ -386,7 +387,8 @@ start_connect(struct login *l)
 	}
 	bufferevent_setcb(l->b.bev, login_read_cb, NULL, login_event_cb, l);
 	bufferevent_setwatermark(l->b.bev, EV_READ, 0, MY_BUFFER_MAX);
-	bufferevent_enable(l->b.bev, EV_READ | EV_WRITE);
+	bufferevent_enable(l->b.bev, EV_READ);
+	login_base_writes(&l->b, l->base, l->b.bev);
 	myl_set_state(l, ST_CONNECT);
 	if (bufferevent_socket_connect(l->b.bev, (struct sockaddr *)&l->addr, (int)l->addrlen) == -1) {
 		e = EVUTIL_SOCKET_ERROR();

@@ -315,6 +315,10 @@ pg_take(struct login *l, struct bufferevent *bev)
 	l->b.bev = bev;
 	bufferevent_setcb(bev, pg_read_cb, NULL, pg_event_cb, l);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (l->b.sock == NULL)
+		login_base_writes(&l->b, l->base, bev);
+	else
+		login_base_wrapped(&l->b);
 }
 
 /* The one byte that answers SSLRequest; nothing may follow it before our ClientHello. */

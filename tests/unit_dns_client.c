@@ -223,6 +223,11 @@ run_until(struct answer *const *as, size_t n)
 	event_free(guard);
 }
 
+static void
+ignore_addr(void *arg, int status, const struct sockaddr *sa, unsigned salen)
+{
+}
+
 static struct dns_client *
 client(uint16_t port, unsigned timeout_ms)
 {
@@ -392,6 +397,26 @@ main(void)
 		dns_client_free(c2);
 		check(z1.calls == 1 && z2.calls == 1 && z2.status == ARES_EDESTRUCTION,
 		    "a query sent while the client is being freed is answered ARES_EDESTRUCTION");
+	}
+
+	/* the shared clients: a few per resolver list, whatever time the logins have left */
+	{
+		char servers[64], why[160];
+		size_t before = dns_shared_count();
+		int made = 1;
+
+		snprintf(servers, sizeof servers, "127.0.0.1:%u", port);
+		for (unsigned ms = 1; ms <= 1600; ms++) {
+			struct dns_pending *p = dns_getaddr_shared(base, servers, ms, "a.example",
+			    ignore_addr, NULL, why, sizeof why);
+
+			made &= p != NULL;
+			dns_forget(p);
+		}
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		snprintf(what, sizeof what, "1,600 timeouts share 12 clients (9 powers of two below "
+		    "500 ms, 3 steps of 500 ms): %zu", dns_shared_count() - before);
+		check(made && dns_shared_count() - before == 12, what);
 	}
 
 	check(dns_reason(ARES_SUCCESS) == KW_OK && dns_reason(ARES_ENODATA) == KW_R_NO_RECORDS &&
