@@ -2,6 +2,8 @@
 """Writes bench/RESULTS.md (stdout) from the JSON figures in bench/out/ (argv[1])."""
 import json, os, statistics, sys
 
+sys.dont_write_bytecode = True  # its modules (report_scale, report_keep, report_page) leave no __pycache__ in the tree
+
 OUT = sys.argv[1]
 
 
