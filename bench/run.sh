@@ -339,7 +339,30 @@ scale_section() {
 		stop_pid "$kw_pid"; kw_pid=""
 	done
 	[ $where = lab ] || return 0
-	scale_heap && scale_growth
+	scale_profile && scale_heap && scale_growth
+}
+
+# Where the CPU goes at SCALE_PROFILE clusters (1,000): `perf record --call-graph dwarf` of a krbwatch
+# of its own after the measured windows, SCALE_PROFILE_SECS (25 s), each sample charged to a part by its call
+# chain (bench.py perfparts).  No perf, or perf not allowed here: no profile, and the report says so.
+scale_profile() {
+	n=${SCALE_PROFILE:-1000}
+	[ "$n" -gt 0 ] 2>/dev/null || return 0
+	command -v perf >/dev/null || { say "scale: no perf: no profile"; return 0; }
+	say "scale: perf record of $n clusters, ${SCALE_PROFILE_SECS:-25}s"
+	lab_conf "$n" 30s 10s >"$W/k-p$n.yml"
+	lab_kw "$W/k-p$n.yml" || return 1
+	if perf record -F 400 --call-graph dwarf -p "$kw_pid" -o "$W/perf.data" -- sleep "${SCALE_PROFILE_SECS:-25}" \
+	    >"$W/perf-record.log" 2>&1; then
+		perf script -i "$W/perf.data" -F comm,ip,sym,dso 2>/dev/null |
+		    python3 "$B/bench.py" perfparts --binary "$(basename "$KWRUN")" \
+		    --secs "${SCALE_PROFILE_SECS:-25}" --freq 400 --out "$OUT/profile.json" &&
+		    stamp "$OUT/profile.json" "clusters=$n"
+	else
+		say "scale: perf record failed (bench/out/logs/perf-record.log): no profile"
+	fi
+	stop_pid "$kw_pid"; kw_pid=""
+	return 0
 }
 
 # The heap by part at SCALE_HEAP's sizes: krbwatch under heaptrack through SCALE_HEAP_SECS of
@@ -376,6 +399,7 @@ scale_heap() {
 # process (the heap settles in the first ~10).
 scale_growth() {
 	n=${SCALE_GROW_CLUSTERS:-100} iv=${SCALE_GROW_INTERVAL:-3s} to=${SCALE_GROW_TIMEOUT:-2s}
+	[ "$n" -gt 0 ] 2>/dev/null || return 0
 	say "scale: RSS after 3, 10 and 30 cycles, $n clusters at $iv"
 	lab_conf "$n" "$iv" "$to" >"$W/k-g$n.yml"
 	lab_kw "$W/k-g$n.yml" || return 1
@@ -408,6 +432,13 @@ floor_section() {
 	    --kdc-user 10.210.0.11 --kdc-db 10.211.0.11 --iters "${FLOOR_ITERS:-200}" \
 	    >"$OUT/floor.json" || return 1
 	stamp "$OUT/floor.json"
+	# the handshake over a real socket to the lab's PostgreSQL (bench/floor_wire.c: process CPU,
+	# the kernel's network stack included); PostgreSQL only, see there
+	cc -O2 -g -Wall -Wextra -Werror $(pkg-config --cflags openssl) -o "$W/floor_wire" "$B/floor_wire.c" \
+	    $(pkg-config --libs openssl) || return 1
+	"$LAB" exec us-east-1 "$W/floor_wire" --ip "$KW_LAB_USE1_PG_IP" --port 5432 --host "$h" \
+	    --ca "$KW_LAB_CA" --iters "${FLOOR_WIRE_ITERS:-100}" >"$OUT/floor_wire.json" || return 1
+	stamp "$OUT/floor_wire.json"
 }
 
 # ---- 4c. isolation ----------------------------------------------------------------------------
