@@ -20,7 +20,12 @@
 #   page       5. the status page at 1,000 clusters: bytes and render time per request, and
 #                 headless Chromium's load time (bench/page.sh)
 # KW_BENCH_WINDOW: seconds of each probe window (default 60); KW_BENCH_REPORT_ONLY=1: only
-# rebuild RESULTS.md from bench/out/.
+# rebuild RESULTS.md from bench/out/ (a section without figures there is kept from the committed
+# RESULTS.md: bench/report_keep.py).  The scale section's knobs: SCALE_CLUSTERS (sizes, default
+# "10 100 1000 3000 1000": a size named twice gets a second window), SCALE_WINDOW (90 s),
+# SCALE_PROFILE / SCALE_PROFILE_SECS (perf at 1000 clusters for 25 s; 0: none), SCALE_HEAP /
+# SCALE_HEAP_SECS (heaptrack at "10 1000", 60 s), SCALE_GROW_CLUSTERS / _INTERVAL / _TIMEOUT (the
+# growth check, 100 at 3s / 2s; 0: none); the floor's: FLOOR_ITERS, FLOOR_WIRE_ITERS.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
