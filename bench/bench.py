@@ -7,6 +7,7 @@ sampler and the report.  Standard library only.
   bench.py window ...            samples CPU (utime+stime) and probe counts over a window -> JSON
   bench.py rss PID               VmRSS and VmHWM in KiB
   bench.py heapparts ...         heaptrack's stacks at the heap's peak -> bytes by part (JSON)
+  bench.py perfparts ...         perf script's samples -> samples by part (JSON)
   bench.py growth ...            RSS after N, M, ... cycles of the chain jobs (JSON)
 """
 import argparse, http.client, json, os, re, sys, threading, time, urllib.request
@@ -421,6 +422,66 @@ def growth(a):
     return 1 if want else 0
 
 
+# Where the CPU goes: each sample of `perf script` (its call chain, the leaf first) charged to
+# the first of these parts that any of its frames matches; (leaf, sym, dso) -> bool.
+_K = "[kernel.kallsyms]"
+PERF_PARTS = [
+    ("wakeups", "the event loop's wakeups (`epoll_wait` and the scheduler, in the kernel)",
+     lambda f: f[0][1] == _K and any(re.search(r"epoll_wait|schedule|finish_task_switch", s) for s, _ in f)),
+    ("sockets", "sockets made, connected and closed (`socket`, `connect`, `close`, in the kernel)",
+     lambda f: f[0][1] == _K and any(re.search(r"sys_(socket|connect|close)\b|__sys_connect|sock_close|tcp_v4_connect", s) for s, _ in f)),
+    ("gss", "GSS: the token (MIT's `gss_init_sec_context`, its krb5 context per call)",
+     lambda f: any(s.startswith("gss_") or "libgssapi" in d for s, d in f)),
+    ("kerberos", "Kerberos exchanges (MIT's step API and crypto, our UDP transport)",
+     lambda f: any(re.search(r"libkrb5|libk5crypto|libkrb5support|libcom_err", d) or re.match(r"(stepper|kr|kdc|krb_stepper)_", s) for s, d in f)),
+    ("dns", "DNS of each login (c-ares)",
+     lambda f: any("libcares" in d or re.match(r"(dns|ares)_", s) for s, d in f)),
+    ("x509", "TLS: certificates and keys decoded and verified (`ASN1_*`, `d2i_*`, `OSSL_DECODER_*`, `X509_*`)",
+     lambda f: any(re.match(r"(ASN1_|asn1_|d2i_|OSSL_DECODER|ossl_decoder|X509_|x509_|ossl_x509)", s) for s, _ in f)),
+    ("ec", "TLS: EC arithmetic (ECDHE, the ECDSA signature and chain checks)",
+     lambda f: any(re.match(r"(ec_|EC_|ecp_|ossl_ec|x25519|ossl_x25519|ECDSA|ecdsa|p256)", s) for s, _ in f)),
+    ("tls", "TLS: the rest of OpenSSL (the handshake's messages, hashes, the record layer)",
+     lambda f: any(re.search(r"libssl|libcrypto", d) for _, d in f)),
+    ("kernel", "the kernel: network I/O and the rest (sends, receives, softirq)",
+     lambda f: f[0][1] == _K),
+    ("malloc", "malloc and free outside the libraries above (libc)",
+     lambda f: re.match(r"(__libc_)?(malloc|free|cfree|calloc|realloc)$|_int_(malloc|free|realloc)|unlink_chunk|malloc_consolidate|tcache", f[0][0] or "") is not None),
+    ("daemon", "metrics, results, history, HTTP",
+     lambda f: any(re.match(r"(metrics_|series_|mfamily_|history_|results_|status_|serve_|http_|kind_)", s) for s, _ in f)),
+    ("loop", "the event loop (libevent)", lambda f: "libevent" in f[0][1]),
+    ("own", "krbwatch's own code (logins, the chain)", lambda f: os.path.basename(f[0][1]) == a_bin[0]),
+]
+a_bin = [""]
+
+
+def perfparts(a):
+    """Samples by part (PERF_PARTS) from `perf script -F comm,ip,sym,dso` on stdin."""
+    a_bin[0] = a.binary
+    parts, n, kern, frames = {}, 0, 0, []
+
+    def flush():
+        nonlocal n, kern
+        if not frames:
+            return
+        n += 1
+        kern += frames[0][1] == _K
+        key = next((k for k, _, rule in PERF_PARTS if rule(frames)), "other")
+        parts[key] = parts.get(key, 0) + 1
+        frames.clear()
+
+    for line in sys.stdin:
+        m = re.match(r"\s+[0-9a-f]+ (.*) \((.*)\)$", line.rstrip("\n"))
+        if m:
+            frames.append((m.group(1).split("+")[0], m.group(2)))
+        elif not line.strip():
+            flush()
+    flush()
+    names = {k: name for k, name, _ in PERF_PARTS}
+    names["other"] = "the rest (libc's other functions, the dynamic linker)"
+    json.dump({"samples": n, "kernel": kern, "parts": parts, "names": names, "secs": a.secs,
+               "freq": a.freq}, open(a.out, "w"), indent=1)
+
+
 def main():
     p = argparse.ArgumentParser()
     sp = p.add_subparsers(dest="cmd", required=True)
@@ -478,6 +539,11 @@ def main():
     gr.add_argument("--at", default="3,10,30", help="cycles of the chain jobs at which to sample")
     gr.add_argument("--deadline", type=float, default=300)
     gr.add_argument("--out", required=True)
+    pp = sp.add_parser("perfparts")
+    pp.add_argument("--binary", required=True, help="the daemon's file name, as perf names its DSO")
+    pp.add_argument("--secs", type=float, default=0)
+    pp.add_argument("--freq", type=int, default=0)
+    pp.add_argument("--out", required=True)
     r = sp.add_parser("rss")
     r.add_argument("pid", type=int)
     a = p.parse_args()
@@ -495,6 +561,8 @@ def main():
         heapparts(a)
     elif a.cmd == "growth":
         sys.exit(growth(a))
+    elif a.cmd == "perfparts":
+        perfparts(a)
     elif a.cmd == "rss":
         print(json.dumps(rss_kib(a.pid)))
 

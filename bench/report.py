@@ -2,6 +2,8 @@
 """Writes bench/RESULTS.md (stdout) from the JSON figures in bench/out/ (argv[1])."""
 import json, os, statistics, sys
 
+sys.dont_write_bytecode = True  # its modules (report_scale, report_keep, report_page) leave no __pycache__ in the tree
+
 OUT = sys.argv[1]
 
 
@@ -417,8 +419,8 @@ P("- Scale beyond the lab's two database servers per Region, and with real Regio
 P("  lab puts many cluster names behind each server, so every login is real but the servers are few.")
 P("- Repeats: each figure here is one run (with sub-window spread); `make bench` again on a quiet")
 P("  machine would tighten them.")
-P("- 4b's profile is an earlier pass's (`bench/readings.json` names it): the run does not profile")
-P("  itself (`perf record --call-graph dwarf` and its report take minutes of CPU on this machine).")
+P("- 4b's profile: a library's internal functions have no symbols (Debian strips them), so a sample")
+P("  is charged by the exported functions and libraries of its call chain (`bench.py PERF_PARTS`).")
 P("- The heap's largest fixed part at scale is the rows: a `struct result_row` has room for every")
 P("  kind's words. A compact stored copy (strings allocated to their length) needs the status")
 P("  model, page, JSON, `krbwatch probe`'s steps and the history to read that form instead of")

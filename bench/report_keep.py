@@ -77,7 +77,8 @@ def keep(lines, path):
     if mach and mach in old:
         mine = {b[0] for b in _bullets(new[mach])}
         carried = [b for b in _bullets(old[mach]) if b[0] not in mine
-                   and not b[0].startswith("- Sections can come")]
+                   and not b[0].startswith("- Sections can come")
+                   and not re.match(r"- `[^`]+\.json` is from the run of", b[0])]
         body = new[mach]
         while body and not body[-1].strip():
             body.pop()

@@ -96,12 +96,11 @@ def _heap(P, load):
     P("")
     la = h1k.get("loadavg_end", "").split()[:1]
     P(f"The heap by part, measured: krbwatch under heaptrack ({h1k.get('heaptrack', '')}) for "
-      f"{h1k['secs']:.0f} s at 10 and at 1,000 clusters, `/metrics` scraped every 15 s as above; the "
+      f"{h1k['secs']:.0f} s at 10 and at 1,000 clusters, `/metrics` scraped every 15 s by the sampler; the "
       "bytes live at the heap's peak, each allocation charged to the first function of krbwatch's "
       "(or library) that names a part, from the allocation up (`bench.py heapparts`). What is in "
-      "flight at the peak (logins, the chain's runs, DNS lookups and channels, a scrape) moves with "
-      "the load" + (f" (load average {la[0]} at the end of the 1,000-cluster run)" if la else "")
-      + "; the rows, series and history do not:")
+      "flight at the peak (logins, the chain's runs, DNS lookups, a scrape) moves with the load" + (f" (load average {la[0]} at the end of the 1,000-cluster run)" if la else "")
+      + "; the rows, series and history do not, and what grows with the runs is in the next paragraph:")
     P("")
     P("| part | at 10 clusters | at 1,000 clusters | per cluster |")
     P("| --- | --- | --- | --- |")
@@ -115,12 +114,16 @@ def _heap(P, load):
     rows = sum(v for k, v in h1k["parts"].items() if k.startswith("rows:"))
     scrape = sum(v for k, v in h1k["parts"].items() if "scrape" in k)
     P("")
-    P(f"The rows are {rows / h1k['total'] * 100:.0f} % of the peak: every `struct result_row` "
-      "(`probes/result.h`) has room for every kind's words (six hop cells and the referral path, "
-      "each with a 256-byte detail, and the DNS, KDC and global-writer fields), whatever its kind "
-      "uses, and the daemon keeps one per cluster, DNS question and KDC endpoint. A scrape "
-      f"({scrape / h1k['total'] * 100:.0f} % of the peak) holds the body twice while it is sent, "
-      "the rendered text and libevent's copy, whose chain is the next power of two of the body.")
+    size = (f" of {int(h1k['row_bytes']):,} bytes (seven hop cells of {h1k['cell_bytes']} bytes, "
+            "each with a 256-byte detail)" if "row_bytes" in h1k else "")
+    P(f"The rows are {rows / h1k['total'] * 100:.0f} % of the peak: every `struct result_row`{size} "
+      "(`probes/result.h`) has room for every kind's words (the hop cells and the referral path, "
+      "the DNS, KDC and global-writer fields), whatever its kind uses, and the daemon keeps one per "
+      "cluster, DNS question and KDC endpoint. A scrape "
+      f"({scrape / h1k['total'] * 100:.0f} % of the peak) is the body's text while it is rendered "
+      "(`open_memstream` grows it by copying: the old and the new buffer at once) and libevent's "
+      "copy while it is sent (one chain of the next power of two above the body); the peak "
+      "catches one or the other.")
 
 
 def _growth(P, load):
@@ -227,6 +230,51 @@ def _spread(P, rd, per_cycle, sc):
               f"(±{(max(shares) - min(shares)) / 2 / _med(shares) * 100:.0f} % between them).")
 
 
+# the floor's parts a profile's parts compare with (floor.json keys and weights: FLOOR_PARTS)
+FLOOR_OF = {"tls": ("tls_pg", "tls_my"), "kerberos": ("tgs_ref", "tgs_svc"), "gss": ("gss",)}
+TLS_PARTS = ("x509", "ec", "tls")
+
+
+def floor_part(fl, what):
+    return sum(w * fl[k]["median_us"] for k, w, _ in FLOOR_PARTS if k in fl and k in FLOOR_OF[what])
+
+
+def _whose(pf, d, machine):
+    """'this run's profile' when the profile came from the invocation of 4b's figures (d)."""
+    when = (pf.get("run") or {}).get("date")
+    same = when == ((d.get("run") or machine or {}).get("date"))
+    return "this run's profile" if same or not when else f"the profile of the run of {when} (a later invocation)"
+
+
+def _run_profile(P, pf, per_cycle, fl, machine):
+    """This run's profile (profile.json) × this run's CPU per cluster cycle, beside the floor."""
+    n, cyc = pf["samples"], per_cycle[1000][0] * 1e6
+    P("")
+    P(f"Where the CPU goes at {pf.get('clusters', '1000')} clusters, {_whose(pf, per_cycle[1000][3], machine)} "
+      f"(`perf record -F {pf['freq']} --call-graph dwarf` of a krbwatch of its own after the measured windows, "
+      f"{pf['secs']:.0f} s, {n} samples; each sample charged to the first part in this list that "
+      "a frame of its call chain matches, `bench.py perfparts`; per cluster cycle: the share × "
+      f"this run's {cyc:,.0f} µs at 1,000 clusters):")
+    P("")
+    P("| part | share | per cluster cycle | the floor's (4d, this run) |")
+    P("| --- | --- | --- | --- |")
+    order = [k for k in TLS_PARTS if k in pf["parts"]] + [
+        k for k in pf["names"] if k in pf["parts"] and k not in TLS_PARTS]
+    tls = sum(pf["parts"].get(k, 0) for k in TLS_PARTS)
+    if tls:
+        P(f"| TLS handshakes, all of it | {tls / n * 100:.1f} % | {tls / n * cyc:,.0f} µs | "
+          f"{floor_part(fl, 'tls'):.0f} µs |" if fl else "|")
+    for k in order:
+        c = pf["parts"][k]
+        f = ("" if k in TLS_PARTS else f"{floor_part(fl, k):.0f} µs" if fl and k in FLOOR_OF else "–")
+        P(f"| {'… ' if k in TLS_PARTS else ''}{pf['names'][k]} | {c / n * 100:.1f} % | {c / n * cyc:,.0f} µs | {f} |")
+    P("")
+    P(f"{pf['kernel'] / n * 100:.0f} % of the samples are in the kernel. In this lab the databases "
+      "and KDCs run on the same machine behind veth pairs: the receiving side's network stack runs "
+      "in the sender's context and is charged to krbwatch's sends, which a real deployment does "
+      "not pay.")
+
+
 def _profile(P, rd, p2):
     pr = rd["profile"]
     fp = p2["floor_parts_us"]
@@ -310,7 +358,11 @@ def scale(load, P, section, targets):
         fl = load("floor.json")
         _passes(P, rd, per_cycle, floor_us(fl) if fl else 0)
         _spread(P, rd, per_cycle, sc)
-        _profile(P, rd, p2)
+        pf = load("profile.json")
+        if pf and pf.get("samples"):
+            _run_profile(P, pf, per_cycle, fl, load("machine.json"))
+        else:
+            _profile(P, rd, p2)
     P("")
     return per_cycle
 
@@ -330,6 +382,30 @@ def floor_us(fl):
     return sum(w * fl[k]["median_us"] for k, w, _ in FLOOR_PARTS if k in fl)
 
 
+def _rest_run(P, pf, fl, kw, whose):
+    """Where the rest goes, from this run's profile against this run's floor."""
+    n = pf["samples"]
+    us = {k: c / n * kw for k, c in pf["parts"].items()}
+    tls = sum(us.get(k, 0) for k in TLS_PARTS)
+    x = {"tls": tls, "kerberos": us.get("kerberos", 0), "gss": us.get("gss", 0)}
+    out = sum(us.get(k, 0) for k in ("wakeups", "sockets", "malloc", "dns", "kernel", "loop"))
+    P(f"Where the rest goes ({whose} in 4b against this run's floor): the TLS handshake "
+      f"costs krbwatch {tls:,.0f} µs a cycle, {tls / floor_part(fl, 'tls'):.1f} × the floor's "
+      f"(certificates and keys decoded and verified {us.get('x509', 0):,.0f} µs, EC arithmetic "
+      f"{us.get('ec', 0):,.0f} µs); the Kerberos exchanges {x['kerberos']:,.0f} µs, "
+      f"{x['kerberos'] / floor_part(fl, 'kerberos'):.1f} ×; GSS {x['gss']:,.0f} µs, "
+      f"{x['gss'] / floor_part(fl, 'gss'):.1f} × (MIT's `gss_init_sec_context` makes a krb5 "
+      "context per call). Outside the floor altogether: the wakeups, the sockets made and closed, "
+      "malloc and free outside the libraries, each login's DNS, the kernel's network I/O and "
+      "libevent, "
+      f"{out:,.0f} µs a cycle together. A full handshake per cycle is what the issue's floor is, so "
+      "TLS session resumption stays off (a resumed session would not prove the server's current "
+      "certificate). What could still close part of the gap: an OpenSSL with cached decoders "
+      "(3.2 and later) for the certificate's key; building the GSS token with the run's own krb5 "
+      "context instead of MIT's GSS layer; DNS answers kept for their TTL within a run (the same "
+      "few database names are looked up per cluster); fewer wakeups per login.")
+
+
 def _rest(P, rd):
     """Where the rest goes: the second pass's profile against the same run's floor."""
     pr, p2 = rd["profile"], _pass(rd, "the second pass")
@@ -337,16 +413,15 @@ def _rest(P, rd):
     part = {r["floor"]: r["pct"] / 100 * cyc for r in pr["rows"] if r.get("floor")}
     x = {k: part[k] / fp[k] for k in fp}
     a, k1 = pr["asn1"], pr["first_pass_kerberos"]
-    P(f"Where the rest goes ({pr['pass']}'s profile in 4b against that run's floor; this run has no "
-      f"profile): the TLS handshake cost krbwatch {x['tls']:.1f} × the floor's. It does nothing "
-      "more per handshake than `bench/floor.c` does: one `SSL_new` on the shared context "
+    P(f"Where the rest goes ({pr['pass']}'s profile, {p2['run']}, against that run's floor; this "
+      f"run has no profile): the TLS handshake cost krbwatch {x['tls']:.1f} × the floor's. It does "
+      "nothing more per handshake than `bench/floor.c` does: one `SSL_new` on the shared context "
       "(`net/tls_client.c`: the CA file loaded once per configuration, one `stat` of it per login to "
       "see a change), the SNI, the learned group, `X509_VERIFY_PARAM_set1_host`; OpenSSL then "
-      "decodes the server's one certificate once (the lab's servers send the leaf only; in the "
-      f"profile {a['peer_decode']} of the {a['samples']} `ASN1_item_d2i_ex` samples are that "
-      f"decode, {a['key_decode']} its key's `d2i_EC_PUBKEY`, {a['issuer_lookup']} an extension "
-      "read while `X509_STORE_CTX_get1_issuer` finds the CA among the store's decoded certificates: "
-      "no second decode of the peer's certificate, no re-read of the CA), the chain check, and "
+      "decodes what the server sends (the lab's PostgreSQL its leaf, its MariaDB the leaf and the "
+      f"CA; in that profile {a['peer_decode']} of the {a['samples']} `ASN1_item_d2i_ex` samples were "
+      f"the peer's certificates, {a['key_decode']} a key's `d2i_EC_PUBKEY`, {a['issuer_lookup']} an "
+      "extension read while `X509_STORE_CTX_get1_issuer` finds the CA), the chain check, and "
       "nothing of krbwatch's own reads the certificate after the handshake. The cost per call is "
       "OpenSSL 3.0's decoder machinery (`OSSL_DECODER_CTX_new_for_pkey` builds a decoder chain for "
       "every key it decodes), which a tight loop keeps in the caches and a daemon interleaving "
@@ -385,6 +460,18 @@ def floor(load, P, section, targets, per_cycle):
     fu = floor_us(fl)
     P("| **the floor of one cluster cycle** (its two TGS exchanges, the handshake of half the "
       f"clusters of each engine, the token) | | **{fu:.0f} µs** |")
+    fw = load("floor_wire.json")
+    wire = None
+    if fw and "tls" in fw and "tls_pg" in fl:
+        for k, name in (("tcp", "over the wire (`bench/floor_wire.c`, process CPU): socket, connect, "
+                         "PostgreSQL's SSLRequest and its answer, close"),
+                        ("tls", "over the wire: the same and one TLS full handshake on the socket "
+                         "(PostgreSQL's groups, P-256 offered first)")):
+            v = fw[k]
+            P(f"| {name} | {v['median_us']:.1f} µs ({v['min_us']:.1f}–{v['max_us']:.1f}) | – |")
+        wire = fu + fw["tls"]["median_us"] - fl["tls_pg"]["median_us"]
+        P("| **the floor over the wire** (the floor, its handshake at the wire's price: + wire's "
+          f"TLS − the in-memory PostgreSQL handshake) | | **{wire:.0f} µs** |")
     P("")
     P(f"OpenSSL: {fl.get('openssl', '?')}. The lab's certificates are P-256 ECDSA under a P-256 CA.")
     P("")
@@ -401,11 +488,20 @@ def floor(load, P, section, targets, per_cycle):
       f"{p1['cycle_1000_us']} / {p1['floor_us']} µs = {p1['cycle_1000_us'] / p1['floor_us']:.2f} ×; "
       f"the second: {p2['cycle_1000_us']} / {p2['floor_us']} µs = "
       f"{p2['cycle_1000_us'] / p2['floor_us']:.2f} ×; each from one invocation).")
+    if wire:
+        P("")
+        P(f"Over the wire: {kw:.0f} / {wire:.0f} µs = **{kw / wire:.2f} × the floor over the wire** "
+          f"(the socket's price of one handshake, {wire - fu:.0f} µs, is that much of the gap: the "
+          "kernel's network stack and the wakeups, which the in-memory floor leaves out).")
     P("")
     P("**Target (issue 21): at most 1.2 × the floor**: " + verdict(r, 1.2) + ".")
     targets.append(("CPU per cluster cycle ≤ 1.2 × the floor (each from one run)",
                     f"{p1['cycle_1000_us'] / p1['floor_us']:.2f} → {p2['cycle_1000_us'] / p2['floor_us']:.2f} → {r:.2f}",
                     verdict(r, 1.2)))
     P("")
-    _rest(P, rd)
+    pf = load("profile.json")
+    if pf and pf.get("samples"):
+        _rest_run(P, pf, fl, kw, _whose(pf, per_cycle[1000][3], load("machine.json")))
+    else:
+        _rest(P, rd)
     P("")

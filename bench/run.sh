@@ -20,7 +20,12 @@
 #   page       5. the status page at 1,000 clusters: bytes and render time per request, and
 #                 headless Chromium's load time (bench/page.sh)
 # KW_BENCH_WINDOW: seconds of each probe window (default 60); KW_BENCH_REPORT_ONLY=1: only
-# rebuild RESULTS.md from bench/out/.
+# rebuild RESULTS.md from bench/out/ (a section without figures there is kept from the committed
+# RESULTS.md: bench/report_keep.py).  The scale section's knobs: SCALE_CLUSTERS (sizes, default
+# "10 100 1000 3000 1000": a size named twice gets a second window), SCALE_WINDOW (90 s),
+# SCALE_PROFILE / SCALE_PROFILE_SECS (perf at 1000 clusters for 25 s; 0: none), SCALE_HEAP /
+# SCALE_HEAP_SECS (heaptrack at "10 1000", 60 s), SCALE_GROW_CLUSTERS / _INTERVAL / _TIMEOUT (the
+# growth check, 100 at 3s / 2s; 0: none); the floor's: FLOOR_ITERS, FLOOR_WIRE_ITERS.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP" || exit 1
@@ -339,7 +344,30 @@ scale_section() {
 		stop_pid "$kw_pid"; kw_pid=""
 	done
 	[ $where = lab ] || return 0
-	scale_heap && scale_growth
+	scale_profile && scale_heap && scale_growth
+}
+
+# Where the CPU goes at SCALE_PROFILE clusters (1,000): `perf record --call-graph dwarf` of a krbwatch
+# of its own after the measured windows, SCALE_PROFILE_SECS (25 s), each sample charged to a part by its call
+# chain (bench.py perfparts).  No perf, or perf not allowed here: no profile, and the report says so.
+scale_profile() {
+	n=${SCALE_PROFILE:-1000}
+	[ "$n" -gt 0 ] 2>/dev/null || return 0
+	command -v perf >/dev/null || { say "scale: no perf: no profile"; return 0; }
+	say "scale: perf record of $n clusters, ${SCALE_PROFILE_SECS:-25}s"
+	lab_conf "$n" 30s 10s >"$W/k-p$n.yml"
+	lab_kw "$W/k-p$n.yml" || return 1
+	if perf record -F 400 --call-graph dwarf -p "$kw_pid" -o "$W/perf.data" -- sleep "${SCALE_PROFILE_SECS:-25}" \
+	    >"$W/perf-record.log" 2>&1; then
+		perf script -i "$W/perf.data" -F comm,ip,sym,dso 2>/dev/null |
+		    python3 "$B/bench.py" perfparts --binary "$(basename "$KWRUN")" \
+		    --secs "${SCALE_PROFILE_SECS:-25}" --freq 400 --out "$OUT/profile.json" &&
+		    stamp "$OUT/profile.json" "clusters=$n"
+	else
+		say "scale: perf record failed (bench/out/logs/perf-record.log): no profile"
+	fi
+	stop_pid "$kw_pid"; kw_pid=""
+	return 0
 }
 
 # The heap by part at SCALE_HEAP's sizes: krbwatch under heaptrack through SCALE_HEAP_SECS of
@@ -364,12 +392,19 @@ scale_heap() {
 		    --secs "${SCALE_HEAP_SECS:-60}" --version "$(heaptrack --version)" --out "$OUT/heap-$n.json" || return 1
 		stamp "$OUT/heap-$n.json" "loadavg_end=$(cat /proc/loadavg)"
 	done
+	# the sizes the rows' part is made of, from this tree's probes/result.h
+	printf '#include <stdio.h>\n#include "probes/result.h"\nint main(void) { printf("%%zu %%zu", sizeof(struct result_row), sizeof(struct hop_cell)); return 0; }\n' |
+	    cc -I"$TOP" -x c -o "$W/rowsize" - && set -- $("$W/rowsize") &&
+	    [ -f "$OUT/heap-1000.json" ] && stamp "$OUT/heap-1000.json" "row_bytes=$1" "cell_bytes=$2"
+	return 0
 }
 
 # What grows with the runs: RSS after 3, 10 and 30 cycles of SCALE_GROW_CLUSTERS clusters at a
-# short interval (SCALE_GROW_INTERVAL), the same process (the heap settles in the first ~10).
+# short interval (SCALE_GROW_INTERVAL; 100 at 3 s is 1,000 at 30 s's rate of logins), the same
+# process (the heap settles in the first ~10).
 scale_growth() {
-	n=${SCALE_GROW_CLUSTERS:-200} iv=${SCALE_GROW_INTERVAL:-5s} to=${SCALE_GROW_TIMEOUT:-4s}
+	n=${SCALE_GROW_CLUSTERS:-100} iv=${SCALE_GROW_INTERVAL:-3s} to=${SCALE_GROW_TIMEOUT:-2s}
+	[ "$n" -gt 0 ] 2>/dev/null || return 0
 	say "scale: RSS after 3, 10 and 30 cycles, $n clusters at $iv"
 	lab_conf "$n" "$iv" "$to" >"$W/k-g$n.yml"
 	lab_kw "$W/k-g$n.yml" || return 1
@@ -402,6 +437,13 @@ floor_section() {
 	    --kdc-user 10.210.0.11 --kdc-db 10.211.0.11 --iters "${FLOOR_ITERS:-200}" \
 	    >"$OUT/floor.json" || return 1
 	stamp "$OUT/floor.json"
+	# the handshake over a real socket to the lab's PostgreSQL (bench/floor_wire.c: process CPU,
+	# the kernel's network stack included); PostgreSQL only, see there
+	cc -O2 -g -Wall -Wextra -Werror $(pkg-config --cflags openssl) -o "$W/floor_wire" "$B/floor_wire.c" \
+	    $(pkg-config --libs openssl) || return 1
+	"$LAB" exec us-east-1 "$W/floor_wire" --ip "$KW_LAB_USE1_PG_IP" --port 5432 --host "$h" \
+	    --ca "$KW_LAB_CA" --iters "${FLOOR_WIRE_ITERS:-100}" >"$OUT/floor_wire.json" || return 1
+	stamp "$OUT/floor_wire.json"
 }
 
 # ---- 4c. isolation ----------------------------------------------------------------------------
