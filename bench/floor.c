@@ -14,7 +14,11 @@
  *         CA), verified against a loaded store with the host name checked; "pg" with the server's
  *         groups restricted to P-256 as PostgreSQL's default ssl_ecdh_curve does and the client
  *         offering P-256 first ("pg_hrr": OpenSSL's default X25519 share, so a
- *         HelloRetryRequest), "my" with OpenSSL's defaults as MariaDB's
+ *         HelloRetryRequest), "my" as the lab's MariaDB gives it: OpenSSL's default groups, its
+ *         certificate chain (the leaf and the CA: OpenSSL's server builds it from the ssl-ca
+ *         store), a CertificateRequest (ssl-ca makes MariaDB ask; the client answers with none)
+ *         and two TLS 1.3 session tickets after the handshake, which the client must read
+ *         before its first message as every krbwatch login does (it never resumes them)
  *   gss   the GSS token: gss_init_sec_context for the AP-REQ with a ticket from a MEMORY cache,
  *         and the AP-REP verified (mutual authentication)
  *
@@ -223,10 +227,16 @@ tls_setup(const char *cert, const char *key, const char *ca)
 		    SSL_CTX_use_PrivateKey_file(*s[i], key, SSL_FILETYPE_PEM) != 1)
 			die("server context");
 		SSL_CTX_set_session_cache_mode(*s[i], SSL_SESS_CACHE_OFF);
-		SSL_CTX_set_num_tickets(*s[i], 0);
 	}
+	/* PostgreSQL: the leaf only, P-256 only, no ticket (it sets SSL_OP_NO_TICKET, no cache) */
+	SSL_CTX_set_num_tickets(srv_ctx_pg, 0);
 	if (SSL_CTX_set1_groups_list(srv_ctx_pg, "P-256") != 1)
 		die("P-256");
+	/* MariaDB with ssl-ca: the CA in the chain it sends, a CertificateRequest, two tickets */
+	if (SSL_CTX_load_verify_locations(srv_ctx_my, ca, NULL) != 1)
+		die("the MariaDB-like server's CA");
+	SSL_CTX_set_verify(srv_ctx_my, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_num_tickets(srv_ctx_my, 2);
 }
 
 /* One full handshake over a BIO pair; the client's CPU only.  p256_first: offer P-256 first. */
@@ -273,6 +283,17 @@ tls_one(SSL_CTX *sctx, int p256_first)
 	}
 	if (!cdone || SSL_get_verify_result(c) != X509_V_OK)
 		die("the handshake did not verify");
+	if (sctx == srv_ctx_my) {
+		char b[1];
+
+		/* the server's tickets follow its handshake: a read takes them and then wants more */
+		t0 = cpu_now();
+		r = SSL_read(c, b, sizeof b);
+		spent += cpu_now() - t0;
+		if (r > 0 || SSL_get_error(c, r) != SSL_ERROR_WANT_READ ||
+		    sk_X509_num(SSL_get_peer_cert_chain(c)) != 2)
+			die("the MariaDB-like server's chain and tickets");
+	}
 	t0 = cpu_now();
 	SSL_free(c);
 	spent += cpu_now() - t0;
