@@ -198,7 +198,12 @@ def _passes(P, rd, per_cycle, fl_us):
           f"krbwatch's cycle {p2['cycle_1000_us'] / 1e3:.2f} → {kw / 1e3:.2f} ms "
           f"({p2['host']}, load {p2['load']}, then; {_run_of(per_cycle[1000][3]) or 'this run'} now): absolute "
           f"figures of two runs do not compare on this shared machine, the ratios do: "
-          f"**{p2['cycle_1000_us'] / p2['floor_us']:.2f} → {kw / fl_us:.2f} × the floor**.")
+          f"**{p2['cycle_1000_us'] / p2['floor_us']:.2f} → {kw / fl_us:.2f} × the floor**. The "
+          "two passes did less than the floor counts: the bench gives a Region's clusters one SPN "
+          "per engine, and until the third pass the second and later cluster of an SPN took the "
+          "first one's service ticket from the run's cache (no exchange); since then every "
+          "cluster does its own service-ticket exchange each run (`tests/t_chain.sh`), as with "
+          "the distinct SPNs of real clusters, about one TGS exchange more per cluster cycle.")
 
 
 def _spread(P, rd, per_cycle, sc):
@@ -350,10 +355,16 @@ def scale(load, P, section, targets):
             flat = pc / per_cycle[100][0]
             P(f"Cost per cluster, 1,000 / 100 clusters: {flat:.2f} (flat is 1.00; 10 clusters carry the")
             P("Regions' fixed work on few clusters and are not a fair base).")
-            targets.append(("cost per cluster flat, 100 → 1,000", f"{flat:.2f}", verdict(abs(flat - 1), 0.15)))
+            # A scale defect is a cost that rises with the clusters; one that falls is the
+            # Regions' fixed work spread over more of them, so "flat" is "no more than 15 % up".
+            targets.append(("cost per cluster flat (not rising by more than 15 %), 100 → 1,000",
+                            f"{flat:.2f}", verdict(flat, 1.15)))
         if 3000 in per_cycle:
-            P(f"Cost per cluster, 3,000 / 1,000 clusters: {per_cycle[3000][0] / pc:.2f}; "
+            f3 = per_cycle[3000][0] / pc
+            P(f"Cost per cluster, 3,000 / 1,000 clusters: {f3:.2f}; "
               f"{per_cycle[3000][2]:.0f} failed runs at 3,000.")
+            targets.append(("cost per cluster flat (not rising by more than 15 %), 1,000 → 3,000",
+                            f"{f3:.2f}, {per_cycle[3000][2]:.0f} failed", verdict(f3, 1.15)))
         else:
             p1 = _pass(rd, "the first pass")
             P(f"3,000 clusters did not run in this invocation; the first pass ({p1['run']}): "
