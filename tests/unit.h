@@ -3,6 +3,7 @@
 #define KRBWATCH_UNIT_H
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,8 +63,12 @@ unit_mkdtemp(char *buf, size_t n, const char *name)
 
 	if (t == NULL || *t == '\0')
 		t = "/tmp";
-	if ((size_t)snprintf(buf, n, "%s/%s.XXXXXX", t, name) >= n)
+	int len = snprintf(buf, n, "%s/%s.XXXXXX", t, name);
+
+	if (len < 0 || (size_t)len >= n) {
+		errno = ENAMETOOLONG;	/* the callers' perror says why, as mkdtemp's errno does */
 		return NULL;
+	}
 	return mkdtemp(buf);
 }
 
