@@ -70,21 +70,54 @@ def all_fail(r, hop, reason):
     c = clusters(r)
     return len(c) == 3 and all(x["hops"][hop]["state"] == "failing" and
                                x["hops"][hop]["reason"] == reason for x in c)
+def kdc_refused(r):
+    k = [x for x in R[r]["rows"] if x["kind"] == "kdc"]
+    return (R[r]["shared"]["kdc"]["state"] == "failing" and len(k) > 0 and
+            all(x["hops"]["kdc"]["state"] == "failing" and x["hops"]["kdc"]["reason"] == "refused" for x in k))
 def ok(r):
     return R[r]["state"] == "ok" and len(clusters(r)) == 3
 sys.exit(0 if eval(sys.argv[2]) else 1)
 EOP
 }
 
-# enter STATE WHAT CONDITION FAULT...: inject the fault, wait until /status.json shows CONDITION
-# (said as WHAT), then load the page as STATE; false when Chromium could not
-enter() {
-	_s=$1 _what=$2 _cond=$3; shift 3
-	"$LAB" fault "$@" >>"$LOG" 2>&1 || not_ok "$n: injected"
-	check "$n: /status.json: $_what" wait_for 30 model "$_cond"
-	if browse "$_s"; then artifact "$_s"; return 0; fi
+# shows STATE PATTERN...: load the page as STATE; true when every PATTERN is one of its lines
+shows() {
+	_st=$1; shift
+	browse "$_st" || return 1
+	for _pat in "$@"; do seen "$_st" "$_pat" || return 1; done
+}
+
+# page STATE PAGE: wait until the page as STATE shows PAGE (patterns, one a line); false when
+# Chromium could not load it.  The page is its own wait: a run that ends between /status.json
+# and Chromium's load changes what the page shows, and the checks that follow read one page.
+page() {
+	_s=$1 _page=$2 _old_ifs=$IFS
+	IFS='
+'
+	# shellcheck disable=SC2086 # one pattern a line
+	wait_for 30 shows "$_s" $_page; _rc=$?
+	IFS=$_old_ifs
+	if [ -s "$ART/$_s.txt" ]; then
+		check "$n: the page shows it" [ "$_rc" -eq 0 ] || {
+			IFS='
+'
+			for _pat in $_page; do seen "$_s" "$_pat" || echo "#   not on the page: $_pat"; done
+			IFS=$_old_ifs
+			show "$_s"
+		}
+		artifact "$_s"; return 0
+	fi
 	not_ok "$n: chromium loads the page"; tail -n 5 "$KW_TMP/chromium.log" | sed 's/^/#   /'
 	return 1
+}
+
+# enter STATE WHAT CONDITION PAGE FAULT...: inject the fault, wait until /status.json shows
+# CONDITION (said as WHAT), then for the page as STATE to show PAGE
+enter() {
+	_s=$1 _what=$2 _cond=$3 _page=$4; shift 4
+	"$LAB" fault "$@" >>"$LOG" 2>&1 || not_ok "$n: injected"
+	check "$n: /status.json: $_what" wait_for 30 model "$_cond"
+	page "$_s" "$_page"
 }
 
 E_OK="ok('$E')"
@@ -93,17 +126,14 @@ W_OK="ok('$W')"
 # ---- healthy ----------------------------------------------------------------------------------
 n=healthy
 check "$n: /status.json says both Regions ok, 3 clusters each" wait_for 30 model "$E_OK and $W_OK"
-if browse healthy; then
-	check "$n: the page renders" [ -s "$ART/healthy.dom" ]
-	artifact healthy
+if page healthy "^region $E ok ✓ OK: 3 login paths
+^region $W ok ✓ OK: 3 login paths"; then
 	for r in $E $W; do
 		check "$n: $r's verdict on top: OK" seen healthy "^region $r ok ✓ OK: 3 login paths, every hop passes" || show healthy
 		check_eq "$n: $r: 3 cluster rows, every hop ok" 3 \
 			"$(grep -cE "^row $r [a-z]+-[a-z0-9]+ cluster ok dns=ok kdc=ok tgt=ok referral=ok service_ticket=ok login=ok$" "$ART/healthy.txt")"
 	done
 	check_eq "$n: nothing to diagnose" "" "$(grep '^diag ' "$ART/healthy.txt")"
-else
-	not_ok "$n: chromium loads the page"; tail -n 5 "$KW_TMP/chromium.log" | sed 's/^/#   /'
 fi
 
 # /status.json: valid JSON with the documented fields (krbwatch(8))
@@ -133,7 +163,9 @@ EOP
 # ---- us-west-2's copy of the trust key broken -------------------------------------------------
 n="trust broken in $W's copy (trust-broken $W)"
 if enter trust "every $W cluster's service ticket fails with trust_key, $E ok" \
-	"all_fail('$W', 'service_ticket', 'trust_key') and $E_OK" trust-broken $W; then
+	"all_fail('$W', 'service_ticket', 'trust_key') and $E_OK" \
+	"^region $W failing ✗ FAILING: 3 of 3 login paths
+^region $E ok ✓ OK: 3 login paths" trust-broken $W; then
 	check "$n: a phone's screenshot, dark scheme" phone trust
 	check "$n: $W's verdict on top: 3 of 3 failing" seen trust "^region $W failing ✗ FAILING: 3 of 3 login paths · since " || show trust
 	check_eq "$n: each of $W's 3 clusters: service_ticket failing (trust_key), login not reached" 3 \
@@ -164,8 +196,10 @@ check "$n: healed: both Regions ok again" wait_for 40 model "$E_OK and $W_OK"
 # ---- us-east-1's KDCs stopped -----------------------------------------------------------------
 n="$E's KDCs down (kdc-down $E)"
 if enter kdcdown "every $E cluster's service ticket fails with refused, the Region's KDC too, $W ok" \
-	"all_fail('$E', 'service_ticket', 'refused') and R['$E']['shared']['kdc']['state'] == 'failing' and $W_OK" \
-	kdc-down $E; then
+	"all_fail('$E', 'service_ticket', 'refused') and kdc_refused('$E') and $W_OK" \
+	"^region $E failing ✗ FAILING: 3 of 3 login paths
+^diag $E kdc refused
+^region $W ok ✓ OK: 3 login paths" kdc-down $E; then
 	check "$n: $E's verdict on top: 3 of 3 failing" seen kdcdown "^region $E failing ✗ FAILING: 3 of 3 login paths" || show kdcdown
 	check_eq "$n: each of $E's clusters: the Region's KDC failing (refused), service_ticket refused" 3 \
 		"$(grep -cE "^row $E [a-z]+-use1 cluster failing dns=ok kdc=failing:refused tgt=ok referral=ok service_ticket=failing:refused login=not_reached$" "$ART/kdcdown.txt")"
