@@ -10,7 +10,7 @@ sampler and the report.  Standard library only.
   bench.py perfparts ...         perf script's samples -> samples by part (JSON)
   bench.py growth ...            RSS after N, M, ... cycles of the chain jobs (JSON)
 """
-import argparse, http.client, json, os, re, sys, threading, time, urllib.request
+import argparse, http.client, json, os, re, subprocess, sys, threading, time, urllib.request
 
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -59,6 +59,21 @@ def rss_kib(pid):
         pass
     out["parts"] = rss_parts(pid)
     return out
+
+
+def live_heap(pid):
+    """The bytes malloc has handed out and not had back (glibc's mallinfo2: in-use chunks of
+    every arena, uordblks, plus the blocks it mmapped, hblkhd), read by gdb from the process
+    (it needs libc6-dbg's types); None when gdb cannot.  Unlike the heap's RSS, which keeps
+    its high-water mark and fragments, this is what the process still holds."""
+    try:
+        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
+                            "-ex", "p mallinfo2().uordblks", "-ex", "p mallinfo2().hblkhd"],
+                           capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    v = re.findall(r"^\$\d+ = (\d+)$", r.stdout, re.M)
+    return {"in_use": int(v[0]), "mmapped": int(v[1])} if len(v) == 2 else None
 
 
 def rss_parts(pid):
@@ -403,8 +418,9 @@ def heapparts(a):
 
 
 def growth(a):
-    """RSS (and the heap's and anonymous maps' resident KiB) once the chain jobs ran `at` cycles
-    each, for every cycle count of --at: what grows with the runs, not with the clusters."""
+    """RSS (and the heap's and anonymous maps' resident KiB) and the live heap (live_heap, the
+    least of --live-reads readings) once the chain jobs ran `at` cycles each, for every cycle
+    count of --at: what grows with the runs, not with the clusters."""
     out, want = [], sorted(int(x) for x in a.at.split(","))
     end = time.monotonic() + a.deadline
     while want and time.monotonic() < end:
@@ -412,7 +428,15 @@ def growth(a):
         cycles = c["runs_by_probe"].get("chain", 0) / a.regions
         if cycles >= want[0]:
             r = rss_kib(a.kw_pid)
+            # what is in flight (logins, lookups, a scrape) comes and goes within a cycle: the
+            # least of a few readings over about one interval is what the process keeps
+            live = []
+            for _ in range(a.live_reads):
+                live.append(live_heap(a.kw_pid))
+                time.sleep(a.live_gap)
+            live = [x["in_use"] + x["mmapped"] for x in live if x]
             out.append({"cycles": cycles, "t": time.monotonic(), "rss": r,
+                        "live_reads": live, "live": min(live) if live else None,
                         "heap_anon": r["parts"].get("[heap]", 0) + r["parts"].get("[anon]", 0),
                         "cluster_cycles": c.get("chain_cluster_cycles", 0)})
             want.pop(0)
@@ -452,12 +476,33 @@ PERF_PARTS = [
     ("own", "krbwatch's own code (logins, the chain)", lambda f: os.path.basename(f[0][1]) == a_bin[0]),
 ]
 a_bin = [""]
+# Named functions the parts' time is spent under (inclusive: a sample counts for each it is
+# under), to say within a part what the time is for; (function, words).
+PERF_MARKS = [
+    ("krb5_tkt_creds_step", "Kerberos: MIT's TGS requests made and replies decrypted and checked (`krb5_tkt_creds_step`)"),
+    ("krb5int_derive_key", "… of it MIT deriving each usage's key from the session key (`krb5int_derive_key`)"),
+    ("stepper_send", "Kerberos: the requests sent to the KDCs (`stepper_send`: the UDP socket and the send)"),
+    ("krb5_tkt_creds_init", "Kerberos: the exchanges set up (`krb5_tkt_creds_init`)"),
+    ("krb5_sname_to_principal", "Kerberos: each cluster's host principal built (`krb5_sname_to_principal`)"),
+    ("OSSL_DECODER_CTX_new_for_pkey", "TLS: OpenSSL 3.0 building a decoder for each certificate's key (`OSSL_DECODER_CTX_new_for_pkey`)"),
+    ("X509_verify_cert", "TLS: the server's chain verified (`X509_verify_cert`)"),
+    ("EC_POINT_mul", "TLS: EC point multiplications (ECDHE, ECDSA; `EC_POINT_mul`)"),
+    ("gss_init_sec_context", "GSS: the token (`gss_init_sec_context`)"),
+]
 
 
 def perfparts(a):
     """Samples by part (PERF_PARTS) from `perf script -F comm,ip,sym,dso` on stdin."""
     a_bin[0] = a.binary
-    parts, n, kern, frames = {}, 0, 0, []
+    parts, n, kern, frames, entries, marks = {}, 0, 0, [], {}, {}
+
+    def entry():
+        """krbwatch's own function nearest the leaf and the library function it called there:
+        which call of krbwatch's the sample's time is spent under"""
+        for i, (sym, dso) in enumerate(frames):
+            if os.path.basename(dso) == a_bin[0]:
+                return f"{sym} → {frames[i - 1][0]}" if i else sym
+        return "(no frame of krbwatch's)"
 
     def flush():
         nonlocal n, kern
@@ -467,6 +512,12 @@ def perfparts(a):
         kern += frames[0][1] == _K
         key = next((k for k, _, rule in PERF_PARTS if rule(frames)), "other")
         parts[key] = parts.get(key, 0) + 1
+        names_ = {f[0] for f in frames}
+        for m, _ in PERF_MARKS:
+            marks[m] = marks.get(m, 0) + (m in names_)
+        e = entries.setdefault(key, {})
+        k = entry()
+        e[k] = e.get(k, 0) + 1
         frames.clear()
 
     for line in sys.stdin:
@@ -478,8 +529,11 @@ def perfparts(a):
     flush()
     names = {k: name for k, name, _ in PERF_PARTS}
     names["other"] = "the rest (libc's other functions, the dynamic linker)"
+    # each part's ten costliest calls of krbwatch's, by samples
+    top = {k: dict(sorted(e.items(), key=lambda x: -x[1])[:10]) for k, e in entries.items()}
     json.dump({"samples": n, "kernel": kern, "parts": parts, "names": names, "secs": a.secs,
-               "freq": a.freq}, open(a.out, "w"), indent=1)
+               "freq": a.freq, "entries": top, "marks": marks,
+               "mark_names": dict(PERF_MARKS)}, open(a.out, "w"), indent=1)
 
 
 def main():
@@ -537,7 +591,9 @@ def main():
     gr.add_argument("--clusters", type=int, required=True)
     gr.add_argument("--interval", required=True)
     gr.add_argument("--at", default="3,10,30", help="cycles of the chain jobs at which to sample")
-    gr.add_argument("--deadline", type=float, default=300)
+    gr.add_argument("--deadline", type=float, default=420)
+    gr.add_argument("--live-reads", type=int, default=8, help="gdb readings of the live heap a sample")
+    gr.add_argument("--live-gap", type=float, default=0.5, help="seconds between those readings")
     gr.add_argument("--out", required=True)
     pp = sp.add_parser("perfparts")
     pp.add_argument("--binary", required=True, help="the daemon's file name, as perf names its DSO")

@@ -136,6 +136,7 @@ def _growth(P, load):
     ss = g["samples"]
     heap = [s["rss"]["parts"].get("[heap]", 0) for s in ss]
     anon = [s["rss"]["parts"].get("[anon]", 0) for s in ss]
+    live = [s.get("live") for s in ss]
     i = 1 if len(ss) > 2 else 0	# after the first sample's warm-up
     a, b = ss[i], ss[-1]
     dc = b["cycles"] - a["cycles"]
@@ -145,16 +146,36 @@ def _growth(P, load):
     rss = " → ".join(f"{s['rss']['VmRSS'] / 1024:.1f}" for s in ss)
     P(f"What grows with the runs, not the clusters: {g['clusters']} clusters at `interval: "
       f"{g['interval']}`, one process sampled after {cyc} cycles of every chain job: VmRSS "
-      f"{rss} MiB, the heap {' → '.join(f'{h / 1024:.2f}' for h in heap)} MiB, anonymous maps "
-      f"{' → '.join(f'{x / 1024:.2f}' for x in anon)} MiB (they come and go: a large allocation, "
-      f"such as a scrape's body, is a map of its own while it lives). From cycle {a['cycles']:.0f} to {b['cycles']:.0f} the heap grew "
-      f"**{per:+.2f} bytes per cluster per cycle**; the first cycles fill malloc's free lists. The "
-      "history is a fixed ring of `HISTORY_MARKS` per subject (`daemon/history.c`, allocated whole "
-      "when the subject is first seen) and the series are one per label set, so nothing per "
-      "cluster is meant to grow; "
-      + ("this run agrees (an allocation kept per cluster and run would be at least malloc's "
-         "smallest chunk, 32 bytes)." if abs(per) < 4 else
-         "**this run does not agree: something per cluster is kept per run.**"))
+      f"{rss} MiB, the heap {' → '.join(f'{h / 1024:.2f}' for h in heap)} MiB resident, anonymous "
+      f"maps {' → '.join(f'{x / 1024:.2f}' for x in anon)} MiB (they come and go: a large "
+      "allocation, such as a scrape's body, is a map of its own while it lives). The history is "
+      "a fixed ring of `HISTORY_MARKS` per subject (`daemon/history.c`, allocated whole when the "
+      "subject is first seen) and the series are one per label set, so nothing per cluster is "
+      "meant to grow.")
+    if None in live:
+        P("")
+        P(f"*The live heap was not read (gdb and libc6-dbg: bench/deps.sh)*: from cycle "
+          f"{a['cycles']:.0f} to {b['cycles']:.0f} the heap's RSS grew {per:+.2f} bytes per cluster "
+          "per cycle, which is malloc's high-water mark as much as what the process keeps.")
+        return
+    lper = (live[-1] - live[i]) / g["clusters"] / dc if dc else float("nan")
+    spread = max(max(s["live_reads"]) - min(s["live_reads"]) for s in ss)
+    P("")
+    P(f"What the process keeps, read from malloc itself (glibc's `mallinfo2`: the bytes in use in "
+      f"every arena and the mapped blocks, by gdb, the least of {len(ss[0]['live_reads'])} "
+      f"readings over about one interval at each point, since what is in flight comes and goes "
+      f"within a cycle: up to {spread / 1024:.0f} KiB between readings here): "
+      f"{' → '.join(f'{x / 2**20:.2f}' for x in live)} MiB. From cycle {a['cycles']:.0f} to "
+      f"{b['cycles']:.0f} it changed by **{lper:+.2f} bytes per cluster per cycle**, and the "
+      f"heap's RSS by {per:+.2f}; "
+      + ("the process keeps nothing per cluster and run (a kept allocation would be at least "
+         "malloc's smallest chunk, 32 bytes), so what the heap's RSS gains is memory malloc got "
+         "back and keeps resident in its free lists (fragmentation), not memory the process holds."
+         + (f" The heap's RSS from cycle {ss[-2]['cycles']:.0f} to {b['cycles']:.0f}: "
+            f"{(heap[-1] - heap[-2]) * 1024 / g['clusters'] / (b['cycles'] - ss[-2]['cycles']):+.2f} "
+            "bytes per cluster per cycle." if len(ss) > 3 and b["cycles"] > ss[-2]["cycles"] else "")
+         if lper < 16 else
+         "**something per cluster is kept per run.**"))
 
 
 def _passes(P, rd, per_cycle, fl_us):
@@ -273,6 +294,25 @@ def _run_profile(P, pf, per_cycle, fl, machine):
         c = pf["parts"][k]
         f = ("" if k in TLS_PARTS else f"{floor_part(fl, k):.0f} µs" if fl and k in FLOOR_OF else "–")
         P(f"| {'… ' if k in TLS_PARTS else ''}{pf['names'][k]} | {c / n * 100:.1f} % | {c / n * cyc:,.0f} µs | {f} |")
+    mk = pf.get("marks") or {}
+    if mk:
+        P("")
+        P("Within the parts, the time spent under a few named functions (inclusive: a sample counts "
+          "for each function its call chain passes through, so these overlap and do not add up):")
+        P("")
+        P("| under | share | per cluster cycle |")
+        P("| --- | --- | --- |")
+        for m, c in mk.items():
+            P(f"| {pf['mark_names'][m]} | {c / n * 100:.1f} % | {c / n * cyc:,.0f} µs |")
+        if fl and "krb5_tkt_creds_step" in mk:
+            kf = floor_part(fl, "kerberos")
+            kx = mk["krb5_tkt_creds_step"] / n * cyc
+            P("")
+            P(f"MIT's processing of a cycle's two TGS exchanges costs krbwatch {kx:,.0f} µs against "
+              f"the floor's {kf:.0f} µs ({kx / kf:.2f} ×): the rest of the Kerberos part is the "
+              "requests' sockets and sends and the exchanges' set-up. OpenSSL 3.0's decoder for a "
+              "certificate's key is built anew for every certificate parsed (3.2 caches it); the "
+              "floor's handshake parses the same certificates and pays it too.")
     P("")
     P(f"{pf['kernel'] / n * 100:.0f} % of the samples are in the kernel. In this lab the databases "
       "and KDCs run on the same machine behind veth pairs: the receiving side's network stack runs "

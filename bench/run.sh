@@ -13,7 +13,8 @@
 #   chain      4a. chain+login CPU per cycle: krbwatch (once probe_chain is in probes/table.c)
 #                 vs a cron-style shell probe (kinit, kvno, mariadb/psql) against the lab
 #   scale      4b. 10/100/1000/3000 clusters over 10 Regions at 30 s: CPU share of one core and
-#                 RSS; the heap by part (heaptrack) at 10 and 1000; RSS after 3 and 10 cycles
+#                 RSS; the heap by part (heaptrack) at 10 and 1000; RSS and the live heap after
+#                 3, 10, 30, 60 cycles
 #   floor      4d. the floor: a tight C loop (bench/floor.c) doing only a cluster cycle's own
 #                 crypto, handshake and GSS token; compared with 4b's CPU per cluster cycle
 #   isolation  4c. one Region's KDCs blackholed: the other Region's KDC RTT and cadence
@@ -399,17 +400,17 @@ scale_heap() {
 	return 0
 }
 
-# What grows with the runs: RSS after 3, 10 and 30 cycles of SCALE_GROW_CLUSTERS clusters at a
+# What grows with the runs: RSS and the live heap after 3, 10, 30 and 60 cycles of SCALE_GROW_CLUSTERS clusters at a
 # short interval (SCALE_GROW_INTERVAL; 100 at 3 s is 1,000 at 30 s's rate of logins), the same
 # process (the heap settles in the first ~10).
 scale_growth() {
 	n=${SCALE_GROW_CLUSTERS:-100} iv=${SCALE_GROW_INTERVAL:-3s} to=${SCALE_GROW_TIMEOUT:-2s}
 	[ "$n" -gt 0 ] 2>/dev/null || return 0
-	say "scale: RSS after 3, 10 and 30 cycles, $n clusters at $iv"
+	say "scale: RSS and the live heap after 3, 10, 30 and 60 cycles, $n clusters at $iv"
 	lab_conf "$n" "$iv" "$to" >"$W/k-g$n.yml"
 	lab_kw "$W/k-g$n.yml" || return 1
 	"$LAB" exec us-east-1 python3 "$B/bench.py" growth --kw-pid "$kw_pid" \
-	    --kw-url "http://$KW_LAB_LISTEN/metrics" --clusters "$n" --interval "$iv" --at 3,10,30 \
+	    --kw-url "http://$KW_LAB_LISTEN/metrics" --clusters "$n" --interval "$iv" --at 3,10,30,60 \
 	    --out "$OUT/growth.json" || return 1
 	stamp "$OUT/growth.json"
 	stop_pid "$kw_pid"; kw_pid=""
