@@ -67,8 +67,8 @@ def live_heap(pid):
     (it needs libc6-dbg's types); None when gdb cannot.  Unlike the heap's RSS, which keeps
     its high-water mark and fragments, this is what the process still holds."""
     try:
-        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx",
-                            "-ex", "p mallinfo2().uordblks", "-ex", "p mallinfo2().hblkhd"],
+        r = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex", "set $m = mallinfo2()",
+                            "-ex", "p $m.uordblks", "-ex", "p $m.hblkhd"],
                            capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -494,15 +494,7 @@ PERF_MARKS = [
 def perfparts(a):
     """Samples by part (PERF_PARTS) from `perf script -F comm,ip,sym,dso` on stdin."""
     a_bin[0] = a.binary
-    parts, n, kern, frames, entries, marks = {}, 0, 0, [], {}, {}
-
-    def entry():
-        """krbwatch's own function nearest the leaf and the library function it called there:
-        which call of krbwatch's the sample's time is spent under"""
-        for i, (sym, dso) in enumerate(frames):
-            if os.path.basename(dso) == a_bin[0]:
-                return f"{sym} → {frames[i - 1][0]}" if i else sym
-        return "(no frame of krbwatch's)"
+    parts, n, kern, frames, marks = {}, 0, 0, [], {}
 
     def flush():
         nonlocal n, kern
@@ -515,9 +507,6 @@ def perfparts(a):
         names_ = {f[0] for f in frames}
         for m, _ in PERF_MARKS:
             marks[m] = marks.get(m, 0) + (m in names_)
-        e = entries.setdefault(key, {})
-        k = entry()
-        e[k] = e.get(k, 0) + 1
         frames.clear()
 
     for line in sys.stdin:
@@ -529,10 +518,8 @@ def perfparts(a):
     flush()
     names = {k: name for k, name, _ in PERF_PARTS}
     names["other"] = "the rest (libc's other functions, the dynamic linker)"
-    # each part's ten costliest calls of krbwatch's, by samples
-    top = {k: dict(sorted(e.items(), key=lambda x: -x[1])[:10]) for k, e in entries.items()}
     json.dump({"samples": n, "kernel": kern, "parts": parts, "names": names, "secs": a.secs,
-               "freq": a.freq, "entries": top, "marks": marks,
+               "freq": a.freq, "marks": marks,
                "mark_names": dict(PERF_MARKS)}, open(a.out, "w"), indent=1)
 
 

@@ -160,6 +160,18 @@ def _growth(P, load):
         return
     lper = (live[-1] - live[i]) / g["clusters"] / dc if dc else float("nan")
     spread = max(max(s["live_reads"]) - min(s["live_reads"]) for s in ss)
+    if lper >= 16:
+        verdict = "**something per cluster is kept per run.**"
+    else:
+        verdict = ("the process keeps nothing per cluster and run (a kept allocation would be at "
+                   "least malloc's smallest chunk, 32 bytes), so what the heap's RSS gains is memory "
+                   "malloc got back and keeps resident in its free lists (fragmentation), not memory "
+                   "the process holds.")
+        z, dz = ss[-2], b["cycles"] - ss[-2]["cycles"]
+        if len(ss) > 3 and dz > 0:
+            verdict += (f" The heap's RSS from cycle {z['cycles']:.0f} to {b['cycles']:.0f}: "
+                        f"{(heap[-1] - heap[-2]) * 1024 / g['clusters'] / dz:+.2f} bytes per cluster "
+                        "per cycle.")
     P("")
     P(f"What the process keeps, read from malloc itself (glibc's `mallinfo2`: the bytes in use in "
       f"every arena and the mapped blocks, by gdb, the least of {len(ss[0]['live_reads'])} "
@@ -167,15 +179,7 @@ def _growth(P, load):
       f"within a cycle: up to {spread / 1024:.0f} KiB between readings here): "
       f"{' → '.join(f'{x / 2**20:.2f}' for x in live)} MiB. From cycle {a['cycles']:.0f} to "
       f"{b['cycles']:.0f} it changed by **{lper:+.2f} bytes per cluster per cycle**, and the "
-      f"heap's RSS by {per:+.2f}; "
-      + ("the process keeps nothing per cluster and run (a kept allocation would be at least "
-         "malloc's smallest chunk, 32 bytes), so what the heap's RSS gains is memory malloc got "
-         "back and keeps resident in its free lists (fragmentation), not memory the process holds."
-         + (f" The heap's RSS from cycle {ss[-2]['cycles']:.0f} to {b['cycles']:.0f}: "
-            f"{(heap[-1] - heap[-2]) * 1024 / g['clusters'] / (b['cycles'] - ss[-2]['cycles']):+.2f} "
-            "bytes per cluster per cycle." if len(ss) > 3 and b["cycles"] > ss[-2]["cycles"] else "")
-         if lper < 16 else
-         "**something per cluster is kept per run.**"))
+      f"heap's RSS by {per:+.2f}; " + verdict)
 
 
 def _passes(P, rd, per_cycle, fl_us):

@@ -80,32 +80,24 @@ sys.exit(0 if eval(sys.argv[2]) else 1)
 EOP
 }
 
-# shows STATE PATTERN...: load the page as STATE; true when every PATTERN is one of its lines
-shows() {
-	_st=$1; shift
-	browse "$_st" || return 1
-	for _pat in "$@"; do seen "$_st" "$_pat" || return 1; done
+# missing STATE PAGE: the patterns of PAGE (one a line) that no line of the page as STATE matches
+missing() {
+	printf '%s\n' "$2" | while IFS= read -r _pat; do seen "$1" "$_pat" || echo "$_pat"; done
 }
+# shows STATE PAGE: load the page as STATE; true when it shows every pattern of PAGE
+shows() { browse "$1" && [ -z "$(missing "$1" "$2")" ]; }
 
-# page STATE PAGE: wait until the page as STATE shows PAGE (patterns, one a line); false when
-# Chromium could not load it.  The page is its own wait: a run that ends between /status.json
-# and Chromium's load changes what the page shows, and the checks that follow read one page.
+# page STATE PAGE: wait until the page as STATE shows PAGE; false when Chromium could not load
+# it.  The page is its own wait: a run that ends between /status.json and Chromium's load
+# changes what the page shows, and the checks that follow read one page.
 page() {
-	_s=$1 _page=$2 _old_ifs=$IFS
-	IFS='
-'
-	# shellcheck disable=SC2086 # one pattern a line
-	wait_for 30 shows "$_s" $_page; _rc=$?
-	IFS=$_old_ifs
-	if [ -s "$ART/$_s.txt" ]; then
+	wait_for 30 shows "$1" "$2"; _rc=$?
+	if [ -s "$ART/$1.txt" ]; then
 		check "$n: the page shows it" [ "$_rc" -eq 0 ] || {
-			IFS='
-'
-			for _pat in $_page; do seen "$_s" "$_pat" || echo "#   not on the page: $_pat"; done
-			IFS=$_old_ifs
-			show "$_s"
+			missing "$1" "$2" | sed 's/^/#   not on the page: /'
+			show "$1"
 		}
-		artifact "$_s"; return 0
+		artifact "$1"; return 0
 	fi
 	not_ok "$n: chromium loads the page"; tail -n 5 "$KW_TMP/chromium.log" | sed 's/^/#   /'
 	return 1

@@ -63,6 +63,7 @@ unit_mkdtemp(char *buf, size_t n, const char *name)
 
 	if (t == NULL || *t == '\0')
 		t = "/tmp";
+	/* the six X are mkdtemp's template: it replaces them with the directory's unique name */
 	int len = snprintf(buf, n, "%s/%s.XXXXXX", t, name);
 
 	if (len < 0 || (size_t)len >= n) {
